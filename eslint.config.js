@@ -1,0 +1,22 @@
+import js from '@eslint/js'
+import tseslint from 'typescript-eslint'
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'demo/dist/**', 'bench/out/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: {
+      globals: {
+        window: 'readonly', document: 'readonly', console: 'readonly', process: 'readonly', setTimeout: 'readonly',
+        clearTimeout: 'readonly', URL: 'readonly', Buffer: 'readonly', location: 'readonly', navigator: 'readonly',
+        indexedDB: 'readonly', sessionStorage: 'readonly', crypto: 'readonly', structuredClone: 'readonly',
+        VisitStore: 'readonly', fetch: 'readonly', setInterval: 'readonly', clearInterval: 'readonly',
+      },
+    },
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+)

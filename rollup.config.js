@@ -1,0 +1,27 @@
+import { nodeResolve } from '@rollup/plugin-node-resolve'
+import terser from '@rollup/plugin-terser'
+import typescript from '@rollup/plugin-typescript'
+import { dts } from 'rollup-plugin-dts'
+
+const ts = () => typescript({ tsconfig: './tsconfig.json', declaration: false, outDir: 'dist' })
+
+export default [
+  // Bundler import: ESM, dependencies left to the app's bundler.
+  {
+    input: 'src/index.ts',
+    external: ['idb-keyval', 'js-cookie'],
+    output: { file: 'dist/visitstore.js', format: 'es', sourcemap: true },
+    plugins: [ts()],
+  },
+  // Script tag: everything in one minified file, global `VisitStore`.
+  {
+    input: 'src/index.ts',
+    output: { file: 'dist/visitstore.iife.js', format: 'iife', name: 'VisitStore', sourcemap: true },
+    plugins: [nodeResolve({ browser: true }), ts(), terser({ format: { comments: false } })],
+  },
+  {
+    input: 'src/index.ts',
+    output: { file: 'dist/visitstore.d.ts', format: 'es' },
+    plugins: [dts()],
+  },
+]

@@ -1,0 +1,99 @@
+import { VisitStoreError } from './errors.js'
+
+function notSerializable(key: string, why: string, cause?: unknown): VisitStoreError {
+  return new VisitStoreError('NOT_SERIALIZABLE',
+    `set("${key}"): ${why}. Cookie and tab values are stored as JSON: use strings, finite numbers, booleans, null, arrays and plain objects.`,
+    cause === undefined ? undefined : { cause })
+}
+
+/**
+ * Rejects values that JSON would drop or change (undefined members, NaN, Dates, Maps, class
+ * instances, cycles, BigInt), so what `get` returns is exactly what `set` was given.
+ */
+export function assertJsonSafe(value: unknown, key: string, seen: Set<object> = new Set()): void {
+  switch (typeof value) {
+    case 'string': case 'boolean': return
+    case 'number':
+      if (!Number.isFinite(value)) throw notSerializable(key, `${value} has no JSON form`)
+      return
+    case 'object': {
+      if (value === null) return
+      if (seen.has(value)) throw notSerializable(key, 'the value contains a cycle')
+      const proto = Object.getPrototypeOf(value) as unknown
+      if (!Array.isArray(value) && proto !== Object.prototype && proto !== null) {
+        throw notSerializable(key, `a ${value.constructor?.name ?? 'non-plain'} object would not come back as itself`)
+      }
+      seen.add(value)
+      for (const member of Object.values(value)) {
+        if (member === undefined) throw notSerializable(key, 'an undefined member would be dropped')
+        assertJsonSafe(member, key, seen)
+      }
+      seen.delete(value)
+      return
+    }
+    default:
+      throw notSerializable(key, `a ${typeof value} has no JSON form`)
+  }
+}
+
+function looksLikeJson(text: string): boolean {
+  try {
+    JSON.parse(text)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Cookie values as a server reads them: a string is written as itself (URL-encoded, so
+ * `decodeURIComponent` gives it back exactly); any other value as compact JSON. A string that
+ * would itself parse as JSON (`"42"`, `"true"`) is written JSON-quoted, so it reads back as a string.
+ */
+export function encodeCookieValue(value: unknown, key: string): string {
+  assertJsonSafe(value, key)
+  const text = typeof value === 'string' && !looksLikeJson(value) ? value : JSON.stringify(value)
+  try {
+    return encodeURIComponent(text)
+  } catch (err) {
+    // encodeURIComponent throws URIError on lone surrogates: they have no UTF-8 form.
+    throw notSerializable(key, 'the string holds a lone surrogate (half of an emoji?), which has no UTF-8 form', err)
+  }
+}
+
+/** Reverses {@link encodeCookieValue}; `ok: false` for a value that was not written by us (edited by hand, truncated). */
+export function decodeCookieValue(raw: string): { ok: true, value: unknown } | { ok: false, reason: string } {
+  let text: string
+  try {
+    text = decodeURIComponent(raw)
+  } catch {
+    return { ok: false, reason: 'the cookie value is not valid URL encoding' }
+  }
+  try {
+    return { ok: true, value: JSON.parse(text) }
+  } catch {
+    return { ok: true, value: text }
+  }
+}
+
+/**
+ * The cookie name exactly as js-cookie writes it (its `set` encodes names this way), so that
+ * byte counts match what the browser stores.
+ */
+export function encodeCookieName(name: string): string {
+  return encodeURIComponent(name)
+    .replace(/%(2[346B]|5E|60|7C)/g, decodeURIComponent)
+    .replace(/[()]/g, escape)
+}
+
+/** Bytes of a cookie's name+value as RFC 6265bis counts them against its 4096-byte limit. */
+export function cookieBytes(encodedName: string, encodedValue: string): number {
+  // Both are ASCII after encoding, so length is the byte count.
+  return encodedName.length + encodedValue.length
+}
+
+/** sessionStorage holds strings: values go through JSON, checked first so they come back unchanged. */
+export function encodeTabValue(value: unknown, key: string): string {
+  assertJsonSafe(value, key)
+  return JSON.stringify(value)
+}

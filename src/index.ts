@@ -1,0 +1,7 @@
+export { createStore } from './store.js'
+export { VisitStoreError, type ErrorCode } from './errors.js'
+export type {
+  Backends, CookieOptions, DeclaredKey, InvalidValueEvent, KeyOptions, KeysConfig, Lifetime, PersistentClientKey,
+  PersistentCookieKey, Placement, SessionClientKey, SessionCookieKey, StoreEvents, StoreKey, StoreOptions, StoreStatus,
+  SyncKey, TabKey, Tier, VisitStore, WatchInfo,
+} from './types.js'

@@ -1,0 +1,126 @@
+import { VisitStoreError } from './errors.js'
+import type { Lifetime } from './types.js'
+
+/** Where a key's value goes before any fallback: the tier its options ask for. */
+export type Home = 'cookie' | 'client' | 'tab'
+
+/** A declared key or family, validated and normalised. */
+export interface KeySpec {
+  /** As declared: `'theme'` or `'draft:*'`. */
+  declared: string
+  lifetime: Lifetime
+  home: Home
+  /** Cookie Max-Age in seconds; undefined for a session cookie. */
+  maxAge?: number
+  /** IndexedDB time-to-live in milliseconds. */
+  ttlMs?: number
+}
+
+/** RFC 6265bis §5.5 caps cookie lifetimes at 400 days; browsers clamp longer ones silently. */
+export const MAX_COOKIE_AGE = 400 * 24 * 60 * 60
+
+const LIFETIMES: readonly Lifetime[] = ['persistent', 'session', 'tab']
+const STORE_NAME = /^[A-Za-z0-9-]{1,64}$/
+
+function invalid(message: string): VisitStoreError {
+  return new VisitStoreError('INVALID_OPTIONS', message)
+}
+
+/** Store names become cookie prefixes (`shop_theme`), so they may not hold the `_` separator. */
+export function checkStoreName(name: unknown): string {
+  if (typeof name !== 'string' || !STORE_NAME.test(name)) {
+    throw invalid(`createStore: name must be 1-64 letters, digits or "-" (it prefixes cookie names and names the IndexedDB database); got ${JSON.stringify(name)}.`)
+  }
+  return name
+}
+
+function seconds(value: unknown, what: string, key: string): number | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw invalid(`keys["${key}"].${what} must be a positive, finite number of seconds; got ${String(value)}. ` +
+      `Leave it out for ${what === 'maxAge' ? 'the 400-day default' : 'no expiry'}.`)
+  }
+  return value
+}
+
+function compileSpec(declared: string, options: unknown): KeySpec {
+  if (typeof options !== 'object' || options === null) throw invalid(`keys["${declared}"] must be an object such as { lifetime: 'session' }.`)
+  const { lifetime, serverVisible, maxAge, ttl } = options as Record<string, unknown>
+  if (!LIFETIMES.includes(lifetime as Lifetime)) {
+    throw invalid(`keys["${declared}"].lifetime must be 'persistent', 'session' or 'tab'; got ${JSON.stringify(lifetime)}.`)
+  }
+  if (serverVisible !== undefined && typeof serverVisible !== 'boolean') throw invalid(`keys["${declared}"].serverVisible must be true or false.`)
+  if (serverVisible && lifetime === 'tab') {
+    throw invalid(`keys["${declared}"]: a 'tab' value lives in sessionStorage, which the server never sees; drop serverVisible or choose 'session'.`)
+  }
+  if (declared.startsWith('$')) throw invalid(`keys["${declared}"]: names starting with "$" are reserved for visitstore's own records.`)
+  const home: Home = serverVisible ? 'cookie' : lifetime === 'tab' ? 'tab' : 'client'
+  if (maxAge !== undefined && !(home === 'cookie' && lifetime === 'persistent')) {
+    throw invalid(`keys["${declared}"].maxAge only applies to persistent server-visible keys (cookies); use ttl for client-only data.`)
+  }
+  if (ttl !== undefined && !(home === 'client' && lifetime === 'persistent')) {
+    throw invalid(`keys["${declared}"].ttl only applies to persistent client-only keys (IndexedDB); use maxAge for cookies.`)
+  }
+  const spec: KeySpec = { declared, lifetime: lifetime as Lifetime, home }
+  if (home === 'cookie' && lifetime === 'persistent') {
+    const age = seconds(maxAge, 'maxAge', declared) ?? MAX_COOKIE_AGE
+    if (age > MAX_COOKIE_AGE) {
+      console.warn(`visitstore: keys["${declared}"].maxAge ${age}s is over the 400-day cap of RFC 6265bis; using 400 days.`)
+    }
+    spec.maxAge = Math.floor(Math.min(age, MAX_COOKIE_AGE))
+  }
+  const ttlSeconds = seconds(ttl, 'ttl', declared)
+  if (ttlSeconds !== undefined) spec.ttlMs = ttlSeconds * 1000
+  return spec
+}
+
+/** Looks up the spec of a concrete key: an exact declaration first, then the longest matching family. */
+export interface KeyTable {
+  resolve(key: string): KeySpec
+  has(key: string): boolean
+  specs: readonly KeySpec[]
+}
+
+/** Validates the `keys` option once, at `createStore`, so mistakes surface before any data is written. */
+export function compileKeys(keys: unknown): KeyTable {
+  if (typeof keys !== 'object' || keys === null) throw invalid('createStore: keys must be an object mapping each key (or family ending in "*") to its options.')
+  const exact = new Map<string, KeySpec>()
+  const families: { prefix: string, spec: KeySpec }[] = []
+  for (const declared of Object.keys(keys)) {
+    if (declared === '' || declared === '*') throw invalid(`keys: "${declared}" is not a key name; a family needs a prefix, such as "draft:*".`)
+    const spec = compileSpec(declared, (keys as Record<string, unknown>)[declared])
+    if (declared.endsWith('*')) families.push({ prefix: declared.slice(0, -1), spec })
+    else exact.set(declared, spec)
+  }
+  families.sort((a, b) => b.prefix.length - a.prefix.length)
+  const find = (key: string): KeySpec | undefined => {
+    if (typeof key !== 'string') return undefined
+    return exact.get(key) ?? families.find((f) => key.startsWith(f.prefix) && key.length > f.prefix.length)?.spec
+  }
+  return {
+    has: (key) => find(key) !== undefined,
+    resolve(key) {
+      const spec = find(key)
+      if (spec) return spec
+      throw new VisitStoreError('UNKNOWN_KEY', `${JSON.stringify(key)} is not declared in this store's keys. ` +
+        `Add it (or a family such as "${String(key).split(':')[0]}:*") to createStore({ keys }).`)
+    },
+    specs: [...exact.values(), ...families.map((f) => f.spec)],
+  }
+}
+
+/** Human-readable why for `placement(key).reason`. */
+export function placementReason(spec: KeySpec, degraded: boolean): string {
+  if (spec.home === 'cookie') {
+    return spec.lifetime === 'session'
+      ? 'serverVisible: the server reads it from the Cookie header; session lifetime: a session cookie (no Expires)'
+      : `serverVisible: the server reads it from the Cookie header; persistent: Max-Age ${spec.maxAge ?? MAX_COOKIE_AGE}s`
+  }
+  if (spec.home === 'tab') {
+    return degraded ? "lifetime 'tab': sessionStorage is unavailable, kept in memory for this page" : "lifetime 'tab': per-tab sessionStorage"
+  }
+  const why = spec.lifetime === 'session'
+    ? 'client-only, stamped with the browser session and swept when it ends'
+    : spec.ttlMs === undefined ? 'client-only, persistent' : `client-only, expires ${spec.ttlMs / 1000}s after each write`
+  return degraded ? `${why}; IndexedDB is unavailable, kept in memory for this page` : `${why}; in IndexedDB (never sent to the server)`
+}

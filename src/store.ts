@@ -1,0 +1,304 @@
+import { decodeCookieValue, encodeCookieValue, encodeTabValue } from './codec.js'
+import { VisitStoreError } from './errors.js'
+import { createEmitter } from './events.js'
+import { newSessionStamp, wrapEntry, type Envelope } from './lifetimes.js'
+import { checkStoreName, compileKeys, placementReason, type KeySpec } from './placement.js'
+import { createClientTier } from './tiers/indexeddb.js'
+import { createCookieTier, type CookieWrite } from './tiers/cookie.js'
+import { createTabTier } from './tiers/tab.js'
+import type { KeysConfig, Lifetime, Placement, StoreEvents, StoreOptions, StoreStatus, VisitStore, WatchInfo } from './types.js'
+
+/** The marker cookie's store key: a session cookie whose value stamps this browser session's data. */
+const MARKER = '$s'
+const MARKER_SPEC: KeySpec = { declared: MARKER, lifetime: 'session', home: 'cookie' }
+const MARKER_VALUE = /^[0-9a-z]{12}$/
+const DEFAULT_OPEN_TIMEOUT = 5000
+
+type Change = { value: unknown, info: WatchInfo }
+
+function checkOptions(options: unknown): asserts options is StoreOptions<unknown> {
+  if (typeof options !== 'object' || options === null) {
+    throw new VisitStoreError('INVALID_OPTIONS', 'createStore needs an options object: createStore({ name, keys }).')
+  }
+  const { openTimeout } = options as { openTimeout?: unknown }
+  if (openTimeout !== undefined && (typeof openTimeout !== 'number' || !Number.isFinite(openTimeout) || openTimeout <= 0)) {
+    throw new VisitStoreError('INVALID_OPTIONS', `openTimeout must be a positive number of milliseconds; got ${String(openTimeout)}.`)
+  }
+}
+
+function checkValue(key: string, value: unknown): void {
+  if (value === undefined) {
+    throw new VisitStoreError('INVALID_VALUE', `set("${key}", undefined): undefined is not a storable value; call store.delete("${key}") to remove it.`)
+  }
+}
+
+/**
+ * Creates a store: one typed interface whose keys are placed by what they are — server-visible
+ * values in cookies, client-only values in IndexedDB, per-tab values in sessionStorage.
+ * Touches no browser API until called; safe to call during server-side rendering (tiers report
+ * themselves unavailable there).
+ * @example
+ * const store = createStore<{ theme: 'light' | 'dark', cart: string[] }>({
+ *   name: 'shop',
+ *   keys: { theme: { lifetime: 'persistent', serverVisible: true }, cart: { lifetime: 'session' } },
+ * })
+ */
+export function createStore<S extends object, const C extends KeysConfig<S> = KeysConfig<S>>(options: StoreOptions<S, C>): VisitStore<S, C> {
+  checkOptions(options)
+  const name = checkStoreName(options.name)
+  const table = compileKeys(options.keys)
+  const events = createEmitter<StoreEvents>()
+  const watchers = createEmitter<Record<string, Change>>()
+  const cookies = createCookieTier(`${name}_`, options.cookie)
+  const tab = createTabTier(`visitstore:${name}:`, options.backends?.sessionStorage)
+  const status: StoreStatus = {
+    indexeddb: 'ok',
+    cookies: cookies.available ? 'ok' : 'unavailable',
+    sessionStorage: tab.mode === 'sessionStorage' ? 'ok' : 'memory',
+  }
+  const setStatus = (change: Partial<StoreStatus>) => {
+    Object.assign(status, change)
+    events.emit('status', { ...status })
+  }
+  const client = createClientTier({
+    dbName: `visitstore-${name}`,
+    factory: options.backends?.indexedDB,
+    openTimeout: options.openTimeout ?? DEFAULT_OPEN_TIMEOUT,
+    onFallback(error) {
+      setStatus({ indexeddb: 'memory' })
+      events.emit('error', error)
+    },
+  })
+  let closed = false
+  let stamp: string | undefined
+
+  /**
+   * The browser session's stamp. A session cookie carries it, so it is shared by every tab and
+   * gone when the browser ends the session: data stamped with an older value is from a previous
+   * browser session and reads as missing.
+   */
+  function sessionStamp(): string {
+    if (stamp !== undefined) return stamp
+    const existing = cookies.read(MARKER)
+    if (existing !== undefined && MARKER_VALUE.test(existing)) return (stamp = existing)
+    stamp = newSessionStamp()
+    if (cookies.available) {
+      try {
+        cookies.write([{ key: MARKER, encoded: stamp, spec: MARKER_SPEC }])
+      } catch (err) {
+        // Without the marker, session data cannot outlive this page: say so rather than pretend.
+        setStatus({ cookies: 'unavailable' })
+        events.emit('error', new VisitStoreError('STORAGE_UNAVAILABLE',
+          'The session marker cookie could not be written, so session-lifetime data will last only for this page. ' +
+          'Enable cookies for this site or lower cookie usage.', { cause: err }))
+      }
+    }
+    return stamp
+  }
+
+  const assertOpen = (what: string) => {
+    if (closed) throw new VisitStoreError('STORAGE_UNAVAILABLE', `${what}: this store was closed; create a new one with createStore.`)
+  }
+
+  function readCookie(key: string): unknown {
+    const raw = cookies.read(key)
+    if (raw === undefined) return undefined
+    const decoded = decodeCookieValue(raw)
+    if (decoded.ok) return decoded.value
+    events.emit('invalid', { key, reason: decoded.reason })
+    return undefined
+  }
+
+  function readTab(key: string): unknown {
+    const text = tab.read(key)
+    if (text === undefined) return undefined
+    try {
+      return JSON.parse(text) as unknown
+    } catch {
+      events.emit('invalid', { key, reason: 'the sessionStorage item is not JSON' })
+      return undefined
+    }
+  }
+
+  function readSync(key: string, spec: KeySpec): unknown {
+    return spec.home === 'cookie' ? readCookie(key) : readTab(key)
+  }
+
+  const notify = (key: string, value: unknown) => watchers.emit(key, { value, info: { source: 'local' } })
+
+  /** Writes a batch all or nothing: everything is encoded and checked first, then each tier is written, undoing the earlier ones if a later one fails. */
+  async function write(list: readonly (readonly [string, unknown])[]): Promise<void> {
+    const cookieWrites: CookieWrite[] = []
+    const tabWrites: [string, string][] = []
+    const clientWrites: [string, Envelope][] = []
+    const now = Date.now()
+    for (const [key, value] of list) {
+      const spec = table.resolve(key)
+      checkValue(key, value)
+      if (spec.home === 'cookie') cookieWrites.push({ key, encoded: encodeCookieValue(value, key), spec })
+      else if (spec.home === 'tab') tabWrites.push([key, encodeTabValue(value, key)])
+      else clientWrites.push([key, wrapEntry(value, spec, sessionStamp(), now)])
+    }
+    const oldCookies = cookieWrites.map((w) => [w, cookies.read(w.key)] as const)
+    const oldTab = tabWrites.map(([key]) => [key, tab.read(key)] as const)
+    const undoCookies = () => {
+      for (const [w, raw] of oldCookies) {
+        if (raw === undefined) cookies.remove([w.key])
+        else cookies.write([{ ...w, encoded: raw }])
+      }
+    }
+    if (cookieWrites.length) cookies.write(cookieWrites)
+    try {
+      if (tabWrites.length) tab.write(tabWrites)
+    } catch (err) {
+      undoCookies()
+      throw err
+    }
+    if (clientWrites.length) {
+      const what = `set("${clientWrites.map(([k]) => k).join('", "')}")`
+      try {
+        await client.set(clientWrites, what)
+      } catch (err) {
+        undoCookies()
+        for (const [key, text] of oldTab) {
+          if (text === undefined) tab.remove([key])
+          else tab.write([[key, text]])
+        }
+        throw err
+      }
+    }
+    for (const [key, value] of list) notify(key, value)
+  }
+
+  async function get(key: string): Promise<unknown> {
+    assertOpen(`get("${key}")`)
+    const spec = table.resolve(key)
+    if (spec.home !== 'client') return readSync(key, spec)
+    const [value] = await client.get([key], sessionStamp())
+    return value
+  }
+
+  async function getMany(keys: readonly string[]): Promise<Record<string, unknown>> {
+    assertOpen('getMany()')
+    const specs = keys.map((key) => table.resolve(key))
+    const clientKeys = keys.filter((_, i) => specs[i]?.home === 'client')
+    const clientValues = clientKeys.length ? await client.get(clientKeys, sessionStamp()) : []
+    const fromClient = new Map(clientKeys.map((k, i) => [k, clientValues[i]]))
+    return Object.fromEntries(keys.map((key, i) => {
+      const spec = specs[i] as KeySpec
+      return [key, spec.home === 'client' ? fromClient.get(key) : readSync(key, spec)]
+    }))
+  }
+
+  async function update(key: string, fn: (current: unknown) => unknown): Promise<unknown> {
+    assertOpen(`update("${key}")`)
+    const spec = table.resolve(key)
+    if (spec.home !== 'client') {
+      // Synchronous read and write: nothing else in this tab can run in between.
+      const next = fn(readSync(key, spec))
+      await write([[key, next]])
+      return next
+    }
+    let next: unknown
+    const current = sessionStamp()
+    await client.update(key, current, (value) => {
+      next = fn(value)
+      checkValue(key, next)
+      return wrapEntry(next, spec, current, Date.now())
+    })
+    notify(key, next)
+    return next
+  }
+
+  async function remove(key: string): Promise<void> {
+    assertOpen(`delete("${key}")`)
+    const spec = table.resolve(key)
+    if (spec.home === 'cookie') cookies.remove([key])
+    else if (spec.home === 'tab') tab.remove([key])
+    else await client.delete([key])
+    notify(key, undefined)
+  }
+
+  const declaredIn = (home: KeySpec['home'], lifetime?: Lifetime) => (key: string) => {
+    if (!table.has(key)) return false
+    const spec = table.resolve(key)
+    return spec.home === home && (lifetime === undefined || spec.lifetime === lifetime)
+  }
+
+  async function listKeys(prefix?: string): Promise<string[]> {
+    assertOpen('keys()')
+    const found = [
+      ...cookies.keys().filter(declaredIn('cookie')),
+      ...tab.keys().filter(declaredIn('tab')),
+      ...(await client.keys(sessionStamp())).filter(declaredIn('client')),
+    ]
+    return found.filter((k) => prefix === undefined || k.startsWith(prefix)).sort()
+  }
+
+  async function clear(opts: { lifetime?: Lifetime } = {}): Promise<void> {
+    assertOpen('clear()')
+    const { lifetime } = opts
+    const cookieKeys = cookies.keys().filter((k) => k !== MARKER && (lifetime === undefined || declaredIn('cookie', lifetime)(k)))
+    const tabKeys = tab.keys().filter((k) => lifetime === undefined || declaredIn('tab', lifetime)(k))
+    const clientKeys = (await client.keys(sessionStamp())).filter((k) => lifetime === undefined || declaredIn('client', lifetime)(k))
+    cookies.remove(cookieKeys)
+    tab.remove(tabKeys)
+    if (clientKeys.length) await client.delete(clientKeys)
+    for (const key of [...cookieKeys, ...tabKeys, ...clientKeys]) if (table.has(key)) notify(key, undefined)
+  }
+
+  const ready = (async () => {
+    sessionStamp()
+    await client.open()
+    // Sweeps records of earlier browser sessions and expired ones.
+    await client.keys(sessionStamp())
+  })().catch((err: unknown) => {
+    events.emit('error', err instanceof VisitStoreError ? err
+      : new VisitStoreError('STORAGE_UNAVAILABLE', 'Start-up sweep of expired data failed; it will be retried at the next start.', { cause: err }))
+  })
+
+  const store = {
+    keys: listKeys,
+    get,
+    set: (key: string, value: unknown) => {
+      assertOpen(`set("${key}")`)
+      return write([[key, value]])
+    },
+    delete: remove,
+    getMany,
+    setMany: (values: Record<string, unknown>) => {
+      assertOpen('setMany()')
+      return write(Object.entries(values))
+    },
+    update,
+    peek(key: string): unknown {
+      assertOpen(`peek("${key}")`)
+      const spec = table.resolve(key)
+      if (spec.home === 'client') {
+        throw new VisitStoreError('NOT_SYNC_READABLE',
+          `peek("${key}"): "${key}" lives in IndexedDB, which has no synchronous read. Use await store.get("${key}").`)
+      }
+      return readSync(key, spec)
+    },
+    watch(key: string, cb: (value: unknown, info: WatchInfo) => void) {
+      table.resolve(key)
+      return watchers.on(key, ({ value, info }) => cb(value, info))
+    },
+    clear,
+    placement(key: string): Placement {
+      const spec = table.resolve(key)
+      const tier = spec.home === 'cookie' ? 'cookie' : spec.home === 'tab' ? tab.mode : client.mode
+      return { tier, lifetime: spec.lifetime, reason: placementReason(spec, tier === 'memory') }
+    },
+    ready,
+    get status() { return { ...status } },
+    on: events.on,
+    close() {
+      closed = true
+      client.close()
+      events.clear()
+      watchers.clear()
+    },
+  }
+  return store as unknown as VisitStore<S, C>
+}

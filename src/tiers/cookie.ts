@@ -1,0 +1,126 @@
+import Cookies from 'js-cookie'
+import { cookieBytes, encodeCookieName } from '../codec.js'
+import { VisitStoreError } from '../errors.js'
+import type { KeySpec } from '../placement.js'
+import type { CookieOptions } from '../types.js'
+
+/** RFC 6265bis §5.6: user agents must accept name+value of at least 4096 bytes, and most accept no more. */
+export const COOKIE_LIMIT = 4096
+/** The store's cookies together; far below the 8 KB header limit of nginx and Apache. */
+export const DEFAULT_COOKIE_BUDGET = 2048
+
+/** One cookie to write: the store key, its already-encoded value, and its key's rules. */
+export interface CookieWrite {
+  key: string
+  encoded: string
+  spec: KeySpec
+}
+
+/** The cookie tier: synchronous reads and writes of the store's own cookies through js-cookie. */
+export interface CookieTier {
+  /** Whether this page can hold cookies at all (a document, cookies not disabled). */
+  readonly available: boolean
+  /** The raw (still encoded) value of a store key, or undefined. */
+  read(key: string): string | undefined
+  /** Checks size and budget for all writes first, then writes them; all or nothing. */
+  write(writes: readonly CookieWrite[]): void
+  remove(keys: readonly string[]): void
+  /** The store keys that have a cookie now. */
+  keys(): string[]
+}
+
+function unavailable(what: string): VisitStoreError {
+  return new VisitStoreError('STORAGE_UNAVAILABLE',
+    `${what}: cookies are not available here (no document, or cookies are disabled). Server-visible values need cookies; ` +
+    'check store.status.cookies before writing them.')
+}
+
+/** Creates the cookie tier for a store whose cookie names all start with `prefix`. */
+export function createCookieTier(prefix: string, options: CookieOptions = {}): CookieTier {
+  const budget = options.budget ?? DEFAULT_COOKIE_BUDGET
+  if (!Number.isInteger(budget) || budget <= 0) {
+    throw new VisitStoreError('INVALID_OPTIONS', `cookie.budget must be a positive whole number of bytes; got ${String(options.budget)}.`)
+  }
+  const available = typeof document !== 'undefined' && (typeof navigator === 'undefined' || navigator.cookieEnabled !== false)
+  const secure = options.secure ?? (typeof location !== 'undefined' && location.protocol === 'https:')
+  const sameSite = options.sameSite ?? 'Lax'
+  if (sameSite === 'None' && !secure) {
+    throw new VisitStoreError('INVALID_OPTIONS', "cookie.sameSite 'None' requires secure: true (browsers drop such cookies otherwise); serve the page over https.")
+  }
+  const base: Record<string, string | boolean> = { path: options.path ?? '/', SameSite: sameSite }
+  if (options.domain) base.domain = options.domain
+  if (secure) base.Secure = true
+  // Identity converter: values arrive encoded by codec.ts, so that byte counts are exact and a
+  // hand-edited cookie is detected on decode rather than mangled silently.
+  const jar = Cookies.withConverter<string>({ read: (v) => v, write: (v) => v })
+
+  const cookieName = (key: string) => prefix + key
+  const owned = (): Map<string, string> => {
+    const all = jar.get() as Record<string, string>
+    const mine = new Map<string, string>()
+    for (const name of Object.keys(all)) {
+      if (name.startsWith(prefix)) mine.set(name.slice(prefix.length), all[name] as string)
+    }
+    return mine
+  }
+  const attributesFor = (spec: KeySpec): Record<string, string | boolean> =>
+    spec.maxAge === undefined ? base : { ...base, 'Max-Age': String(spec.maxAge) }
+
+  function checkSizes(writes: readonly CookieWrite[], current: Map<string, string>): void {
+    const usage = new Map<string, number>()
+    for (const [key, raw] of current) usage.set(key, cookieBytes(encodeCookieName(cookieName(key)), raw))
+    for (const { key, encoded } of writes) {
+      const bytes = cookieBytes(encodeCookieName(cookieName(key)), encoded)
+      if (bytes > COOKIE_LIMIT) {
+        throw new VisitStoreError('COOKIE_TOO_LARGE',
+          `set("${key}"): the cookie would take ${bytes} bytes of name+value; browsers keep at most ${COOKIE_LIMIT}. ` +
+          'Store less, or make the key client-only (drop serverVisible) to keep it in IndexedDB.')
+      }
+      usage.set(key, bytes)
+    }
+    let total = 0
+    for (const bytes of usage.values()) total += bytes
+    if (total > budget) {
+      throw new VisitStoreError('COOKIE_BUDGET_EXCEEDED',
+        `set("${writes.map((w) => w.key).join('", "')}"): the store's cookies would take ${total} bytes, over its budget of ${budget}. ` +
+        'Every cookie travels with every request; delete some, store less, or raise cookie.budget.')
+    }
+  }
+
+  function restore(previous: Map<string, string | undefined>, specs: Map<string, KeySpec>): void {
+    for (const [key, raw] of previous) {
+      if (raw === undefined) jar.remove(cookieName(key), base)
+      else jar.set(cookieName(key), raw, attributesFor(specs.get(key) as KeySpec))
+    }
+  }
+
+  return {
+    available,
+    read(key) {
+      return available ? (jar.get(cookieName(key)) as string | undefined) : undefined
+    },
+    write(writes) {
+      if (!available) throw unavailable(`set("${writes[0]?.key ?? ''}")`)
+      const current = owned()
+      checkSizes(writes, current)
+      const previous = new Map(writes.map((w) => [w.key, current.get(w.key)]))
+      const specs = new Map(writes.map((w) => [w.key, w.spec]))
+      for (const { key, encoded, spec } of writes) jar.set(cookieName(key), encoded, attributesFor(spec))
+      // Browsers drop cookies silently (Secure on http in WebKit, blocked third-party frames):
+      // read back, and undo the batch rather than report a write that did not happen.
+      const dropped = writes.find((w) => jar.get(cookieName(w.key)) !== w.encoded)
+      if (dropped) {
+        restore(previous, specs)
+        throw new VisitStoreError('STORAGE_UNAVAILABLE',
+          `set("${dropped.key}"): the browser did not keep the cookie (blocked cookies, or a Secure cookie on http). The previous value is kept.`)
+      }
+    },
+    remove(keys) {
+      if (!available) return
+      for (const key of keys) jar.remove(cookieName(key), base)
+    },
+    keys() {
+      return available ? [...owned().keys()] : []
+    },
+  }
+}

@@ -1,0 +1,29 @@
+import type { EntryBackend } from './indexeddb.js'
+
+// structuredClone gives the memory tier IndexedDB's semantics: callers get copies, and
+// uncloneable values fail with the same DataCloneError.
+const clone: <T>(value: T) => T = typeof structuredClone === 'function' ? (v) => structuredClone(v) : (v) => v
+
+/** The fallback for IndexedDB: the same records in a Map, for this page only. */
+export function createMemoryBackend(): EntryBackend {
+  const map = new Map<string, unknown>()
+  return {
+    async getMany(keys) {
+      return keys.map((k) => clone(map.get(k)))
+    },
+    async setMany(entries) {
+      const copies = entries.map(([k, v]) => [k, clone(v)] as const)
+      for (const [k, v] of copies) map.set(k, v)
+    },
+    async delMany(keys) {
+      for (const k of keys) map.delete(k)
+    },
+    async update(key, fn) {
+      map.set(key, clone(fn(clone(map.get(key)))))
+    },
+    async entries() {
+      return [...map].map(([k, v]) => [k, clone(v)])
+    },
+    close() {},
+  }
+}

@@ -1,0 +1,68 @@
+import { storageError } from '../errors.js'
+
+/** The tab tier: sessionStorage under the store's prefix, or a Map when sessionStorage is unusable. */
+export interface TabTier {
+  /** `'sessionStorage'`, or `'memory'` when the browser refused sessionStorage. */
+  readonly mode: 'sessionStorage' | 'memory'
+  read(key: string): string | undefined
+  /** Writes all or nothing: on failure the values written so far are put back. */
+  write(writes: readonly (readonly [key: string, text: string])[]): void
+  remove(keys: readonly string[]): void
+  keys(): string[]
+}
+
+function defaultStorage(): Storage | null {
+  try {
+    // Reading window.sessionStorage throws SecurityError in sandboxed frames and with storage blocked.
+    return typeof sessionStorage === 'undefined' ? null : sessionStorage
+  } catch {
+    return null
+  }
+}
+
+function memoryStorage(): Pick<Storage, 'getItem' | 'setItem' | 'removeItem' | 'key' | 'length'> {
+  const map = new Map<string, string>()
+  return {
+    getItem: (k) => map.get(k) ?? null,
+    setItem: (k, v) => void map.set(k, v),
+    removeItem: (k) => void map.delete(k),
+    key: (i) => [...map.keys()][i] ?? null,
+    get length() { return map.size },
+  }
+}
+
+/** Creates the tab tier; `storage` undefined means the page's sessionStorage, null means none. */
+export function createTabTier(prefix: string, storage: Storage | null | undefined): TabTier {
+  const real = storage === undefined ? defaultStorage() : storage
+  const area = real ?? memoryStorage()
+  const mode = real ? 'sessionStorage' : 'memory'
+  const itemName = (key: string) => prefix + key
+  const read = (key: string) => area.getItem(itemName(key)) ?? undefined
+  return {
+    mode,
+    read,
+    write(writes) {
+      const previous = writes.map(([key]) => [key, read(key)] as const)
+      try {
+        for (const [key, text] of writes) area.setItem(itemName(key), text)
+      } catch (err) {
+        for (const [key, old] of previous) {
+          if (old === undefined) area.removeItem(itemName(key))
+          else area.setItem(itemName(key), old)
+        }
+        throw storageError(err, `set("${writes.map(([k]) => k).join('", "')}") in sessionStorage`)
+      }
+    },
+    remove(keys) {
+      for (const key of keys) area.removeItem(itemName(key))
+    },
+    keys() {
+      const out: string[] = []
+      for (let i = 0; i < area.length; i++) {
+        const name = area.key(i)
+        if (name !== null && name.startsWith(prefix)) out.push(name.slice(prefix.length))
+      }
+      return out
+    },
+  }
+}
