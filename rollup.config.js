@@ -16,7 +16,12 @@ export default [
   // Script tag: everything in one minified file, global `VisitStore`.
   {
     input: 'src/index.ts',
-    output: { file: 'dist/visitstore.iife.js', format: 'iife', name: 'VisitStore', sourcemap: true },
+    output: {
+      file: 'dist/visitstore.iife.js', format: 'iife', name: 'VisitStore', sourcemap: true,
+      // `var VisitStore` is a global only at a classic script's top level; loaders that wrap
+      // scripts in a function (and happy-dom) would hide it, so publish it on globalThis too.
+      footer: 'globalThis.VisitStore = VisitStore;',
+    },
     plugins: [nodeResolve({ browser: true }), ts(), terser({ format: { comments: false } })],
   },
   {

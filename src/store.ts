@@ -248,6 +248,8 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
   }
 
   const ready = (async () => {
+    // Start-up begins after createStore returns, so listeners attached right away hear its events.
+    await null
     sessionStamp()
     await client.open()
     // Sweeps records of earlier browser sessions and expired ones.
@@ -260,15 +262,15 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
   const store = {
     keys: listKeys,
     get,
-    set: (key: string, value: unknown) => {
+    async set(key: string, value: unknown) {
       assertOpen(`set("${key}")`)
-      return write([[key, value]])
+      await write([[key, value]])
     },
     delete: remove,
     getMany,
-    setMany: (values: Record<string, unknown>) => {
+    async setMany(values: Record<string, unknown>) {
       assertOpen('setMany()')
-      return write(Object.entries(values))
+      await write(Object.entries(values))
     },
     update,
     peek(key: string): unknown {

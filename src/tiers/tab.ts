@@ -42,13 +42,20 @@ export function createTabTier(prefix: string, storage: Storage | null | undefine
     mode,
     read,
     write(writes) {
-      const previous = writes.map(([key]) => [key, read(key)] as const)
+      const previous = writes.map(([key]) => read(key))
+      let written = 0
       try {
-        for (const [key, text] of writes) area.setItem(itemName(key), text)
+        for (const [key, text] of writes) {
+          area.setItem(itemName(key), text)
+          written++
+        }
       } catch (err) {
-        for (const [key, old] of previous) {
-          if (old === undefined) area.removeItem(itemName(key))
-          else area.setItem(itemName(key), old)
+        // setItem is atomic per item: the one that failed kept its value; put back the ones before it.
+        for (let i = written - 1; i >= 0; i--) {
+          const name = itemName((writes[i] as readonly [string, string])[0])
+          const old = previous[i]
+          if (old === undefined) area.removeItem(name)
+          else area.setItem(name, old)
         }
         throw storageError(err, `set("${writes.map(([k]) => k).join('", "')}") in sessionStorage`)
       }
