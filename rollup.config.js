@@ -29,4 +29,15 @@ export default [
     output: { file: 'dist/visitstore.d.ts', format: 'es' },
     plugins: [dts()],
   },
+  // visitstore/server: Fetch-API and Node handlers for the session endpoint; no browser globals.
+  {
+    input: 'src/server/index.ts',
+    output: { file: 'dist/server.js', format: 'es', sourcemap: true },
+    plugins: [ts()],
+  },
+  {
+    input: 'src/server/index.ts',
+    output: { file: 'dist/server.d.ts', format: 'es' },
+    plugins: [dts()],
+  },
 ]

@@ -82,6 +82,20 @@ describe('build output', () => {
     })
   })
 
+  test('visitstore/server imports in plain Node and derives tags', () => {
+    const server = (pkg.exports['./server'] as { types: string, default: string })
+    expect(Object.keys(server)[0]).toBe('types')
+    expect(existsSync(built(server.types))).toBe(true)
+    const probe = `
+      const { sessionTag, sessionEndpoint } = await import(${JSON.stringify(built(server.default))});
+      const handler = sessionEndpoint({ secret: 'x'.repeat(32), getSessionId: () => 'sid' });
+      const body = await (await handler(new Request('http://127.0.0.1/session'))).json();
+      console.log(JSON.stringify({ same: body.tag === await sessionTag('sid', 'x'.repeat(32)), window: typeof window }));
+    `
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', probe], { cwd: root, encoding: 'utf8' })
+    expect(JSON.parse(out)).toEqual({ same: true, window: 'undefined' })
+  })
+
   test('importing touches no browser global', () => {
     const probe = `
       for (const name of ['window', 'document', 'indexedDB', 'sessionStorage', 'navigator', 'location']) {

@@ -298,7 +298,27 @@ describe('errors leave the previous value intact', () => {
     expect(await store.get('visits')).toBe(3)
   })
 
-  test('STORAGE_UNAVAILABLE: server-visible writes without cookies, and a closed store', async () => {
+  test('STORAGE_UNAVAILABLE: a cookie the browser silently drops is reported, not pretended', async () => {
+    const store = makeStore()
+    await store.set('locale', 'en')
+    let owner = Object.getPrototypeOf(document) as object
+    while (!Object.getOwnPropertyDescriptor(owner, 'cookie')) owner = Object.getPrototypeOf(owner) as object
+    const desc = Object.getOwnPropertyDescriptor(owner, 'cookie') as PropertyDescriptor
+    // Like WebKit with a Secure cookie on http, or a browser blocking cookies: the write is ignored.
+    Object.defineProperty(document, 'cookie', {
+      configurable: true,
+      get: () => desc.get?.call(document) as string,
+      set: (v: string) => { if (!v.startsWith('shop_locale=')) desc.set?.call(document, v) },
+    })
+    try {
+      await expectCode(store.set('locale', 'fr'), 'STORAGE_UNAVAILABLE')
+    } finally {
+      delete (document as unknown as Record<string, unknown>).cookie
+    }
+    expect(await store.get('locale')).toBe('en')
+  })
+
+  test('STORAGE_UNAVAILABLE: a closed store', async () => {
     const store = makeStore()
     await store.set('visits', 5)
     store.close()
