@@ -23,6 +23,10 @@ export function assertJsonSafe(value: unknown, key: string, seen: Set<object> = 
       if (!Array.isArray(value) && proto !== Object.prototype && proto !== null) {
         throw notSerializable(key, `a ${value.constructor?.name ?? 'non-plain'} object would not come back as itself`)
       }
+      // Object.values skips array holes, which JSON would turn into null.
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) if (!(i in value)) throw notSerializable(key, `the array has a hole at index ${i}`)
+      }
       seen.add(value)
       for (const member of Object.values(value)) {
         if (member === undefined) throw notSerializable(key, 'an undefined member would be dropped')

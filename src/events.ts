@@ -14,8 +14,10 @@ export function createEmitter<Events>(): Emitter<Events> {
     on(event, cb) {
       let set = listeners.get(event)
       if (!set) listeners.set(event, (set = new Set()))
-      set.add(cb)
-      return () => { set.delete(cb) }
+      // A wrapper per call: the same function subscribed twice is called twice and unsubscribed separately.
+      const entry = (payload: never) => cb(payload)
+      set.add(entry)
+      return () => { set.delete(entry) }
     },
     emit(event, payload) {
       for (const cb of [...(listeners.get(event) ?? [])]) {

@@ -61,6 +61,10 @@ function compileSpec(declared: string, options: unknown): KeySpec {
   if (ttl !== undefined && !(home === 'client' && lifetime === 'persistent')) {
     throw invalid(`keys["${declared}"].ttl only applies to persistent client-only keys (IndexedDB); use maxAge for cookies.`)
   }
+  if (typeof maxAge === 'number' && maxAge > 0 && maxAge < 1) {
+    // Max-Age is whole seconds; 0.5 would become Max-Age=0, which deletes the cookie as it is written.
+    throw invalid(`keys["${declared}"].maxAge must be at least 1 second; got ${maxAge}.`)
+  }
   const spec: KeySpec = { declared, lifetime: lifetime as Lifetime, home }
   if (home === 'cookie' && lifetime === 'persistent') {
     const age = seconds(maxAge, 'maxAge', declared) ?? MAX_COOKIE_AGE

@@ -1,0 +1,234 @@
+import Cookies from 'js-cookie'
+import { afterEach, describe, expect, test } from 'vitest'
+import { assertJsonSafe, cookieBytes, decodeCookieValue, encodeCookieName, encodeCookieValue, encodeTabValue } from '../src/codec.js'
+import { VisitStoreError } from '../src/errors.js'
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn()
+  } catch (err) {
+    expect(err).toBeInstanceOf(VisitStoreError)
+    return (err as VisitStoreError).code
+  }
+  return undefined
+}
+
+function roundTrip(value: unknown): unknown {
+  const decoded = decodeCookieValue(encodeCookieValue(value, 'k'))
+  if (!decoded.ok) throw new Error(`did not decode: ${decoded.reason}`)
+  return decoded.value
+}
+
+function clearCookies(): void {
+  for (const pair of document.cookie.split('; ')) {
+    const name = pair.split('=')[0]
+    if (name) document.cookie = `${name}=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/`
+  }
+}
+
+/** The native document.cookie getter and setter, wherever happy-dom defines them on the prototype chain. */
+function cookieAccessor(): { get: () => string, set: (v: string) => void } {
+  for (let proto: object | null = document; proto; proto = Object.getPrototypeOf(proto) as object | null) {
+    const desc = Object.getOwnPropertyDescriptor(proto, 'cookie')
+    if (desc?.get && desc.set) return { get: desc.get as () => string, set: desc.set as (v: string) => void }
+  }
+  throw new Error('no document.cookie accessor')
+}
+
+// RFC 6265 §4.1.1 cookie-octet: what a server can parse without quoting rules.
+const COOKIE_OCTETS = /^[\x21\x23-\x2B\x2D-\x3A\x3C-\x5B\x5D-\x7E]*$/
+
+describe('assertJsonSafe', () => {
+  class Point { constructor(public x = 1) {} }
+  const cyclic: Record<string, unknown> = { a: 1 }
+  cyclic.self = cyclic
+  const cyclicArray: unknown[] = []
+  cyclicArray.push([cyclicArray])
+
+  test.each([
+    ['a string', 'dark'],
+    ['an empty string', ''],
+    ['a finite number', -12.5],
+    ['a boolean', false],
+    ['null', null],
+    ['nested plain objects and arrays', { a: [1, 'two', { b: null, c: [true] }], d: {} }],
+    ['the same object twice (not a cycle)', (() => { const shared = { n: 1 }; return { a: shared, b: [shared, shared] } })()],
+  ])('accepts %s', (_what, value) => {
+    expect(() => assertJsonSafe(value, 'k')).not.toThrow()
+  })
+
+  test('accepts a null-prototype object (what Object.create(null) dictionaries are)', () => {
+    const dict = Object.assign(Object.create(null) as Record<string, unknown>, { a: 1, b: 'x' })
+    expect(() => assertJsonSafe({ dict }, 'k')).not.toThrow()
+  })
+
+  test.each([
+    ['NaN', NaN],
+    ['Infinity', Infinity],
+    ['-Infinity', -Infinity],
+    ['NaN inside an array', [1, NaN]],
+    ['undefined', undefined],
+    ['an undefined member', { a: 1, b: undefined }],
+    ['an undefined array element', [1, undefined]],
+    ['a Date', new Date(0)],
+    ['a Map', new Map([['a', 1]])],
+    ['a Set', new Set([1])],
+    ['a class instance', new Point()],
+    ['a nested class instance', { p: new Point() }],
+    ['a boxed string', Object('x')],
+    ['a cycle', cyclic],
+    ['a cycle through arrays', cyclicArray],
+    ['a BigInt', 10n],
+    ['a function', () => 1],
+    ['a function member', { f: () => 1 }],
+    ['a symbol', Symbol('s')],
+  ])('rejects %s with NOT_SERIALIZABLE', (_what, value) => {
+    expect(codeOf(() => assertJsonSafe(value, 'k'))).toBe('NOT_SERIALIZABLE')
+  })
+
+  test('rejects an array with holes, which JSON would turn into nulls', () => {
+    // eslint-disable-next-line no-sparse-arrays
+    const sparse = [1, , 3]
+    expect(JSON.parse(JSON.stringify(sparse))).not.toEqual(sparse)
+    expect(codeOf(() => assertJsonSafe(sparse, 'k'))).toBe('NOT_SERIALIZABLE')
+  })
+
+  test('names the key and says what to store instead', () => {
+    try {
+      assertJsonSafe({ when: new Date(0) }, 'lastVisit')
+      expect.unreachable()
+    } catch (err) {
+      expect((err as Error).message).toContain('set("lastVisit")')
+      expect((err as Error).message).toContain('Date')
+      expect((err as Error).message).toMatch(/plain objects/)
+    }
+  })
+})
+
+describe('encodeCookieValue / decodeCookieValue', () => {
+  const strings = ['dark', 'a b', 'semi;colon', 'com,ma', 'eq=uals', 'quo"te', 'back\\slash', '100%', '%41', 'emoji 😀👍🏽',
+    'ünïcödé 日本', '', ' leading and trailing ', 'tab\there', 'new\nline', 'Infinity', 'NaN', 'undefined', '{not json', "it's"]
+  test.each(strings)('round-trips the string %j exactly', (s) => {
+    expect(roundTrip(s)).toBe(s)
+  })
+
+  test.each(['42', '-1.5e3', 'true', 'false', 'null', '"x"', '[1,2]', '{"a":1}', ' 7 ', '""'])(
+    'round-trips the JSON-lookalike string %j as a string', (s) => {
+      expect(roundTrip(s)).toBe(s)
+    })
+
+  test.each(strings)('writes %j so that URL-decoding gives the string back exactly', (s) => {
+    expect(decodeURIComponent(encodeCookieValue(s, 'k'))).toBe(s)
+  })
+
+  test('writes a plain word as itself, so the server reads it without decoding', () => {
+    expect(encodeCookieValue('dark', 'theme')).toBe('dark')
+  })
+
+  test.each([0, 42, -1.5, 1e21, true, false, null, { a: [1, 'b;c'], n: null }, [1, 'two', [3]], {}, []])(
+    'round-trips %j', (value) => {
+      expect(roundTrip(value)).toEqual(value)
+    })
+
+  test('writes non-string values as JSON the server can parse', () => {
+    expect(JSON.parse(decodeURIComponent(encodeCookieValue({ a: [1, 'x y'] }, 'k')))).toEqual({ a: [1, 'x y'] })
+    expect(decodeURIComponent(encodeCookieValue(42, 'k'))).toBe('42')
+  })
+
+  test('round-trips a null-prototype object as plain data', () => {
+    const dict = Object.assign(Object.create(null) as Record<string, unknown>, { a: 1 })
+    expect(roundTrip(dict)).toEqual({ a: 1 })
+  })
+
+  test.each([...strings, '42', '"x"', { a: 'x;y, "z"\\' }, [1, 'é']])('encodes %j using only cookie-safe characters', (value) => {
+    expect(encodeCookieValue(value, 'k')).toMatch(COOKIE_OCTETS)
+  })
+
+  test('rejects a lone surrogate with NOT_SERIALIZABLE, keeping the URIError as cause', () => {
+    for (const s of ['\ud800', 'a\udc00b', '😀'.slice(0, 1)]) {
+      try {
+        encodeCookieValue(s, 'name')
+        expect.unreachable()
+      } catch (err) {
+        expect((err as VisitStoreError).code).toBe('NOT_SERIALIZABLE')
+        expect((err as VisitStoreError).cause).toBeInstanceOf(URIError)
+      }
+    }
+  })
+
+  test('round-trips a lone surrogate inside an object (JSON escapes it)', () => {
+    expect(roundTrip({ half: '\ud800' })).toEqual({ half: '\ud800' })
+  })
+
+  test('rejects what JSON cannot carry with NOT_SERIALIZABLE', () => {
+    expect(codeOf(() => encodeCookieValue(NaN, 'k'))).toBe('NOT_SERIALIZABLE')
+    expect(codeOf(() => encodeCookieValue({ d: new Date() }, 'k'))).toBe('NOT_SERIALIZABLE')
+  })
+
+  test.each(['%', '%E0%A4%A', '%zz', 'abc%'])('reports malformed percent-encoding %j as ok: false', (raw) => {
+    const decoded = decodeCookieValue(raw)
+    expect(decoded.ok).toBe(false)
+    if (!decoded.ok) expect(decoded.reason).toMatch(/URL encoding/)
+  })
+
+  test('reads a hand-written plain cookie value as a string', () => {
+    expect(decodeCookieValue('hello')).toEqual({ ok: true, value: 'hello' })
+  })
+})
+
+describe('encodeCookieName', () => {
+  afterEach(clearCookies)
+
+  const names = ['shop_theme', 'shop_draft:1', 'a b', 'x;y', 'e=mc2', 'comma,name', 'quote"d', 'back\\slash', 'pct%', '(paren)',
+    '#$&+^`|', 'é', '日本', 'emoji😀', '[]{}', '!*\'~._-']
+
+  test.each(names)('matches what js-cookie writes to document.cookie for %j', (name) => {
+    const { get, set } = cookieAccessor()
+    const written: string[] = []
+    Object.defineProperty(document, 'cookie', {
+      configurable: true,
+      get() { return get.call(document) },
+      set(v: string) { written.push(v); set.call(document, v) },
+    })
+    try {
+      Cookies.set(name, 'v')
+    } finally {
+      delete (document as { cookie?: string }).cookie
+    }
+    expect(written).toHaveLength(1)
+    expect(written[0]?.startsWith(`${encodeCookieName(name)}=v;`)).toBe(true)
+    expect(document.cookie.split('; ')).toContain(`${encodeCookieName(name)}=v`)
+    expect(Cookies.get(name)).toBe('v')
+  })
+
+  test('leaves plain names unchanged', () => {
+    expect(encodeCookieName('shop_theme')).toBe('shop_theme')
+  })
+})
+
+describe('cookieBytes', () => {
+  test('counts the bytes of the encoded name plus value', () => {
+    expect(cookieBytes('shop_theme', 'dark')).toBe(14)
+    expect(cookieBytes('', '')).toBe(0)
+  })
+
+  test('equals the UTF-8 size of what is sent, for non-ASCII data once encoded', () => {
+    const name = encodeCookieName('shop_é')
+    const value = encodeCookieValue('日本 😀', 'k')
+    expect(cookieBytes(name, value)).toBe(new TextEncoder().encode(name + value).length)
+    expect(cookieBytes(name, value)).toBe('shop_%C3%A9'.length + '%E6%97%A5%E6%9C%AC%20%F0%9F%98%80'.length)
+  })
+})
+
+describe('encodeTabValue', () => {
+  test('writes JSON that parses back to the value, strings included', () => {
+    for (const value of ['42', 'text', 7, null, { a: [1, { b: 'c' }] }]) {
+      expect(JSON.parse(encodeTabValue(value, 'k'))).toEqual(value)
+    }
+  })
+
+  test('rejects what JSON would change with NOT_SERIALIZABLE', () => {
+    expect(codeOf(() => encodeTabValue({ m: new Map() }, 'k'))).toBe('NOT_SERIALIZABLE')
+    expect(codeOf(() => encodeTabValue(Infinity, 'k'))).toBe('NOT_SERIALIZABLE')
+  })
+})
