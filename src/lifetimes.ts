@@ -3,19 +3,27 @@ import type { KeySpec } from './placement.js'
 /**
  * How a client-only value is kept in IndexedDB (or memory): the value plus what decides whether
  * it is still alive. `x`: expiry time (ms since epoch) from `ttl`; `s`: the browser-session stamp
- * of a session-lifetime value.
+ * of a session-lifetime value; `t`: the server session's tag it was written under (when the store
+ * syncs a server session).
  */
 export interface Envelope {
   v: unknown
   x?: number
   s?: string
+  t?: string | null
 }
 
-/** Wraps a value for writing, stamping it with the key's lifetime rules. */
-export function wrapEntry(value: unknown, spec: KeySpec, stamp: string, now: number): Envelope {
+/**
+ * Wraps a value for writing, stamping it with the key's lifetime rules. `tag` is the server
+ * session's tag, or undefined when the store does not sync a server session.
+ */
+export function wrapEntry(value: unknown, spec: KeySpec, stamp: string, now: number, tag?: string | null): Envelope {
   const entry: Envelope = { v: value }
   if (spec.ttlMs !== undefined) entry.x = now + spec.ttlMs
-  if (spec.lifetime === 'session') entry.s = stamp
+  if (spec.lifetime === 'session') {
+    entry.s = stamp
+    if (tag !== undefined) entry.t = tag
+  }
   return entry
 }
 
@@ -25,12 +33,14 @@ function isEnvelope(raw: unknown): raw is Envelope {
 
 /**
  * Whether a stored record still counts: not expired, and (for session data) written in this
- * browser session. Anything else reads as missing and is swept.
+ * browser session and, when `tag` is given, in the current server session. Anything else reads
+ * as missing and is swept.
  */
-export function isLive(raw: unknown, stamp: string, now: number): raw is Envelope {
+export function isLive(raw: unknown, stamp: string, now: number, tag?: string | null): raw is Envelope {
   if (!isEnvelope(raw)) return false
   if (raw.x !== undefined && raw.x <= now) return false
-  return raw.s === undefined || raw.s === stamp
+  if (raw.s === undefined) return true
+  return raw.s === stamp && (tag === undefined || raw.t === tag)
 }
 
 const MARKER_ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz'

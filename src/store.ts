@@ -1,20 +1,30 @@
 import { decodeCookieValue, encodeCookieValue, encodeTabValue } from './codec.js'
 import { VisitStoreError } from './errors.js'
+import { exclusive, onCookieActivity, openChannel } from './cross-tab.js'
 import { createEmitter } from './events.js'
 import { newSessionStamp, wrapEntry, type Envelope } from './lifetimes.js'
 import { checkStoreName, compileKeys, placementReason, type KeySpec } from './placement.js'
 import { createClientTier } from './tiers/indexeddb.js'
 import { createCookieTier, type CookieWrite } from './tiers/cookie.js'
 import { createTabTier } from './tiers/tab.js'
+import { createSessionSync, type SessionSnapshot } from './session.js'
 import type { KeysConfig, Lifetime, Placement, StoreEvents, StoreOptions, StoreStatus, VisitStore, WatchInfo } from './types.js'
 
 /** The marker cookie's store key: a session cookie whose value stamps this browser session's data. */
 const MARKER = '$s'
 const MARKER_SPEC: KeySpec = { declared: MARKER, lifetime: 'session', home: 'cookie' }
 const MARKER_VALUE = /^[0-9a-z]{12}$/
+/** Where the last known server session is kept, so a page that cannot reach the source starts from it. */
+const SESSION_RECORD = '$session'
 const DEFAULT_OPEN_TIMEOUT = 5000
+/** How often a tab re-reads watched cookies when no event tells it of changes made elsewhere. */
+const COOKIE_POLL = 2000
 
 type Change = { value: unknown, info: WatchInfo }
+/** What tabs tell each other: keys whose values changed, or a new server session. */
+type Message =
+  | { type: 'keys', keys: string[] }
+  | { type: 'session', snapshot: SessionSnapshot, purged: string[], force: boolean }
 
 function checkOptions(options: unknown): asserts options is StoreOptions<unknown> {
   if (typeof options !== 'object' || options === null) {
@@ -68,9 +78,21 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
       setStatus({ indexeddb: 'memory' })
       events.emit('error', error)
     },
+    currentTag: () => (sync.enabled ? sync.session.tag : undefined),
   })
+  const channel = openChannel<Message>(name)
   let closed = false
   let stamp: string | undefined
+  const sync = createSessionSync(name, options.session, {
+    async load() {
+      const [saved] = await client.get([SESSION_RECORD], sessionStamp())
+      return saved as SessionSnapshot | undefined
+    },
+    apply: applySessionChange,
+    broadcast: (snapshot, purged, force) => channel.post({ type: 'session', snapshot, purged, force }),
+    report: (error) => events.emit('error', error),
+    readCookie: (cookieName) => cookies.readForeign(cookieName),
+  })
 
   /**
    * The browser session's stamp. A session cookie carries it, so it is shared by every tab and
@@ -124,21 +146,62 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
     return spec.home === 'cookie' ? readCookie(key) : readTab(key)
   }
 
-  const notify = (key: string, value: unknown) => watchers.emit(key, { value, info: { source: 'local' } })
+  /** Last cookie value this tab knows for each watched cookie key, to tell other writers' changes from ours. */
+  const cookieSeen = new Map<string, string | undefined>()
+  let stopCookieWatch: (() => void) | undefined
+
+  const notify = (key: string, value: unknown, source: WatchInfo['source'] = 'local') => {
+    if (cookieSeen.has(key)) cookieSeen.set(key, cookies.read(key))
+    watchers.emit(key, { value, info: { source } })
+  }
+
+  function checkCookies(): void {
+    for (const [key, seen] of cookieSeen) {
+      const raw = cookies.read(key)
+      if (raw !== seen) notify(key, readCookie(key), 'remote')
+    }
+  }
+
+  /** Session-scoped data depends on the server session: wait for the first answer before touching it. */
+  const sessionKnown = (specs: readonly KeySpec[]) =>
+    sync.enabled && specs.some((spec) => spec.lifetime === 'session') ? sync.started : undefined
+
+  async function applySessionChange(change: { previous: SessionSnapshot, next: SessionSnapshot, keep: boolean, force: boolean, source: WatchInfo['source'], purged: readonly string[] }): Promise<string[]> {
+    const { previous, next, keep, force, source } = change
+    const stale = await client.rewrite((raw) => {
+      if (raw.s === undefined) return undefined
+      if (!force && sync.enabled && raw.t === next.tag) return undefined
+      if (keep && raw.t === previous.tag) return { ...raw, t: next.tag }
+      return null
+    })
+    const cookieKeys = keep ? [] : cookies.keys().filter(declaredIn('cookie', 'session'))
+    cookies.remove(cookieKeys)
+    if (sync.enabled && next.state !== 'unknown') await client.set([[SESSION_RECORD, { v: next }]], 'saving the session state')
+    const purged = [...new Set([...stale, ...cookieKeys])].filter((key) => table.has(key))
+    for (const key of new Set([...purged, ...change.purged])) if (table.has(key)) notify(key, undefined, source)
+    return purged
+  }
+
+  const tellOtherTabs = (keys: readonly string[]) => {
+    if (keys.length) channel.post({ type: 'keys', keys: [...keys] })
+  }
 
   /** Writes a batch all or nothing: everything is encoded and checked first, then each tier is written, undoing the earlier ones if a later one fails. */
   async function write(list: readonly (readonly [string, unknown])[]): Promise<void> {
+    const specs = list.map(([key]) => table.resolve(key))
+    const waiting = sessionKnown(specs)
+    if (waiting) await waiting
     const cookieWrites: CookieWrite[] = []
     const tabWrites: [string, string][] = []
     const clientWrites: [string, Envelope][] = []
     const now = Date.now()
-    for (const [key, value] of list) {
-      const spec = table.resolve(key)
+    list.forEach(([key, value], i) => {
+      const spec = specs[i] as KeySpec
       checkValue(key, value)
       if (spec.home === 'cookie') cookieWrites.push({ key, encoded: encodeCookieValue(value, key), spec })
       else if (spec.home === 'tab') tabWrites.push([key, encodeTabValue(value, key)])
-      else clientWrites.push([key, wrapEntry(value, spec, sessionStamp(), now)])
-    }
+      else clientWrites.push([key, wrapEntry(value, spec, sessionStamp(), now, currentTag())])
+    })
     const oldCookies = cookieWrites.map((w) => [w, cookies.read(w.key)] as const)
     const oldTab = tabWrites.map(([key]) => [key, tab.read(key)] as const)
     const undoCookies = () => {
@@ -168,11 +231,15 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
       }
     }
     for (const [key, value] of list) notify(key, value)
+    tellOtherTabs([...cookieWrites.map((w) => w.key), ...clientWrites.map(([key]) => key)])
   }
+
+  const currentTag = () => (sync.enabled ? sync.session.tag : undefined)
 
   async function get(key: string): Promise<unknown> {
     assertOpen(`get("${key}")`)
     const spec = table.resolve(key)
+    await sessionKnown([spec])
     if (spec.home !== 'client') return readSync(key, spec)
     const [value] = await client.get([key], sessionStamp())
     return value
@@ -181,6 +248,7 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
   async function getMany(keys: readonly string[]): Promise<Record<string, unknown>> {
     assertOpen('getMany()')
     const specs = keys.map((key) => table.resolve(key))
+    await sessionKnown(specs)
     const clientKeys = keys.filter((_, i) => specs[i]?.home === 'client')
     const clientValues = clientKeys.length ? await client.get(clientKeys, sessionStamp()) : []
     const fromClient = new Map(clientKeys.map((k, i) => [k, clientValues[i]]))
@@ -193,20 +261,26 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
   async function update(key: string, fn: (current: unknown) => unknown): Promise<unknown> {
     assertOpen(`update("${key}")`)
     const spec = table.resolve(key)
-    if (spec.home !== 'client') {
-      // Synchronous read and write: nothing else in this tab can run in between.
-      const next = fn(readSync(key, spec))
-      await write([[key, next]])
-      return next
-    }
+    await sessionKnown([spec])
+    if (spec.home === 'tab') return updateSync(key, spec, fn)
+    // Cookies have no transactions: a Web Lock keeps other tabs' updates of this store out meanwhile.
+    if (spec.home === 'cookie') return exclusive(`visitstore:${name}:cookies`, () => updateSync(key, spec, fn))
     let next: unknown
     const current = sessionStamp()
     await client.update(key, current, (value) => {
       next = fn(value)
       checkValue(key, next)
-      return wrapEntry(next, spec, current, Date.now())
+      return wrapEntry(next, spec, current, Date.now(), currentTag())
     })
     notify(key, next)
+    tellOtherTabs([key])
+    return next
+  }
+
+  async function updateSync(key: string, spec: KeySpec, fn: (current: unknown) => unknown): Promise<unknown> {
+    // Read and write with nothing awaited in between: nothing else in this tab can run there.
+    const next = fn(readSync(key, spec))
+    await write([[key, next]])
     return next
   }
 
@@ -217,6 +291,7 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
     else if (spec.home === 'tab') tab.remove([key])
     else await client.delete([key])
     notify(key, undefined)
+    if (spec.home !== 'tab') tellOtherTabs([key])
   }
 
   const declaredIn = (home: KeySpec['home'], lifetime?: Lifetime) => (key: string) => {
@@ -227,6 +302,7 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
 
   async function listKeys(prefix?: string): Promise<string[]> {
     assertOpen('keys()')
+    if (sync.enabled) await sync.started
     const found = [
       ...cookies.keys().filter(declaredIn('cookie')),
       ...tab.keys().filter(declaredIn('tab')),
@@ -237,6 +313,7 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
 
   async function clear(opts: { lifetime?: Lifetime } = {}): Promise<void> {
     assertOpen('clear()')
+    if (sync.enabled) await sync.started
     const { lifetime } = opts
     const cookieKeys = cookies.keys().filter((k) => k !== MARKER && (lifetime === undefined || declaredIn('cookie', lifetime)(k)))
     const tabKeys = tab.keys().filter((k) => lifetime === undefined || declaredIn('tab', lifetime)(k))
@@ -245,14 +322,31 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
     tab.remove(tabKeys)
     if (clientKeys.length) await client.delete(clientKeys)
     for (const key of [...cookieKeys, ...tabKeys, ...clientKeys]) if (table.has(key)) notify(key, undefined)
+    tellOtherTabs([...cookieKeys, ...clientKeys])
   }
+
+  channel.on((message) => {
+    if (closed) return
+    if (message.type === 'session') {
+      sync.receive(message.snapshot, message.purged, message.force).catch((err: unknown) => events.emit('error', err instanceof VisitStoreError ? err
+        : new VisitStoreError('STORAGE_UNAVAILABLE', 'Applying a session change announced by another tab failed.', { cause: err })))
+      return
+    }
+    for (const key of message.keys) {
+      if (!table.has(key) || !watchers.has(key)) continue
+      if (table.resolve(key).home === 'cookie') checkCookies()
+      else void get(key).then((value) => notify(key, value, 'remote'), (err: unknown) => events.emit('error', err as VisitStoreError))
+    }
+  })
 
   const ready = (async () => {
     // Start-up begins after createStore returns, so listeners attached right away hear its events.
     await null
     sessionStamp()
     await client.open()
-    // Sweeps records of earlier browser sessions and expired ones.
+    // The sweep compares session records with the current server tag, so it waits for the first answer.
+    await sync.started
+    // Sweeps records of earlier browser and server sessions, and expired ones.
     await client.keys(sessionStamp())
   })().catch((err: unknown) => {
     events.emit('error', err instanceof VisitStoreError ? err
@@ -283,7 +377,11 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
       return readSync(key, spec)
     },
     watch(key: string, cb: (value: unknown, info: WatchInfo) => void) {
-      table.resolve(key)
+      const spec = table.resolve(key)
+      if (spec.home === 'cookie' && !cookieSeen.has(key)) {
+        cookieSeen.set(key, cookies.read(key))
+        stopCookieWatch ??= onCookieActivity(checkCookies, COOKIE_POLL)
+      }
       return watchers.on(key, ({ value, info }) => cb(value, info))
     },
     clear,
@@ -295,8 +393,12 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
     ready,
     get status() { return { ...status } },
     on: events.on,
+    session: sync.session,
     close() {
       closed = true
+      sync.close()
+      stopCookieWatch?.()
+      channel.close()
       client.close()
       events.clear()
       watchers.clear()

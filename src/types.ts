@@ -1,4 +1,5 @@
 import type { VisitStoreError } from './errors.js'
+import type { SessionOptions, StoreSession } from './session.js'
 
 /**
  * How long a value lives: across restarts, for the browser session, or for one tab.
@@ -113,7 +114,7 @@ export interface StoreEvents {
   error: VisitStoreError
 }
 
-/** Second argument of a `watch` callback: whether the change came from this tab or another. */
+/** Second argument of a `watch` callback: whether the change came from this tab or another (or from the server, for cookies). */
 export interface WatchInfo {
   source: 'local' | 'remote'
 }
@@ -169,6 +170,8 @@ export interface StoreOptions<S, C extends KeysConfig<S> = KeysConfig<S>> {
   backends?: Backends
   /** Milliseconds to wait for IndexedDB to open before falling back to memory. Default 5000. */
   openTimeout?: number
+  /** The server session to bind session data to; without it, "session" means the browser session. */
+  session?: SessionOptions
 }
 
 /**
@@ -204,6 +207,8 @@ export interface VisitStore<S, C extends KeysConfig<S> = KeysConfig<S>> {
   readonly status: StoreStatus
   /** Listens to `status`, `invalid` and `error` events; returns an unsubscribe function. @example store.on('error', (e) => report(e.code)) */
   on<E extends keyof StoreEvents>(event: E, cb: (payload: StoreEvents[E]) => void): () => void
-  /** Releases the IndexedDB connection and listeners; later calls reject with `STORAGE_UNAVAILABLE`. @example store.close() */
+  /** The server session, kept in sync across tabs; a change of session purges session data everywhere. @example store.session.on('change', () => location.reload()) */
+  readonly session: StoreSession
+  /** Releases the IndexedDB connection, channel, timers and listeners; later calls reject with `STORAGE_UNAVAILABLE`. @example store.close() */
   close(): void
 }

@@ -22,6 +22,8 @@ export interface CookieTier {
   readonly available: boolean
   /** The raw (still encoded) value of a store key, or undefined. */
   read(key: string): string | undefined
+  /** The raw value of a cookie the store does not own (the server's script-readable session cookie). */
+  readForeign(name: string): string | undefined
   /** Checks size and budget for all writes first, then writes them; all or nothing. */
   write(writes: readonly CookieWrite[]): void
   remove(keys: readonly string[]): void
@@ -98,6 +100,9 @@ export function createCookieTier(prefix: string, options: CookieOptions = {}): C
     available,
     read(key) {
       return available ? (jar.get(cookieName(key)) as string | undefined) : undefined
+    },
+    readForeign(name) {
+      return available ? (jar.get(name) as string | undefined) : undefined
     },
     write(writes) {
       if (!available) throw unavailable(`set("${writes[0]?.key ?? ''}")`)

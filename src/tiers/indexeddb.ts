@@ -12,6 +12,13 @@ export interface EntryBackend {
   /** Atomic read-modify-write; when `fn` throws nothing is written. */
   update(key: string, fn: (raw: unknown) => unknown): Promise<void>
   entries(): Promise<[string, unknown][]>
+  /**
+   * Visits every record in one readwrite transaction: `decide` returns undefined to keep it,
+   * null to delete it, or a replacement. Resolves to the keys deleted.
+   */
+  rewrite(decide: (raw: unknown) => unknown): Promise<string[]>
+  /** Deletes those of `keys` that `isDead` still says are dead when read again in the deleting transaction. */
+  sweep(keys: readonly string[], isDead: (raw: unknown) => boolean): Promise<void>
   close(): void
 }
 
@@ -89,6 +96,30 @@ function createIndexedDbBackend(use: UseStore, close: () => void): EntryBackend 
     delMany: (keys) => delMany([...keys], use),
     update: (key, fn) => idbUpdate(key, fn, use),
     entries: () => allEntries<string, unknown>(use),
+    rewrite: (decide) => use('readwrite', (store) => {
+      const dropped: string[] = []
+      const request = store.openCursor()
+      request.onsuccess = () => {
+        const cursor = request.result
+        if (!cursor) return
+        const next = decide(cursor.value)
+        if (next === null) {
+          dropped.push(String(cursor.key))
+          cursor.delete()
+        } else if (next !== undefined) {
+          cursor.update(next)
+        }
+        cursor.continue()
+      }
+      return promisifyRequest(store.transaction).then(() => dropped)
+    }),
+    sweep: (keys, isDead) => use('readwrite', (store) => {
+      for (const key of keys) {
+        const request = store.get(key)
+        request.onsuccess = () => { if (request.result !== undefined && isDead(request.result)) store.delete(key) }
+      }
+      return promisifyRequest(store.transaction)
+    }),
     close,
   }
 }
@@ -106,6 +137,8 @@ export interface ClientTier {
   update(key: string, stamp: string, fn: (current: unknown) => Envelope): Promise<void>
   /** Keys of live records; dead ones (expired, old session) are deleted before it resolves. */
   keys(stamp: string): Promise<string[]>
+  /** See {@link EntryBackend.rewrite}; one transaction. */
+  rewrite(decide: (raw: Envelope) => Envelope | null | undefined): Promise<string[]>
   close(): void
 }
 
@@ -117,6 +150,8 @@ export interface ClientTierOptions {
   openTimeout: number
   /** Called once if IndexedDB cannot be used and the tier falls back to memory. */
   onFallback: (error: VisitStoreError) => void
+  /** The server session's tag that session records must carry; undefined when the store does not sync one. */
+  currentTag?: () => string | null | undefined
 }
 
 function pageIndexedDb(): IDBFactory | null {
@@ -156,8 +191,12 @@ export function createClientTier(options: ClientTierOptions): ClientTier {
     })()
     return backend
   }
-  const sweep = (dead: string[]) => {
-    if (dead.length) void ready().then((b) => b.delMany(dead)).catch(() => { /* swept again at next start */ })
+  const tag = () => options.currentTag?.()
+  const isDead = (stamp: string) => (raw: unknown) => !isLive(raw, stamp, Date.now(), tag())
+  // A write may land between the read that found a record dead and its deletion: the sweep reads
+  // each record again inside its own transaction and deletes only what is still dead.
+  const sweep = (dead: string[], stamp: string) => {
+    if (dead.length) void ready().then((b) => b.sweep(dead, isDead(stamp))).catch(() => { /* swept again at next start */ })
   }
 
   return {
@@ -171,9 +210,10 @@ export function createClientTier(options: ClientTierOptions): ClientTier {
       } catch (err) {
         throw storageError(err, `get("${keys.join('", "')}") from IndexedDB`)
       }
-      const dead = keys.filter((k, i) => raws[i] !== undefined && !isLive(raws[i], stamp, now))
-      sweep(dead)
-      return raws.map((raw) => (isLive(raw, stamp, now) ? raw.v : undefined))
+      const current = tag()
+      const dead = keys.filter((k, i) => raws[i] !== undefined && !isLive(raws[i], stamp, now, current))
+      sweep(dead, stamp)
+      return raws.map((raw) => (isLive(raw, stamp, now, current) ? raw.v : undefined))
     },
     async set(entries, what) {
       try {
@@ -194,7 +234,7 @@ export function createClientTier(options: ClientTierOptions): ClientTier {
       let thrown: { error: unknown } | undefined
       const guarded = (raw: unknown) => {
         try {
-          return fn(isLive(raw, stamp, Date.now()) ? raw.v : undefined)
+          return fn(isLive(raw, stamp, Date.now(), tag()) ? raw.v : undefined)
         } catch (error) {
           thrown = { error }
           throw error
@@ -215,9 +255,23 @@ export function createClientTier(options: ClientTierOptions): ClientTier {
       } catch (err) {
         throw storageError(err, 'keys() from IndexedDB')
       }
-      const dead = all.filter(([, raw]) => !isLive(raw, stamp, now)).map(([k]) => k)
-      if (dead.length) await this.delete(dead)
-      return all.filter(([, raw]) => isLive(raw, stamp, now)).map(([k]) => k)
+      const current = tag()
+      const dead = all.filter(([, raw]) => !isLive(raw, stamp, now, current)).map(([k]) => k)
+      if (dead.length) {
+        try {
+          await (await ready()).sweep(dead, isDead(stamp))
+        } catch (err) {
+          throw storageError(err, 'sweeping expired data from IndexedDB')
+        }
+      }
+      return all.filter(([, raw]) => isLive(raw, stamp, now, current)).map(([k]) => k)
+    },
+    async rewrite(decide) {
+      try {
+        return await (await ready()).rewrite((raw) => (typeof raw === 'object' && raw !== null && 'v' in raw ? decide(raw as Envelope) : undefined))
+      } catch (err) {
+        throw storageError(err, 'the session purge in IndexedDB')
+      }
     },
     close() { closeConnection() },
   }

@@ -24,6 +24,22 @@ export function createMemoryBackend(): EntryBackend {
     async entries() {
       return [...map].map(([k, v]) => [k, clone(v)])
     },
+    async sweep(keys, isDead) {
+      for (const k of keys) if (map.has(k) && isDead(map.get(k))) map.delete(k)
+    },
+    async rewrite(decide) {
+      const dropped: string[] = []
+      for (const [key, raw] of [...map]) {
+        const next = decide(clone(raw))
+        if (next === null) {
+          map.delete(key)
+          dropped.push(key)
+        } else if (next !== undefined) {
+          map.set(key, clone(next))
+        }
+      }
+      return dropped
+    },
     close() {},
   }
 }
