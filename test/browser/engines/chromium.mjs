@@ -1,0 +1,68 @@
+// Chromium (Debian's `chromium`) through playwright-core over CDP. Headless, no X needed.
+import { existsSync } from 'node:fs'
+import { chromium as playwright } from 'playwright-core'
+import { packageVersion, withTimeout } from '../lib/util.mjs'
+
+const BINARY = '/usr/bin/chromium'
+const OP_MS = 20000
+const version = packageVersion('playwright-core')
+
+const options = {
+  executablePath: BINARY,
+  headless: true,
+  timeout: 30000,
+  args: [
+    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync',
+    // Keeps every name lookup off the network: the suite only talks to 127.0.0.1.
+    '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1',
+  ],
+}
+
+function wrapPage(page, context) {
+  return {
+    async cookies() {
+      const jar = await withTimeout(context.cookies(page.url()), OP_MS, 'chromium cookies')
+      // playwright: expires -1 for a session cookie.
+      return jar.map((c) => ({ name: c.name, value: c.value, session: c.expires === -1, expires: c.expires === -1 ? null : c.expires }))
+    },
+    goto: (url) => withTimeout(page.goto(url, { timeout: OP_MS }), OP_MS, `chromium goto ${url}`),
+    reload: () => withTimeout(page.reload({ timeout: OP_MS }), OP_MS, 'chromium reload'),
+    evaluate: (fn, arg) => withTimeout(page.evaluate(fn, arg), OP_MS, 'chromium evaluate'),
+    close: () => withTimeout(page.close(), OP_MS, 'chromium close tab'),
+  }
+}
+
+export const chromium = {
+  name: 'chromium',
+  driver: `playwright-core ${version}`,
+  async unavailable() {
+    return existsSync(BINARY) ? null : `${BINARY} not found (apt-get install -y --no-install-recommends chromium)`
+  },
+  async launch({ profile } = {}) {
+    // A persistent context is the only way to keep a profile across launches in playwright.
+    let browser
+    let context
+    if (profile) {
+      context = await withTimeout(playwright.launchPersistentContext(profile, options), 40000, 'chromium launch (persistent)')
+    } else {
+      browser = await withTimeout(playwright.launch(options), 40000, 'chromium launch')
+      context = await withTimeout(browser.newContext(), OP_MS, 'chromium newContext')
+    }
+    const name = (browser ?? context.browser())?.version()
+    // launchPersistentContext opens one blank page: use it as the first tab.
+    const spare = [...context.pages()]
+    return {
+      version: `Chromium ${name ?? '?'}`,
+      async newTab() {
+        const page = spare.shift() ?? await withTimeout(context.newPage(), OP_MS, 'chromium newPage')
+        return wrapPage(page, context)
+      },
+      async close() {
+        // playwright kills the browser itself if it does not exit (and at node exit).
+        await withTimeout(profile ? context.close() : browser.close(), OP_MS, 'chromium close')
+      },
+      kill() {},
+    }
+  },
+}

@@ -1,0 +1,75 @@
+// Firefox ESR (Debian's `firefox-esr`) through puppeteer-core over WebDriver BiDi: no geckodriver
+// (not packaged in bookworm; the npm one downloads a binary). Headless, no X needed.
+import { existsSync } from 'node:fs'
+import puppeteer from 'puppeteer-core'
+import { packageVersion, withTimeout } from '../lib/util.mjs'
+
+const BINARY = '/usr/bin/firefox-esr'
+const OP_MS = 20000
+const version = packageVersion('puppeteer-core')
+
+function options(profile) {
+  return {
+    browser: 'firefox',
+    executablePath: BINARY,
+    headless: true,
+    timeout: 40000,
+    protocolTimeout: OP_MS,
+    ...(profile ? { userDataDir: profile } : {}),
+    // Release builds ignore the remote-settings pref unless this variable is set; with both,
+    // Firefox makes no request outside loopback.
+    env: { ...process.env, MOZ_REMOTE_SETTINGS_DEVTOOLS: '1' },
+    extraPrefsFirefox: { 'services.settings.server': 'data:,#remote-settings-dummy/v1' },
+  }
+}
+
+function wrapPage(page, browser) {
+  return {
+    async cookies() {
+      const host = new URL(page.url()).hostname
+      const jar = await withTimeout(browser.cookies(), OP_MS, 'firefox cookies')
+      // puppeteer: session: true and expires -1 for a session cookie.
+      return jar.filter((c) => c.domain === host || c.domain === `.${host}`)
+        .map((c) => ({ name: c.name, value: c.value, session: c.session === true, expires: c.session ? null : c.expires }))
+    },
+    goto: (url) => withTimeout(page.goto(url, { timeout: OP_MS }), OP_MS, `firefox goto ${url}`),
+    reload: () => withTimeout(page.reload({ timeout: OP_MS }), OP_MS, 'firefox reload'),
+    evaluate: (fn, arg) => withTimeout(page.evaluate(fn, arg), OP_MS, 'firefox evaluate'),
+    close: () => withTimeout(page.close(), OP_MS, 'firefox close tab'),
+  }
+}
+
+export const firefox = {
+  name: 'firefox',
+  driver: `puppeteer-core ${version} (WebDriver BiDi)`,
+  async unavailable() {
+    return existsSync(BINARY) ? null : `${BINARY} not found (apt-get install -y --no-install-recommends firefox-esr)`
+  },
+  async launch({ profile } = {}) {
+    const browser = await withTimeout(puppeteer.launch(options(profile)), 45000, 'firefox launch')
+    const pid = browser.process()?.pid
+    const kill = () => {
+      try {
+        if (pid) process.kill(pid, 'SIGKILL')
+      } catch {
+        // Already gone.
+      }
+    }
+    const spare = await withTimeout(browser.pages(), OP_MS, 'firefox pages')
+    return {
+      version: `Firefox ${(await withTimeout(browser.version(), OP_MS, 'firefox version')).replace(/^firefox\//, '')}`,
+      async newTab() {
+        return wrapPage(spare.shift() ?? await withTimeout(browser.newPage(), OP_MS, 'firefox newPage'), browser)
+      },
+      async close() {
+        try {
+          await withTimeout(browser.close(), OP_MS, 'firefox close')
+        } catch (err) {
+          kill()
+          throw err
+        }
+      },
+      kill,
+    }
+  },
+}
