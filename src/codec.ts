@@ -50,13 +50,24 @@ function looksLikeJson(text: string): boolean {
 }
 
 /**
- * Cookie values as a server reads them: a string is written as itself (URL-encoded, so
- * `decodeURIComponent` gives it back exactly); any other value as compact JSON. A string that
- * would itself parse as JSON (`"42"`, `"true"`) is written JSON-quoted, so it reads back as a string.
+ * How a cookie value is written. `'string'`: the value is a string, written as itself, always.
+ * `'json'`: JSON, always (a string arrives quoted). `'auto'` (default): a string as itself unless
+ * it would parse as JSON (`"42"`, `"true"`), then JSON-quoted so it reads back as a string; other
+ * values as JSON.
  */
-export function encodeCookieValue(value: unknown, key: string): string {
+export type CookieValueType = 'auto' | 'string' | 'json'
+
+/**
+ * Cookie values as a server reads them: URL-encoded, so `decodeURIComponent` gives back the
+ * string, or the JSON text, exactly. See {@link CookieValueType}.
+ */
+export function encodeCookieValue(value: unknown, key: string, type: CookieValueType = 'auto'): string {
+  if (type === 'string' && typeof value !== 'string') {
+    throw new VisitStoreError('INVALID_VALUE', `set("${key}"): the key is declared type: 'string', so its value must be a string; got ${typeof value}.`)
+  }
   assertJsonSafe(value, key)
-  const text = typeof value === 'string' && !looksLikeJson(value) ? value : JSON.stringify(value)
+  const plain = typeof value === 'string' && (type === 'string' || (type === 'auto' && !looksLikeJson(value)))
+  const text = plain ? value : JSON.stringify(value)
   try {
     return encodeURIComponent(text)
   } catch (err) {
@@ -66,17 +77,18 @@ export function encodeCookieValue(value: unknown, key: string): string {
 }
 
 /** Reverses {@link encodeCookieValue}; `ok: false` for a value that was not written by us (edited by hand, truncated). */
-export function decodeCookieValue(raw: string): { ok: true, value: unknown } | { ok: false, reason: string } {
+export function decodeCookieValue(raw: string, type: CookieValueType = 'auto'): { ok: true, value: unknown } | { ok: false, reason: string } {
   let text: string
   try {
     text = decodeURIComponent(raw)
   } catch {
     return { ok: false, reason: 'the cookie value is not valid URL encoding' }
   }
+  if (type === 'string') return { ok: true, value: text }
   try {
     return { ok: true, value: JSON.parse(text) }
   } catch {
-    return { ok: true, value: text }
+    return type === 'json' ? { ok: false, reason: 'the cookie value is not JSON' } : { ok: true, value: text }
   }
 }
 

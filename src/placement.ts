@@ -1,3 +1,4 @@
+import type { CookieValueType } from './codec.js'
 import { VisitStoreError } from './errors.js'
 import type { Lifetime } from './types.js'
 
@@ -14,6 +15,8 @@ export interface KeySpec {
   maxAge?: number
   /** IndexedDB time-to-live in milliseconds. */
   ttlMs?: number
+  /** How a cookie value is encoded. */
+  type?: CookieValueType
 }
 
 /** RFC 6265bis §5.5 caps cookie lifetimes at 400 days; browsers clamp longer ones silently. */
@@ -45,7 +48,7 @@ function seconds(value: unknown, what: string, key: string): number | undefined 
 
 function compileSpec(declared: string, options: unknown): KeySpec {
   if (typeof options !== 'object' || options === null) throw invalid(`keys["${declared}"] must be an object such as { lifetime: 'session' }.`)
-  const { lifetime, serverVisible, maxAge, ttl } = options as Record<string, unknown>
+  const { lifetime, serverVisible, maxAge, ttl, type } = options as Record<string, unknown>
   if (!LIFETIMES.includes(lifetime as Lifetime)) {
     throw invalid(`keys["${declared}"].lifetime must be 'persistent', 'session' or 'tab'; got ${JSON.stringify(lifetime)}.`)
   }
@@ -65,7 +68,11 @@ function compileSpec(declared: string, options: unknown): KeySpec {
     // Max-Age is whole seconds; 0.5 would become Max-Age=0, which deletes the cookie as it is written.
     throw invalid(`keys["${declared}"].maxAge must be at least 1 second; got ${maxAge}.`)
   }
+  if (type !== undefined && (home !== 'cookie' || (type !== 'string' && type !== 'json'))) {
+    throw invalid(`keys["${declared}"].type is for server-visible keys and must be 'string' or 'json'; got ${JSON.stringify(type)}.`)
+  }
   const spec: KeySpec = { declared, lifetime: lifetime as Lifetime, home }
+  if (type !== undefined) spec.type = type as CookieValueType
   if (home === 'cookie' && lifetime === 'persistent') {
     const age = seconds(maxAge, 'maxAge', declared) ?? MAX_COOKIE_AGE
     if (age > MAX_COOKIE_AGE) {

@@ -125,7 +125,7 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
   function readCookie(key: string): unknown {
     const raw = cookies.read(key)
     if (raw === undefined) return undefined
-    const decoded = decodeCookieValue(raw)
+    const decoded = decodeCookieValue(raw, table.resolve(key).type)
     if (decoded.ok) return decoded.value
     events.emit('invalid', { key, reason: decoded.reason })
     return undefined
@@ -198,7 +198,7 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
     list.forEach(([key, value], i) => {
       const spec = specs[i] as KeySpec
       checkValue(key, value)
-      if (spec.home === 'cookie') cookieWrites.push({ key, encoded: encodeCookieValue(value, key), spec })
+      if (spec.home === 'cookie') cookieWrites.push({ key, encoded: encodeCookieValue(value, key, spec.type), spec })
       else if (spec.home === 'tab') tabWrites.push([key, encodeTabValue(value, key)])
       else clientWrites.push([key, wrapEntry(value, spec, sessionStamp(), now, currentTag())])
     })

@@ -14,17 +14,28 @@ export type Lifetime = 'persistent' | 'session' | 'tab'
  */
 export type Tier = 'cookie' | 'indexeddb' | 'sessionStorage' | 'memory'
 
+/**
+ * How a server-visible value is written in its cookie. `'string'`: always as itself (for keys
+ * whose values are strings, even `"10001"` or `"true"`); `'json'`: always JSON. Omitted: strings
+ * as themselves unless they would parse as JSON (then JSON-quoted), other values as JSON.
+ */
+export type CookieValueType = 'string' | 'json'
+
 /** A server-visible value that survives restarts: a cookie with an expiry (400 days unless `maxAge`). */
 export interface PersistentCookieKey {
   lifetime: 'persistent'
   serverVisible: true
   /** Seconds until the cookie expires; at most 400 days (RFC 6265bis caps it there). */
   maxAge?: number
+  /** How the value is written; see {@link CookieValueType}. */
+  type?: CookieValueType
 }
 /** A server-visible value for the browser session: a session cookie (no Expires). */
 export interface SessionCookieKey {
   lifetime: 'session'
   serverVisible: true
+  /** How the value is written; see {@link CookieValueType}. */
+  type?: CookieValueType
 }
 /** A client-only value that survives restarts, in IndexedDB; `ttl` makes it expire. */
 export interface PersistentClientKey {

@@ -232,3 +232,23 @@ describe('encodeTabValue', () => {
     expect(codeOf(() => encodeTabValue(Infinity, 'k'))).toBe('NOT_SERIALIZABLE')
   })
 })
+
+describe('cookie value types', () => {
+  test("'string' writes every string as itself, even one that looks like JSON, and reads it back as a string", () => {
+    for (const value of ['10001', 'true', 'null', '{"a":1}', '"q"', 'plain', '']) {
+      const encoded = encodeCookieValue(value, 'k', 'string')
+      expect(decodeURIComponent(encoded)).toBe(value)
+      expect(decodeCookieValue(encoded, 'string')).toEqual({ ok: true, value })
+    }
+  })
+
+  test("'string' refuses a non-string with INVALID_VALUE", () => {
+    expect(() => encodeCookieValue(42, 'k', 'string')).toThrow(expect.objectContaining({ code: 'INVALID_VALUE' }))
+  })
+
+  test("'json' writes strings JSON-quoted and refuses a non-JSON cookie on read", () => {
+    expect(decodeURIComponent(encodeCookieValue('dark', 'k', 'json'))).toBe('"dark"')
+    expect(decodeCookieValue(encodeCookieValue({ a: [1] }, 'k', 'json'), 'json')).toEqual({ ok: true, value: { a: [1] } })
+    expect(decodeCookieValue('dark', 'json')).toMatchObject({ ok: false })
+  })
+})

@@ -245,3 +245,12 @@ describe('placementReason', () => {
     expect(reason).toMatch(/in memory/)
   })
 })
+
+describe('cookie value type', () => {
+  test("type is kept for server-visible keys and refused elsewhere or when unknown", () => {
+    const table = compileKeys({ zip: { lifetime: 'persistent', serverVisible: true, type: 'string' } })
+    expect(table.resolve('zip').type).toBe('string')
+    expect(() => compileKeys({ zip: { lifetime: 'persistent', type: 'string' } })).toThrow(/server-visible/)
+    expect(() => compileKeys({ zip: { lifetime: 'session', serverVisible: true, type: 'text' } })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }))
+  })
+})

@@ -408,6 +408,22 @@ describe('reads and writes', () => {
     }
   })
 
+  test("type: 'string' keys reach the server exactly, even when the string looks like JSON", async () => {
+    interface Zip { zip: string, count: number }
+    const store = createStore<Zip>({ name: 'typed', keys: {
+      zip: { lifetime: 'persistent', serverVisible: true, type: 'string' },
+      count: { lifetime: 'persistent', serverVisible: true, type: 'json' },
+    }, backends: { indexedDB: idb } })
+    open.push(store as never)
+    await store.set('zip', '10001')
+    await store.set('count', 3)
+    expect(cookieJar().typed_zip).toBe('10001')
+    expect(await store.get('zip')).toBe('10001')
+    expect(await store.get('count')).toBe(3)
+    await expectCode(store.set('zip', 10001 as never), 'INVALID_VALUE')
+    expect(store.peek('zip')).toBe('10001')
+  })
+
   test('a hand-edited cookie reads as undefined and fires invalid', async () => {
     const store = makeStore()
     const invalid = vi.fn()
