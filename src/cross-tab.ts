@@ -13,6 +13,8 @@ export function openChannel<Message>(name: string): Channel<Message> {
   const listeners = new Set<(message: Message) => void>()
   const channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel(`visitstore:${name}`) : undefined
   if (channel) channel.onmessage = (event: MessageEvent<Message>) => { for (const cb of [...listeners]) cb(event.data) }
+  // Node (SSR, scripts) has BroadcastChannel too; an open one would keep the process alive.
+  unref(channel)
   return {
     post(message) { channel?.postMessage(message) },
     on(cb) {
@@ -24,6 +26,12 @@ export function openChannel<Message>(name: string): Channel<Message> {
       channel?.close()
     },
   }
+}
+
+/** Lets Node exit while a channel or timer is still open; browsers have no `unref` and ignore this. */
+export function unref<T>(handle: T): T {
+  (handle as { unref?: () => void } | undefined)?.unref?.()
+  return handle
 }
 
 /** Whether the browser can give one tab at a time an exclusive section (Web Locks). */
@@ -56,7 +64,7 @@ export function onCookieActivity(check: () => void, intervalMs: number): () => v
   listen(store, 'change')
   listen(typeof document === 'undefined' ? undefined : document, 'visibilitychange')
   listen(typeof window === 'undefined' ? undefined : window, 'focus')
-  const timer = setInterval(check, intervalMs)
+  const timer = unref(setInterval(check, intervalMs))
   stops.push(() => clearInterval(timer))
   return () => { for (const stop of stops) stop() }
 }

@@ -1,4 +1,4 @@
-import { exclusive, hasLocks } from './cross-tab.js'
+import { exclusive, hasLocks, unref } from './cross-tab.js'
 import { VisitStoreError } from './errors.js'
 import { createEmitter } from './events.js'
 
@@ -227,7 +227,7 @@ export function createSessionSync(name: string, options: SessionOptions | undefi
       const delay = when - Date.now()
       if (delay <= 0) return fire()
       // setTimeout overflows past 2^31-1 ms (24.8 days): wake up early and re-plan.
-      expiryTimers.push(setTimeout(delay > MAX_TIMER ? scheduleExpiry : fire, Math.min(delay, MAX_TIMER)))
+      expiryTimers.push(unref(setTimeout(delay > MAX_TIMER ? scheduleExpiry : fire, Math.min(delay, MAX_TIMER))))
     }
     if (expiresAt - expiringBefore > Date.now()) at(expiresAt - expiringBefore, () => events.emit('expiring', { ...current }))
     at(expiresAt, () => {
@@ -273,11 +273,11 @@ export function createSessionSync(name: string, options: SessionOptions | undefi
   function schedulePoll(delay: number): void {
     clearTimeout(pollTimer)
     if (closed || delay <= 0 || !options || 'header' in options) return
-    pollTimer = setTimeout(() => {
+    pollTimer = unref(setTimeout(() => {
       // Without Web Locks every tab would ask; let only visible tabs do it then.
       if (!hasLocks() && typeof document !== 'undefined' && document.visibilityState === 'hidden') schedulePoll(interval)
       else void check(false)
-    }, delay)
+    }, delay))
   }
 
   async function check(rethrow: boolean): Promise<void> {

@@ -71,7 +71,7 @@ describe('build output', () => {
       console.log(JSON.stringify({ got, status: store.status, tier: store.placement('a').tier,
         code: err.code, isError: err instanceof VisitStoreError, window: typeof window }));
     `
-    const out = execFileSync(process.execPath, ['--input-type=module', '-e', probe], { cwd: root, encoding: 'utf8' })
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', probe], { cwd: root, encoding: 'utf8', timeout: 20_000 })
     expect(JSON.parse(out)).toEqual({
       got: { ok: true },
       status: { indexeddb: 'memory', cookies: 'unavailable', sessionStorage: 'memory' },
@@ -92,7 +92,7 @@ describe('build output', () => {
       const body = await (await handler(new Request('http://127.0.0.1/session'))).json();
       console.log(JSON.stringify({ same: body.tag === await sessionTag('sid', 'x'.repeat(32)), window: typeof window }));
     `
-    const out = execFileSync(process.execPath, ['--input-type=module', '-e', probe], { cwd: root, encoding: 'utf8' })
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', probe], { cwd: root, encoding: 'utf8', timeout: 20_000 })
     expect(JSON.parse(out)).toEqual({ same: true, window: 'undefined' })
   })
 
@@ -104,6 +104,6 @@ describe('build output', () => {
       await import(${JSON.stringify(built((pkg.exports['.'] as { default: string }).default))});
       console.log('imported');
     `
-    expect(execFileSync(process.execPath, ['--input-type=module', '-e', probe], { cwd: root, encoding: 'utf8' }).trim()).toBe('imported')
+    expect(execFileSync(process.execPath, ['--input-type=module', '-e', probe], { cwd: root, encoding: 'utf8', timeout: 20_000 }).trim()).toBe('imported')
   })
 })

@@ -37,6 +37,25 @@ function unavailable(what: string): VisitStoreError {
     'check store.status.cookies before writing them.')
 }
 
+/**
+ * `document.cookie` as js-cookie's `get()` reads it (names URL-decoded, the first of two equal
+ * names wins, undecodable names skipped), from a string already read.
+ */
+export function parseCookieString(source: string): Map<string, string> {
+  const cookies = new Map<string, string>()
+  for (const pair of source ? source.split('; ') : []) {
+    const at = pair.indexOf('=')
+    let name: string
+    try {
+      name = decodeURIComponent(at < 0 ? pair : pair.slice(0, at))
+    } catch {
+      continue
+    }
+    if (!cookies.has(name)) cookies.set(name, at < 0 ? '' : pair.slice(at + 1))
+  }
+  return cookies
+}
+
 /** Creates the cookie tier for a store whose cookie names all start with `prefix`. */
 export function createCookieTier(prefix: string, options: CookieOptions = {}): CookieTier {
   const budget = options.budget ?? DEFAULT_COOKIE_BUDGET
@@ -57,11 +76,22 @@ export function createCookieTier(prefix: string, options: CookieOptions = {}): C
   const jar = Cookies.withConverter<string>({ read: (v) => v, write: (v) => v })
 
   const cookieName = (key: string) => prefix + key
+  // Parsing document.cookie on every read is most of a cookie read's cost; parse once per distinct
+  // cookie string instead. Reading the string is still needed to see changes made elsewhere.
+  let parsedFrom: string | undefined
+  let parsed = new Map<string, string>()
+  const cookieJar = (): Map<string, string> => {
+    const source = document.cookie
+    if (source !== parsedFrom) {
+      parsedFrom = source
+      parsed = parseCookieString(source)
+    }
+    return parsed
+  }
   const owned = (): Map<string, string> => {
-    const all = jar.get() as Record<string, string>
     const mine = new Map<string, string>()
-    for (const name of Object.keys(all)) {
-      if (name.startsWith(prefix)) mine.set(name.slice(prefix.length), all[name] as string)
+    for (const [name, raw] of cookieJar()) {
+      if (name.startsWith(prefix)) mine.set(name.slice(prefix.length), raw)
     }
     return mine
   }
@@ -99,10 +129,10 @@ export function createCookieTier(prefix: string, options: CookieOptions = {}): C
   return {
     available,
     read(key) {
-      return available ? (jar.get(cookieName(key)) as string | undefined) : undefined
+      return available ? cookieJar().get(cookieName(key)) : undefined
     },
     readForeign(name) {
-      return available ? (jar.get(name) as string | undefined) : undefined
+      return available ? cookieJar().get(name) : undefined
     },
     write(writes) {
       if (!available) throw unavailable(`set("${writes[0]?.key ?? ''}")`)
@@ -113,7 +143,7 @@ export function createCookieTier(prefix: string, options: CookieOptions = {}): C
       for (const { key, encoded, spec } of writes) jar.set(cookieName(key), encoded, attributesFor(spec))
       // Browsers drop cookies silently (Secure on http in WebKit, blocked third-party frames):
       // read back, and undo the batch rather than report a write that did not happen.
-      const dropped = writes.find((w) => jar.get(cookieName(w.key)) !== w.encoded)
+      const dropped = writes.find((w) => cookieJar().get(cookieName(w.key)) !== w.encoded)
       if (dropped) {
         restore(previous, specs)
         throw new VisitStoreError('STORAGE_UNAVAILABLE',

@@ -1,11 +1,29 @@
-import { delMany, entries as allEntries, getMany, promisifyRequest, update as idbUpdate, type UseStore } from 'idb-keyval'
+import { entries as allEntries, getMany, promisifyRequest, update as idbUpdate, type UseStore } from 'idb-keyval'
 import { storageError, VisitStoreError } from '../errors.js'
 import { isLive, type Envelope } from '../lifetimes.js'
 import { createMemoryBackend } from './memory.js'
 
+/** One caller's writes: its puts and deletes land together or not at all. */
+export interface WriteOp {
+  put?: readonly (readonly [string, unknown])[]
+  del?: readonly string[]
+}
+
+/** A write op whose own value could not be stored (DataCloneError); the batch was rolled back. */
+export class BatchOpError extends Error {
+  constructor(readonly index: number, readonly error: unknown) {
+    super('one write of the batch failed')
+  }
+}
+
 /** Raw record storage under the client tier: IndexedDB through idb-keyval, or a Map. */
 export interface EntryBackend {
   getMany(keys: readonly string[]): Promise<unknown[]>
+  /**
+   * Runs several callers' writes in one transaction, in order. If one op's value cannot be
+   * cloned, nothing is written and it rejects with {@link BatchOpError} naming that op.
+   */
+  writeBatch(ops: readonly WriteOp[]): Promise<void>
   /** Atomic: all entries or none. */
   setMany(entries: readonly (readonly [string, unknown])[]): Promise<void>
   delMany(keys: readonly string[]): Promise<void>
@@ -79,21 +97,26 @@ function connect(factory: IDBFactory, dbName: string, timeoutMs: number): { use:
   return { use, opened, close: () => { void db?.then((c) => c.close(), () => {}); db = undefined } }
 }
 
-/** IndexedDB through idb-keyval, with setMany made all-or-nothing even when a value cannot be cloned. */
+/** IndexedDB through idb-keyval; batches stay all-or-nothing even when a value cannot be cloned. */
 function createIndexedDbBackend(use: UseStore, close: () => void): EntryBackend {
-  return {
-    getMany: (keys) => getMany([...keys], use),
-    setMany: (entries) => use('readwrite', (store) => {
+  const writeBatch = (ops: readonly WriteOp[]) => use('readwrite', (store) => {
+    ops.forEach((op, index) => {
       try {
-        for (const [key, value] of entries) store.put(value, key)
+        for (const [key, value] of op.put ?? []) store.put(value, key)
+        for (const key of op.del ?? []) store.delete(key)
       } catch (err) {
         // put() throws DataCloneError synchronously; earlier puts would commit without this abort.
         store.transaction.abort()
-        throw err
+        throw new BatchOpError(index, err)
       }
-      return promisifyRequest(store.transaction)
-    }),
-    delMany: (keys) => delMany([...keys], use),
+    })
+    return promisifyRequest(store.transaction)
+  })
+  return {
+    getMany: (keys) => getMany([...keys], use),
+    writeBatch,
+    setMany: (entries) => writeBatch([{ put: entries }]).catch(unwrapBatchError),
+    delMany: (keys) => writeBatch([{ del: keys }]),
     update: (key, fn) => idbUpdate(key, fn, use),
     entries: () => allEntries<string, unknown>(use),
     rewrite: (decide) => use('readwrite', (store) => {
@@ -121,6 +144,36 @@ function createIndexedDbBackend(use: UseStore, close: () => void): EntryBackend 
       return promisifyRequest(store.transaction)
     }),
     close,
+  }
+}
+
+function unwrapBatchError(err: unknown): never {
+  throw err instanceof BatchOpError ? err.error : err
+}
+
+type QueuedOp = WriteOp & { what: string, resolve(): void, reject(err: unknown): void }
+
+/**
+ * Writes that arrive in the same tick share one transaction: 1,000 `set`s from a `Promise.all`
+ * cost one commit instead of 1,000. Each caller still gets its own result: an op whose value
+ * cannot be cloned fails alone (the rest run again without it), and when the whole transaction
+ * fails (quota) every op is retried on its own, so only the ones that cannot fit fail.
+ */
+async function runBatch(backend: EntryBackend, ops: QueuedOp[]): Promise<void> {
+  try {
+    await backend.writeBatch(ops)
+    for (const op of ops) op.resolve()
+  } catch (err) {
+    if (err instanceof BatchOpError) {
+      const failed = ops[err.index] as QueuedOp
+      failed.reject(storageError(err.error, `${failed.what} in IndexedDB`))
+      const rest = ops.filter((op) => op !== failed)
+      if (rest.length) await runBatch(backend, rest)
+    } else if (ops.length > 1) {
+      for (const op of ops) await runBatch(backend, [op])
+    } else {
+      ops[0]?.reject(storageError(err, `${ops[0].what} in IndexedDB`))
+    }
   }
 }
 
@@ -191,6 +244,24 @@ export function createClientTier(options: ClientTierOptions): ClientTier {
     })()
     return backend
   }
+  let queue: QueuedOp[] = []
+  const flush = async () => {
+    const ops = queue
+    queue = []
+    let backend: EntryBackend
+    try {
+      backend = await ready()
+    } catch (err) {
+      for (const op of ops) op.reject(storageError(err, `${op.what} in IndexedDB`))
+      return
+    }
+    await runBatch(backend, ops)
+  }
+  // Queued synchronously, flushed in a microtask: every write made in this tick joins the batch.
+  const enqueue = (op: WriteOp, what: string) => new Promise<void>((resolve, reject) => {
+    queue.push({ ...op, what, resolve, reject })
+    if (queue.length === 1) queueMicrotask(() => void flush())
+  })
   const tag = () => options.currentTag?.()
   const isDead = (stamp: string) => (raw: unknown) => !isLive(raw, stamp, Date.now(), tag())
   // A write may land between the read that found a record dead and its deletion: the sweep reads
@@ -215,20 +286,8 @@ export function createClientTier(options: ClientTierOptions): ClientTier {
       sweep(dead, stamp)
       return raws.map((raw) => (isLive(raw, stamp, now, current) ? raw.v : undefined))
     },
-    async set(entries, what) {
-      try {
-        await (await ready()).setMany(entries)
-      } catch (err) {
-        throw storageError(err, `${what} in IndexedDB`)
-      }
-    },
-    async delete(keys) {
-      try {
-        await (await ready()).delMany(keys)
-      } catch (err) {
-        throw storageError(err, `delete("${keys.join('", "')}") from IndexedDB`)
-      }
-    },
+    set: (entries, what) => enqueue({ put: entries }, what),
+    delete: (keys) => enqueue({ del: keys }, `delete("${keys.join('", "')}")`),
     async update(key, stamp, fn) {
       // The caller's function may throw its own error: hand that back unchanged, not as a storage failure.
       let thrown: { error: unknown } | undefined

@@ -1,4 +1,4 @@
-import type { EntryBackend } from './indexeddb.js'
+import { BatchOpError, type EntryBackend, type WriteOp } from './indexeddb.js'
 
 // structuredClone gives the memory tier IndexedDB's semantics: callers get copies, and
 // uncloneable values fail with the same DataCloneError.
@@ -10,6 +10,18 @@ export function createMemoryBackend(): EntryBackend {
   return {
     async getMany(keys) {
       return keys.map((k) => clone(map.get(k)))
+    },
+    async writeBatch(ops: readonly WriteOp[]) {
+      ops.forEach((op, index) => {
+        let copies: (readonly [string, unknown])[]
+        try {
+          copies = (op.put ?? []).map(([k, v]) => [k, clone(v)] as const)
+        } catch (err) {
+          throw new BatchOpError(index, err)
+        }
+        for (const [k, v] of copies) map.set(k, v)
+        for (const k of op.del ?? []) map.delete(k)
+      })
     },
     async setMany(entries) {
       const copies = entries.map(([k, v]) => [k, clone(v)] as const)

@@ -372,3 +372,21 @@ describe('when the browser drops a cookie', () => {
     expect(cookieMap().get('shop_theme')).toBe('dark')
   })
 })
+
+describe('cookie read cache', () => {
+  test('parseCookieString reads names and values as js-cookie does', async () => {
+    const { parseCookieString } = await import('../../src/tiers/cookie.js')
+    expect([...parseCookieString('a=1; b%3Ac=x=y; a=2; %E0=bad; e')]).toEqual([['a', '1'], ['b:c', 'x=y'], ['e', '']])
+    expect(parseCookieString('').size).toBe(0)
+  })
+
+  test('a change made outside the tier is seen on the next read', () => {
+    const tier = createCookieTier('cache_')
+    tier.write([{ key: 'k', encoded: 'one', spec: { declared: 'k', lifetime: 'session', home: 'cookie' } }])
+    expect(tier.read('k')).toBe('one')
+    document.cookie = 'cache_k=two; Path=/'
+    expect(tier.read('k')).toBe('two')
+    document.cookie = 'cache_k=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT'
+    expect(tier.read('k')).toBeUndefined()
+  })
+})

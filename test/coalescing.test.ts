@@ -1,0 +1,84 @@
+// Writes made in the same tick share one IndexedDB transaction, yet each caller gets its own result.
+import { IDBFactory } from 'fake-indexeddb'
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
+import { createStore, VisitStoreError, type VisitStore } from '../src/index.js'
+import { rawRecord } from './fixtures/page-storage.js'
+
+interface Schema { [k: `k:${string}`]: unknown }
+const keys = { 'k:*': { lifetime: 'persistent' } } as const
+
+let idb: IDBFactory
+let store: VisitStore<Schema>
+let readwrite: number
+beforeEach(async () => {
+  idb = new IDBFactory()
+  store = createStore<Schema>({ name: 'co', keys, backends: { indexedDB: idb } })
+  await store.ready
+  readwrite = 0
+  const original = IDBDatabase.prototype.transaction
+  vi.spyOn(IDBDatabase.prototype, 'transaction').mockImplementation(function (this: IDBDatabase, ...args: Parameters<IDBDatabase['transaction']>) {
+    if (args[1] === 'readwrite') readwrite++
+    return original.apply(this, args)
+  })
+})
+afterEach(() => {
+  vi.restoreAllMocks()
+  store.close()
+})
+
+const outcome = (p: Promise<unknown>) => p.then(() => 'ok', (e: unknown) => (e instanceof VisitStoreError ? e.code : String(e)))
+
+describe('write coalescing', () => {
+  test('1,000 concurrent sets commit in one transaction and all land', async () => {
+    await Promise.all(Array.from({ length: 1000 }, (_, i) => store.set(`k:${i}`, i)))
+    expect(readwrite).toBe(1)
+    expect(await store.getMany(['k:0', 'k:500', 'k:999'])).toEqual({ 'k:0': 0, 'k:500': 500, 'k:999': 999 })
+    expect(await store.keys('k:')).toHaveLength(1000)
+  })
+
+  test('sequential sets are not delayed into batches: one transaction each', async () => {
+    for (let i = 0; i < 5; i++) await store.set(`k:${i}`, i)
+    expect(readwrite).toBe(5)
+  })
+
+  test('an uncloneable value fails only its own caller; the others land', async () => {
+    await store.set('k:bad', 'old')
+    readwrite = 0
+    const results = await Promise.all([
+      outcome(store.set('k:a', 1)),
+      outcome(store.set('k:bad', { fn: () => 1 })),
+      outcome(store.set('k:b', 2)),
+    ])
+    expect(results).toEqual(['ok', 'NOT_SERIALIZABLE', 'ok'])
+    expect(await store.getMany(['k:a', 'k:bad', 'k:b'])).toEqual({ 'k:a': 1, 'k:bad': 'old', 'k:b': 2 })
+  })
+
+  test('a quota error in one write is reported to that caller only, with the old value kept', async () => {
+    await store.set('k:big', 'old')
+    const put = IDBObjectStore.prototype.put
+    vi.spyOn(IDBObjectStore.prototype, 'put').mockImplementation(function (this: IDBObjectStore, value: unknown, key?: IDBValidKey) {
+      if (key === 'k:big') throw new DOMException('full', 'QuotaExceededError')
+      return put.call(this, value, key)
+    })
+    const results = await Promise.all([outcome(store.set('k:x', 'x')), outcome(store.set('k:big', 'y'.repeat(10))), outcome(store.set('k:z', 'z'))])
+    expect(results).toEqual(['ok', 'QUOTA_EXCEEDED', 'ok'])
+    expect(await store.getMany(['k:x', 'k:big', 'k:z'])).toEqual({ 'k:x': 'x', 'k:big': 'old', 'k:z': 'z' })
+  })
+
+  test('a failing setMany in a batch writes none of its entries; its neighbours land', async () => {
+    const results = await Promise.all([
+      outcome(store.set('k:before', 1)),
+      outcome(store.setMany({ 'k:m1': 1, 'k:m2': Symbol('no') as never })),
+      outcome(store.set('k:after', 2)),
+    ])
+    expect(results).toEqual(['ok', 'NOT_SERIALIZABLE', 'ok'])
+    expect(await rawRecord(idb, 'co', 'k:m1')).toBeUndefined()
+    expect(await store.getMany(['k:before', 'k:after'])).toEqual({ 'k:before': 1, 'k:after': 2 })
+  })
+
+  test('sets and deletes of one key in one tick apply in call order', async () => {
+    await Promise.all([store.set('k:o', 1), store.delete('k:o'), store.set('k:o', 3), store.delete('k:p'), store.set('k:p', 4)])
+    expect(readwrite).toBe(1)
+    expect(await store.getMany(['k:o', 'k:p'])).toEqual({ 'k:o': 3, 'k:p': 4 })
+  })
+})
