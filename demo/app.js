@@ -13,6 +13,11 @@ const KEYS = {
   scroll: { lifetime: 'tab' },
 }
 const STORE_NAME = 'shop'
+/**
+ * The server session: GET /session answers its tag (demo/server.mjs). keepOnLogin: what a guest
+ * made (no session) moves into the session they sign in to, instead of being purged.
+ */
+const SESSION = { endpoint: '/session', keepOnLogin: true }
 /** visitstore's default budget for all of a store's cookies; `cookie: { budget }` changes it. */
 const COOKIE_BUDGET = 2048
 const COOKIE_PREFIX = `${STORE_NAME}_`
@@ -24,6 +29,9 @@ const CATALOG = [
   { sku: 'pen', name: 'Fountain pen', price: 34 },
 ]
 const MB = 1024 * 1024
+const ACTIVITY_LIMIT = 40
+/** Changes to one key from one source closer together than this share a log line. */
+const MERGE_MS = 2000
 
 /** Errors raised before the DOM exists wait here until there is a place to show them. */
 const earlyErrors = []
@@ -37,9 +45,11 @@ try {
   if (typeof VisitStore === 'undefined') {
     throw new Error('/visitstore.iife.js did not load, so there is no VisitStore global. Run `npm run build`, then reload.')
   }
-  store = VisitStore.createStore({ name: STORE_NAME, keys: KEYS })
+  store = VisitStore.createStore({ name: STORE_NAME, keys: KEYS, session: SESSION })
   // A synchronous cookie read: the right theme is set before first paint, with no flash of light.
   applyTheme(store.peek('theme'))
+  // Listen at once: the first session answer may arrive before the body is parsed.
+  watchStore()
 } catch (err) {
   earlyErrors.push(err)
 }
@@ -57,7 +67,7 @@ function el(tag, props = {}, ...children) {
     else node.setAttribute(name, value)
   }
   for (const child of children) {
-    if (child !== null && child !== undefined) node.append(child)
+    if (child !== null && child !== undefined && child !== false) node.append(child)
   }
   return node
 }
@@ -84,10 +94,25 @@ function formatPrice(amount) {
   return new Intl.NumberFormat(currentLocale(), { style: 'currency', currency: 'EUR' }).format(amount)
 }
 
+/** HH:MM:SS, the same in every locale, so log lines line up. */
+const formatTime = (ms) => new Date(ms).toTimeString().slice(0, 8)
+
+/** A session tag is 43 characters of base64url; its first 8 are plenty to tell two apart. */
+const shortTag = (tag) => (tag === null ? 'none' : `${tag.slice(0, 8)}…`)
+
 /** JSON of a value with long strings shortened, so a 1 MB draft still fits in a table cell. */
 function summarize(value) {
   return JSON.stringify(value, (_key, v) =>
     typeof v === 'string' && v.length > 40 ? `${v.slice(0, 12)}… (${formatBytes(v.length)})` : v)
+}
+
+/** A one-line description of a value for the activity log. */
+function describe(key, value) {
+  if (value === undefined) return 'deleted'
+  if (key === 'cart' && Array.isArray(value)) return `${value.length} item${value.length === 1 ? '' : 's'}`
+  if (key === 'draft') return `${value.text.length} characters, ${value.attachments.length} attachment${value.attachments.length === 1 ? '' : 's'}`
+  const text = summarize(value)
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text
 }
 
 /** The store's cookies as the browser holds them: store key → raw `name=value` bytes. */
@@ -103,12 +128,18 @@ function cookieBytesByKey() {
   return bytes
 }
 
+/** When a key's value ends, in words (an array of text and elements): its expiry, or what ends its session. */
 function lifetimeDetail(options) {
-  if (options.lifetime === 'tab') return 'this tab only'
-  if (options.lifetime === 'session') return 'until the browser session ends'
-  if (options.maxAge) return `expires after ${Math.round(options.maxAge / DAY)} days`
-  if (options.ttl) return `${Math.round(options.ttl / DAY)} days after the last write`
-  return 'no expiry'
+  if (options.lifetime === 'tab') return ['this tab only; survives a reload']
+  if (options.lifetime === 'session') {
+    const { tag, state } = store.session
+    if (tag !== null) return ['ends with session ', el('span', { className: 'tag' }, shortTag(tag)), ' (logout, rotation, end) or when the browser closes']
+    if (state === 'none') return ['guest data: moves into your session at login (keepOnLogin); gone when the browser closes']
+    return ['until the session changes or the browser closes']
+  }
+  if (options.maxAge) return [`cookie expires ${Math.round(options.maxAge / DAY)} days after the last write`]
+  if (options.ttl) return [`expires ${Math.round(options.ttl / DAY)} days after the last write`]
+  return ['no expiry']
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -141,7 +172,64 @@ function action(label, fn) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Rendering: the key table, the server's view and the status, redone after every change
+// Activity: session changes and watch callbacks, with where they came from
+
+/** The last change of each key, shown in the key table: { source, at }. */
+const lastChange = new Map()
+
+function sourceChip(source) {
+  return el('span', { className: `source source-${source}` }, source)
+}
+
+/** Log lines from before the DOM was ready. */
+const earlyActivity = []
+
+/**
+ * Adds a log line. A burst of changes to one key from one source (typing a draft) updates the
+ * newest line and bumps its count instead: it shows the latest value and how many writes there were.
+ */
+function logActivity({ kind, source, text, detail, value, at: now = Date.now() }) {
+  const list = $('activity')
+  if (!list) {
+    earlyActivity.push({ kind, source, text, detail, value, at: now })
+    return
+  }
+  const newest = list.firstElementChild
+  // Deletions stand alone: a purge must not hide in a burst of writes.
+  const burst = newest && kind !== 'session' && value !== undefined && newest.dataset.deleted !== 'true' &&
+    newest.dataset.kind === kind && newest.dataset.source === source && now - Number(newest.dataset.at) < MERGE_MS
+  if (burst) {
+    const count = Number(newest.dataset.count) + 1
+    newest.dataset.count = String(count)
+    newest.dataset.at = String(now)
+    newest.querySelector('time').textContent = formatTime(now)
+    newest.querySelector('.what').textContent = text
+    newest.querySelector('.count').textContent = `(${count} writes)`
+    return
+  }
+  list.prepend(el('li', { 'data-kind': kind, 'data-source': source, 'data-count': '1', 'data-at': String(now), 'data-deleted': String(value === undefined && kind !== 'session') },
+    el('time', {}, formatTime(now)),
+    sourceChip(source),
+    el('span', { className: 'subject' }, kind === 'session' ? 'session' : el('code', {}, kind)),
+    el('span', { className: 'what' }, text),
+    el('span', { className: 'count' }),
+    detail ? el('span', { className: 'detail' }, detail) : null))
+  while (list.children.length > ACTIVITY_LIMIT) list.lastElementChild.remove()
+}
+
+function logSessionChange({ previous, current, source }) {
+  const tags = previous.tag === current.tag ? `tag ${shortTag(current.tag)}` : `tag ${shortTag(previous.tag)} → ${shortTag(current.tag)}`
+  logActivity({ kind: 'session', source, text: `${previous.state} → ${current.state}`, detail: tags })
+}
+
+function logKeyChange(key, value, source) {
+  lastChange.set(key, { source, at: Date.now() })
+  // Every scroll writes `scroll`; logged, it would drown everything else.
+  if (key !== 'scroll') logActivity({ kind: key, source, text: describe(key, value), value })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering: the key table, the session, the server's view and the status, redone after every change
 
 async function renderKeys() {
   const values = await store.getMany(Object.keys(KEYS))
@@ -151,16 +239,19 @@ async function renderKeys() {
     const value = values[key]
     const json = value === undefined ? undefined : JSON.stringify(value)
     const sent = cookieBytes.has(key)
-    const bytes = placement.tier !== 'cookie' ? '0 B (never sent)' : sent ? `${cookieBytes.get(key)} B` : '0 B (not set)'
+    const bytes = sent ? `${cookieBytes.get(key)} B` : '0 B'
+    const why = placement.tier !== 'cookie' ? 'never sent' : sent ? null : 'not set'
+    const change = lastChange.get(key)
     return el('tr', {},
-      el('th', { scope: 'row', 'data-label': 'Key' }, el('code', {}, key)),
+      el('th', { scope: 'row', 'data-label': 'Key' }, el('code', {}, key),
+        change ? el('span', { className: 'changed' }, 'changed ', formatTime(change.at), ' ', sourceChip(change.source)) : null),
       el('td', { 'data-label': 'Value', className: 'value' },
         value === undefined ? el('span', { className: 'muted' }, 'not set') : el('code', {}, summarize(value)),
         json !== undefined && json.length > 40 ? el('span', { className: 'size' }, `${formatBytes(json.length)} as JSON`) : null),
       el('td', { 'data-label': 'Tier' }, el('span', { className: `tier tier-${placement.tier}` }, placement.tier)),
-      el('td', { 'data-label': 'Lifetime', className: 'lifetime' }, el('strong', {}, placement.lifetime), el('span', { className: 'size' }, lifetimeDetail(options))),
+      el('td', { 'data-label': 'Lifetime', className: 'lifetime' }, el('strong', {}, placement.lifetime), el('span', { className: 'size' }, ...lifetimeDetail(options))),
       el('td', { 'data-label': 'Why', className: 'reason' }, placement.reason),
-      el('td', { 'data-label': 'Per request', className: sent ? 'bytes cookie' : 'bytes' }, bytes),
+      el('td', { 'data-label': 'Per request', className: sent ? 'bytes cookie' : 'bytes' }, bytes, why ? el('span', { className: 'size' }, why) : null),
     )
   })
   $('keys').replaceChildren(...rows)
@@ -179,7 +270,7 @@ function renderSummaries({ cart, draft, locale }) {
     : `Saved: ${draft.text.length} characters, ${attachments.length} attachment${attachments.length === 1 ? '' : 's'}` +
       (attachments.length ? ` (${attachments.map((a) => `${a.name}, ${formatBytes(a.bytes)}`).join('; ')})` : '') + '.'
   const textarea = $('draft-text')
-  // Never overwrite what is being typed; otherwise follow the store (discard, another load).
+  // Never overwrite what is being typed; otherwise follow the store (discard, another tab).
   if (document.activeElement !== textarea) textarea.value = draft?.text ?? ''
   $('locale').value = locale ?? ''
   // Neither button is pressed until a theme is stored: the light look is then only the default.
@@ -187,6 +278,28 @@ function renderSummaries({ cart, draft, locale }) {
   for (const button of document.querySelectorAll('[data-theme-choice]')) {
     button.setAttribute('aria-pressed', String(button.dataset.themeChoice === theme))
   }
+}
+
+function renderSession() {
+  const { state, tag, expiresAt } = store.session
+  const badge = $('session-state')
+  badge.textContent = state
+  badge.className = `state state-${state}`
+  $('session-tag').textContent = tag === null ? 'null (no session)' : shortTag(tag)
+  $('session-tag').title = tag ?? 'no session'
+  $('session-expires').textContent = tag === null ? '—'
+    : expiresAt !== undefined ? new Date(expiresAt).toLocaleString(currentLocale())
+      : 'when the browser closes (demo_sid is a session cookie)'
+}
+
+/** Who the server thinks you are, from the same /echo answer; drives which session buttons make sense. */
+function renderUser(user) {
+  const field = $('session-user')
+  field.textContent = user ?? 'nobody (guest)'
+  field.className = user ? '' : 'muted'
+  $('logout').disabled = !user
+  $('rotate').disabled = !user
+  $('login').textContent = user ? 'Log in as someone else' : 'Log in'
 }
 
 function renderStatus() {
@@ -198,7 +311,8 @@ function renderStatus() {
 async function renderServerView() {
   const response = await fetch('/echo', { cache: 'no-store' })
   if (!response.ok) throw new Error(`GET /echo answered ${response.status} ${response.statusText}`)
-  const { cookieHeader, bytes, cookies } = await response.json()
+  const { cookieHeader, bytes, cookies, user } = await response.json()
+  renderUser(user)
   $('cookie-header').textContent = cookieHeader === '' ? '(no Cookie header: no cookies were sent)' : `Cookie: ${cookieHeader}`
 
   let used = 0
@@ -216,7 +330,7 @@ async function renderServerView() {
   const bar = $('budget-bar')
   bar.style.width = `${Math.min(100, (used / COOKIE_BUDGET) * 100)}%`
   bar.classList.toggle('warn', used > COOKIE_BUDGET * 0.75)
-  $('header-bytes').textContent = `The whole header is ${bytes} bytes, separators and any other cookies ` +
+  $('header-bytes').textContent = `The whole header is ${bytes} bytes, separators and other cookies ` +
     `for 127.0.0.1 included (cookies are per host, not per port). It travels with every request to this site.`
 }
 
@@ -226,6 +340,7 @@ let scrollRestored = false
 
 /** Re-renders everything; calls that arrive while a render runs are folded into one more pass. */
 function refresh() {
+  if (document.readyState === 'loading') return // the first render happens at DOMContentLoaded
   if (rendering) {
     renderAgain = true
     return
@@ -236,6 +351,7 @@ function refresh() {
       do {
         renderAgain = false
         renderStatus()
+        renderSession()
         await renderKeys()
         if (!scrollRestored) {
           // Only now is the page as tall as it was when the position was saved.
@@ -253,7 +369,7 @@ function refresh() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Controls
+// Controls: data
 
 function setTheme(event) {
   return store.set('theme', event.currentTarget.dataset.themeChoice)
@@ -326,7 +442,7 @@ function putTwoKilobytesIntoLocale() {
   return tryRefusedWrite(`store.set('locale', <2 KB string>)`, 'locale', 'x'.repeat(2040), 'COOKIE_BUDGET_EXCEEDED')
 }
 
-function clearSession() {
+function clearSessionData() {
   return store.clear({ lifetime: 'session' })
 }
 
@@ -338,6 +454,41 @@ const saveScroll = debounce(() => {
 function restoreScroll() {
   const saved = store.peek('scroll')
   if (saved) window.scrollTo(0, saved.y)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Controls: the server session. Each route changes the session on the server; refresh() then asks
+// GET /session at once (instead of at the next poll), applies the new tag and tells the other tabs.
+
+async function post(path, body) {
+  const response = await fetch(path, {
+    method: 'POST',
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
+  const answer = await response.json().catch(() => ({}))
+  if (!response.ok) throw new Error(`POST ${path} answered ${response.status}: ${answer.error ?? response.statusText}`)
+  return answer
+}
+
+async function changeSession(path, body) {
+  await post(path, body)
+  await store.session.refresh()
+  refresh()
+}
+
+function logIn(event) {
+  event.preventDefault()
+  return changeSession('/login', { name: $('login-name').value })
+}
+
+const logOut = () => changeSession('/logout')
+const rotate = () => changeSession('/rotate')
+
+async function endSession() {
+  // Purges session data here and in every tab, then DELETE /session ends it on the server.
+  await store.session.end({ server: true })
+  refresh()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -354,17 +505,27 @@ function wireControls() {
   $('discard-draft').addEventListener('click', action('Discarding the draft', discardDraft))
   $('cookie-5kb').addEventListener('click', action('Putting 5 KB into a cookie', putFiveKilobytesIntoCookie))
   $('cookie-over-budget').addEventListener('click', action('Putting 2 KB into locale', putTwoKilobytesIntoLocale))
-  $('clear-session').addEventListener('click', action('Clearing session data', clearSession))
+  $('clear-session').addEventListener('click', action('Clearing session data', clearSessionData))
+  $('login-form').addEventListener('submit', action('Logging in', logIn))
+  $('logout').addEventListener('click', action('Logging out', logOut))
+  $('rotate').addEventListener('click', action('Rotating the session', rotate))
+  $('end-session').addEventListener('click', action('Ending the session', endSession))
+  $('clear-activity').addEventListener('click', () => $('activity').replaceChildren())
   window.addEventListener('scroll', saveScroll, { passive: true })
 }
 
 function watchStore() {
   for (const key of Object.keys(KEYS)) {
-    store.watch(key, (value) => {
+    store.watch(key, (value, { source }) => {
       if (key === 'theme') applyTheme(value)
+      logKeyChange(key, value, source)
       refresh()
     })
   }
+  store.session.on('change', (change) => {
+    logSessionChange(change)
+    refresh()
+  })
   store.on('status', refresh)
   store.on('error', (err) => showError(err, 'visitstore reported'))
   store.on('invalid', ({ key, reason }) => showError(new Error(`A stored value of "${key}" was ignored: ${reason}.`), 'visitstore reported'))
@@ -380,11 +541,13 @@ document.addEventListener('DOMContentLoaded', () => {
   })
   for (const err of earlyErrors.splice(0)) showError(err, 'Starting the demo')
   if (!store) {
-    for (const control of document.querySelectorAll('main .card :is(button, select, textarea)')) control.disabled = true
+    for (const control of document.querySelectorAll('main .card :is(button, select, textarea, input)')) control.disabled = true
     return
   }
   if ('scrollRestoration' in window.history) window.history.scrollRestoration = 'manual'
+  for (const entry of earlyActivity.splice(0)) logActivity(entry)
   wireControls()
-  watchStore()
   refresh()
+  // The first session answer may equal the state saved by an earlier visit (no change event).
+  void store.ready.then(refresh)
 })

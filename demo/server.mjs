@@ -1,29 +1,40 @@
-// The visitstore demo server: plain node:http, no dependencies. It serves the demo page, the
-// built script-tag bundle, and /echo, which shows what the server received in the Cookie header.
-// Run: `npm run build && node demo/server.mjs` (PORT=0 picks a free port).
-import { createServer } from 'node:http'
+// The visitstore demo server: Express 5 with express-session for a real server session, and the
+// BUILT `visitstore/server` (dist/server.js) for the session endpoint the page syncs with.
+// Run: `npm run demo` (= `npm run build && node demo/server.mjs`); PORT=… to change the port
+// (0 picks a free one).
+//
+// Routes: the page (/, /app.js, /style.css) and the script-tag bundle (/visitstore.iife.js);
+// GET|DELETE /session (the visitstore endpoint); POST /login, /logout, /rotate; GET /echo.
 import { readFile } from 'node:fs/promises'
-import { dirname, join, resolve } from 'node:path'
+import { createServer } from 'node:http'
+import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import express from 'express'
+import session from 'express-session'
 
 const here = dirname(fileURLToPath(import.meta.url))
-const bundleFile = resolve(here, '../dist/visitstore.iife.js')
+const dist = resolve(here, '../dist')
 const DEFAULT_PORT = 5173
 
-const TYPES = {
-  html: 'text/html; charset=utf-8',
-  js: 'text/javascript; charset=utf-8',
-  css: 'text/css; charset=utf-8',
-  json: 'application/json; charset=utf-8',
-  text: 'text/plain; charset=utf-8',
-}
+// The demo imports the built package, as an app would import `visitstore/server`.
+const { sessionEndpoint, toNodeHandler } = await import('../dist/server.js').catch((err) => {
+  throw new Error(`${dist}/server.js could not be loaded: run \`npm run build\` in the repository root first.`, { cause: err })
+})
+
+// Fixed secrets, good for a demo on 127.0.0.1 only. A real app reads both from its environment
+// and keeps them out of the repository; the tag secret must be at least 32 characters.
+const COOKIE_SECRET = process.env.COOKIE_SECRET || 'visitstore-demo-cookie-secret-not-for-production'
+const TAG_SECRET = process.env.SESSION_TAG_SECRET || 'visitstore-demo-tag-secret-not-for-production'
+
+/** express-session's cookie: HttpOnly, so the page cannot read the ID; no Max-Age, so it ends with the browser session. */
+export const SESSION_COOKIE = 'demo_sid'
 
 /** The demo's own files, read on every request so edits show up on reload. */
-const STATIC = {
-  '/': { file: join(here, 'index.html'), type: TYPES.html },
-  '/index.html': { file: join(here, 'index.html'), type: TYPES.html },
-  '/app.js': { file: join(here, 'app.js'), type: TYPES.js },
-  '/style.css': { file: join(here, 'style.css'), type: TYPES.css },
+const PAGES = {
+  '/': ['index.html', 'text/html; charset=utf-8'],
+  '/index.html': ['index.html', 'text/html; charset=utf-8'],
+  '/app.js': ['app.js', 'text/javascript; charset=utf-8'],
+  '/style.css': ['style.css', 'text/css; charset=utf-8'],
 }
 
 /**
@@ -47,36 +58,113 @@ export function parseCookieHeader(header) {
   return cookies
 }
 
-function send(res, status, type, body) {
-  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' })
-  res.end(body)
+/** Calls a callback-style express-session method (`regenerate`, `destroy`) as a promise. */
+const settle = (fn) => new Promise((ok, fail) => fn((err) => (err ? fail(err) : ok())))
+
+/** Ends the server session and tells the browser to drop its cookie. */
+async function destroySession(req, res) {
+  await settle((done) => req.session.destroy(done))
+  res.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'lax' })
 }
 
-/** What the server received in the Cookie header of this very request. */
+/**
+ * Signs in under a NEW session ID: reusing the ID from before login would let anyone who planted
+ * or saw it ride the signed-in session (session fixation). The new ID gives a new tag, and the
+ * browser purges session data, except what `keepOnLogin` moves over from the guest session.
+ */
+async function login(req, res) {
+  const name = typeof req.body?.name === 'string' ? req.body.name.trim() : ''
+  if (name === '' || name.length > 40) return res.status(400).json({ error: 'Send { "name": "…" }: 1 to 40 characters.' })
+  await settle((done) => req.session.regenerate(done))
+  req.session.user = name
+  res.json({ user: name })
+}
+
+/** A new session ID for the same user, as apps do after a privilege change or periodically. */
+async function rotate(req, res) {
+  const user = req.session.user
+  if (!user) return res.status(409).json({ error: 'Not signed in: there is no session to rotate.' })
+  await settle((done) => req.session.regenerate(done))
+  req.session.user = user
+  res.json({ user })
+}
+
+async function logout(req, res) {
+  await destroySession(req, res)
+  res.json({ user: null })
+}
+
+/** What the server received in the Cookie header of this very request, and who that makes you. */
 function echo(req, res) {
   const cookieHeader = req.headers.cookie ?? ''
-  const body = { cookieHeader, bytes: Buffer.byteLength(cookieHeader), cookies: parseCookieHeader(cookieHeader) }
-  send(res, 200, TYPES.json, JSON.stringify(body))
+  res.set('cache-control', 'no-store').json({
+    cookieHeader,
+    bytes: Buffer.byteLength(cookieHeader),
+    cookies: parseCookieHeader(cookieHeader),
+    user: req.session.user ?? null,
+  })
 }
 
-async function serveBundle(res) {
+async function sendPage(req, res) {
+  const [file, type] = PAGES[req.path]
+  res.set({ 'content-type': type, 'cache-control': 'no-store' }).send(await readFile(resolve(here, file)))
+}
+
+async function sendBundle(_req, res) {
+  const file = resolve(dist, 'visitstore.iife.js')
   try {
-    send(res, 200, TYPES.js, await readFile(bundleFile))
+    res.set({ 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' }).send(await readFile(file))
   } catch (err) {
     if (err.code !== 'ENOENT') throw err
-    send(res, 500, TYPES.text, `${bundleFile} is missing: run \`npm run build\` in the repository root, then reload.\n`)
+    res.status(500).type('text/plain').send(`${file} is missing: run \`npm run build\` in the repository root, then reload.\n`)
   }
 }
 
-async function handle(req, res) {
-  const { pathname } = new URL(req.url ?? '/', 'http://127.0.0.1')
-  if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, TYPES.text, 'method not allowed\n')
-  if (pathname === '/echo') return echo(req, res)
-  if (pathname === '/visitstore.iife.js') return serveBundle(res)
-  const page = STATIC[pathname]
-  if (page) return send(res, 200, page.type, await readFile(page.file))
-  if (pathname === '/favicon.ico') return send(res, 204, TYPES.text, '')
-  send(res, 404, TYPES.text, `not found: ${pathname}\n`)
+/**
+ * The demo app. Every session route answers JSON; the page calls `store.session.refresh()`
+ * after each, so the new tag (and any purge) reaches this tab and every other one at once.
+ * @example createDemoApp().listen(5173, '127.0.0.1')
+ */
+export function createDemoApp() {
+  const app = express()
+  app.disable('x-powered-by')
+  // saveUninitialized: false: a guest has no server session (tag null) until they sign in.
+  // express-session's default MemoryStore is fine for a demo; a real app uses a shared store.
+  app.use(session({
+    name: SESSION_COOKIE,
+    secret: COOKIE_SECRET,
+    resave: false,
+    saveUninitialized: false,
+    cookie: { httpOnly: true, sameSite: 'lax', path: '/' },
+  }))
+
+  // The session endpoint: GET answers { tag, expiresAt? } (tag null for a guest), DELETE (sent by
+  // store.session.end({ server: true })) ends the session. The tag is an HMAC of the session ID.
+  app.all('/session', toNodeHandler(sessionEndpoint({
+    secret: TAG_SECRET,
+    getSessionId: (_request, req) => (req.session.user ? req.sessionID : null),
+    getExpiresAt: (_request, req) => req.session.cookie.expires?.getTime(),
+    endSession: (_request, req) => destroySession(req, req.res),
+  })))
+
+  const json = express.json({ limit: '1kb' })
+  app.post('/login', json, login)
+  app.post('/rotate', rotate)
+  app.post('/logout', logout)
+  app.get('/echo', echo)
+
+  for (const path of Object.keys(PAGES)) app.get(path, sendPage)
+  app.get('/visitstore.iife.js', sendBundle)
+  app.get('/favicon.ico', (_req, res) => res.status(204).end())
+
+  app.use((req, res) => res.status(404).type('text/plain').send(`not found: ${req.method} ${req.path}\n`))
+  app.use((err, _req, res, _next) => {
+    const status = Number.isInteger(err.status) && err.status >= 400 && err.status < 500 ? err.status : 500
+    if (status === 500) console.error(err)
+    if (res.headersSent) return res.destroy()
+    res.status(status).json({ error: status === 500 ? `demo server error: ${err.message}` : err.message })
+  })
+  return app
 }
 
 /**
@@ -84,13 +172,7 @@ async function handle(req, res) {
  * @example const { url, close } = await startDemoServer({ port: 0 }); await fetch(url + 'echo'); await close()
  */
 export async function startDemoServer({ port = DEFAULT_PORT } = {}) {
-  const server = createServer((req, res) => {
-    handle(req, res).catch((err) => {
-      console.error(err)
-      if (!res.headersSent) send(res, 500, TYPES.text, `demo server error: ${err.message}\n`)
-      else res.destroy()
-    })
-  })
+  const server = createServer(createDemoApp())
   // Browsers keep connections alive; server.close() would wait for them, so track and end them.
   const sockets = new Set()
   server.on('connection', (socket) => {

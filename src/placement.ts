@@ -120,18 +120,18 @@ export function compileKeys(keys: unknown): KeyTable {
   }
 }
 
-/** Human-readable why for `placement(key).reason`. */
-export function placementReason(spec: KeySpec, degraded: boolean): string {
+/** Human-readable why for `placement(key).reason`; `bound`: the store syncs a server session. */
+export function placementReason(spec: KeySpec, degraded: boolean, bound = false): string {
   if (spec.home === 'cookie') {
     return spec.lifetime === 'session'
-      ? 'serverVisible: the server reads it from the Cookie header; session lifetime: a session cookie (no Expires)'
+      ? `serverVisible: the server reads it from the Cookie header; session lifetime: a session cookie (no Expires)${bound ? ', removed when the server session changes' : ''}`
       : `serverVisible: the server reads it from the Cookie header; persistent: Max-Age ${spec.maxAge ?? MAX_COOKIE_AGE}s`
   }
   if (spec.home === 'tab') {
     return degraded ? "lifetime 'tab': sessionStorage is unavailable, kept in memory for this page" : "lifetime 'tab': per-tab sessionStorage"
   }
   const why = spec.lifetime === 'session'
-    ? 'client-only, stamped with the browser session and swept when it ends'
+    ? `client-only, stamped with the browser session${bound ? ' and the server session' : ''} and swept when ${bound ? 'either' : 'it'} ends`
     : spec.ttlMs === undefined ? 'client-only, persistent' : `client-only, expires ${spec.ttlMs / 1000}s after each write`
   return degraded ? `${why}; IndexedDB is unavailable, kept in memory for this page` : `${why}; in IndexedDB (never sent to the server)`
 }

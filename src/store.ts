@@ -388,7 +388,7 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
     placement(key: string): Placement {
       const spec = table.resolve(key)
       const tier = spec.home === 'cookie' ? 'cookie' : spec.home === 'tab' ? tab.mode : client.mode
-      return { tier, lifetime: spec.lifetime, reason: placementReason(spec, tier === 'memory') }
+      return { tier, lifetime: spec.lifetime, reason: placementReason(spec, tier === 'memory', sync.enabled) }
     },
     ready,
     get status() { return { ...status } },

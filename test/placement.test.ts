@@ -254,3 +254,12 @@ describe('cookie value type', () => {
     expect(() => compileKeys({ zip: { lifetime: 'session', serverVisible: true, type: 'text' } })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }))
   })
 })
+
+describe('placementReason with a server session', () => {
+  test('session data says it is bound to the server session too', () => {
+    const table = compileKeys({ cart: { lifetime: 'session' }, locale: { lifetime: 'session', serverVisible: true } })
+    expect(placementReason(table.resolve('cart'), false, true)).toMatch(/server session/)
+    expect(placementReason(table.resolve('locale'), false, true)).toMatch(/server session changes/)
+    expect(placementReason(table.resolve('cart'), false, false)).not.toMatch(/server session/)
+  })
+})
