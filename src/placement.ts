@@ -1,5 +1,6 @@
 import type { CookieValueType } from './codec.js'
 import { VisitStoreError } from './errors.js'
+import { isStandardSchema, type StandardSchemaV1 } from './validation.js'
 import type { Lifetime } from './types.js'
 
 /** Where a key's value goes before any fallback: the tier its options ask for. */
@@ -17,6 +18,8 @@ export interface KeySpec {
   ttlMs?: number
   /** How a cookie value is encoded. */
   type?: CookieValueType
+  /** Checks values on write and on read. */
+  validate?: StandardSchemaV1
 }
 
 /** RFC 6265bis §5.5 caps cookie lifetimes at 400 days; browsers clamp longer ones silently. */
@@ -24,6 +27,17 @@ export const MAX_COOKIE_AGE = 400 * 24 * 60 * 60
 
 const LIFETIMES: readonly Lifetime[] = ['persistent', 'session', 'tab']
 const STORE_NAME = /^[A-Za-z0-9-]{1,64}$/
+
+/**
+ * An options object's own properties only, on a null-prototype copy: a polluted Object.prototype
+ * (`Object.prototype.serverVisible = true`, `.domain = 'evil'`) must not change a store's behaviour.
+ */
+export function ownOptions<T extends object>(options: T | undefined): Partial<T> {
+  const out = Object.create(null) as Partial<T>
+  if (typeof options !== 'object' || options === null) return out
+  for (const key of Object.keys(options) as (keyof T)[]) out[key] = options[key]
+  return out
+}
 
 function invalid(message: string): VisitStoreError {
   return new VisitStoreError('INVALID_OPTIONS', message)
@@ -48,7 +62,7 @@ function seconds(value: unknown, what: string, key: string): number | undefined 
 
 function compileSpec(declared: string, options: unknown): KeySpec {
   if (typeof options !== 'object' || options === null) throw invalid(`keys["${declared}"] must be an object such as { lifetime: 'session' }.`)
-  const { lifetime, serverVisible, maxAge, ttl, type } = options as Record<string, unknown>
+  const { lifetime, serverVisible, maxAge, ttl, type, validate } = ownOptions(options as Record<string, unknown>)
   if (!LIFETIMES.includes(lifetime as Lifetime)) {
     throw invalid(`keys["${declared}"].lifetime must be 'persistent', 'session' or 'tab'; got ${JSON.stringify(lifetime)}.`)
   }
@@ -73,6 +87,10 @@ function compileSpec(declared: string, options: unknown): KeySpec {
   }
   const spec: KeySpec = { declared, lifetime: lifetime as Lifetime, home }
   if (type !== undefined) spec.type = type as CookieValueType
+  if (validate !== undefined) {
+    if (!isStandardSchema(validate)) throw invalid(`keys["${declared}"].validate must be a Standard Schema (zod, valibot, arktype…): an object with "~standard".validate.`)
+    spec.validate = validate
+  }
   if (home === 'cookie' && lifetime === 'persistent') {
     const age = seconds(maxAge, 'maxAge', declared) ?? MAX_COOKIE_AGE
     if (age > MAX_COOKIE_AGE) {

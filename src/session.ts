@@ -1,6 +1,7 @@
 import { exclusive, hasLocks, unref } from './cross-tab.js'
 import { VisitStoreError } from './errors.js'
 import { createEmitter } from './events.js'
+import { ownOptions } from './placement.js'
 
 /**
  * Where the store learns the server session's tag. The raw session ID stays HttpOnly on the
@@ -170,7 +171,8 @@ function checkSessionOptions(options: SessionOptions): void {
  * Creates the session sync. Without options the store has no server session: `state` stays
  * `'unknown'`, session data lives for the browser session, and `end()` purges it locally.
  */
-export function createSessionSync(name: string, options: SessionOptions | undefined, hooks: SessionHooks): SessionSync {
+export function createSessionSync(name: string, sessionOptions: SessionOptions | undefined, hooks: SessionHooks): SessionSync {
+  const options = sessionOptions === undefined ? undefined : ownOptions(sessionOptions) as SessionOptions
   if (options !== undefined) checkSessionOptions(options)
   const events = createEmitter<SessionEvents>()
   const lockName = `visitstore:${name}:session`

@@ -3,11 +3,12 @@ import { VisitStoreError } from './errors.js'
 import { exclusive, onCookieActivity, openChannel } from './cross-tab.js'
 import { createEmitter } from './events.js'
 import { newSessionStamp, wrapEntry, type Envelope } from './lifetimes.js'
-import { checkStoreName, compileKeys, placementReason, type KeySpec } from './placement.js'
+import { checkStoreName, compileKeys, ownOptions, placementReason, type KeySpec } from './placement.js'
 import { createClientTier } from './tiers/indexeddb.js'
 import { createCookieTier, type CookieWrite } from './tiers/cookie.js'
 import { createTabTier } from './tiers/tab.js'
 import { createSessionSync, type SessionSnapshot } from './session.js'
+import { validate, type Checked } from './validation.js'
 import type { KeysConfig, Lifetime, Placement, StoreEvents, StoreOptions, StoreStatus, VisitStore, WatchInfo } from './types.js'
 
 /** The marker cookie's store key: a session cookie whose value stamps this browser session's data. */
@@ -36,6 +37,21 @@ function checkOptions(options: unknown): asserts options is StoreOptions<unknown
   }
 }
 
+/**
+ * With `session: { cookie }`, the server's session cookie must not be overwritten by one of ours
+ * (`shop_sid` from store "shop", key "sid"): that would log the user out, or worse.
+ */
+function refuseShadowing(name: string, specs: readonly KeySpec[], session: StoreOptions<unknown>['session']): void {
+  if (!session || !('cookie' in session)) return
+  for (const spec of specs) {
+    if (spec.home !== 'cookie') continue
+    const ours = `${name}_${spec.declared.endsWith('*') ? spec.declared.slice(0, -1) : spec.declared}`
+    if (spec.declared.endsWith('*') ? session.cookie.startsWith(ours) : session.cookie === ours) {
+      throw new VisitStoreError('INVALID_OPTIONS', `keys["${spec.declared}"] would write the cookie ${session.cookie}, which is the server's session cookie (session.cookie). Rename the key or the store.`)
+    }
+  }
+}
+
 function checkValue(key: string, value: unknown): void {
   if (value === undefined) {
     throw new VisitStoreError('INVALID_VALUE', `set("${key}", undefined): undefined is not a storable value; call store.delete("${key}") to remove it.`)
@@ -53,14 +69,17 @@ function checkValue(key: string, value: unknown): void {
  *   keys: { theme: { lifetime: 'persistent', serverVisible: true }, cart: { lifetime: 'session' } },
  * })
  */
-export function createStore<S extends object, const C extends KeysConfig<S> = KeysConfig<S>>(options: StoreOptions<S, C>): VisitStore<S, C> {
-  checkOptions(options)
+export function createStore<S extends object, const C extends KeysConfig<S> = KeysConfig<S>>(storeOptions: StoreOptions<S, C>): VisitStore<S, C> {
+  checkOptions(storeOptions)
+  const options = ownOptions(storeOptions) as StoreOptions<S, C>
+  const backends = ownOptions(options.backends)
   const name = checkStoreName(options.name)
   const table = compileKeys(options.keys)
+  refuseShadowing(name, table.specs, options.session)
   const events = createEmitter<StoreEvents>()
   const watchers = createEmitter<Record<string, Change>>()
   const cookies = createCookieTier(`${name}_`, options.cookie)
-  const tab = createTabTier(`visitstore:${name}:`, options.backends?.sessionStorage)
+  const tab = createTabTier(`visitstore:${name}:`, backends.sessionStorage)
   const status: StoreStatus = {
     indexeddb: 'ok',
     cookies: cookies.available ? 'ok' : 'unavailable',
@@ -72,7 +91,7 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
   }
   const client = createClientTier({
     dbName: `visitstore-${name}`,
-    factory: options.backends?.indexedDB,
+    factory: backends.indexedDB,
     openTimeout: options.openTimeout ?? DEFAULT_OPEN_TIMEOUT,
     onFallback(error) {
       setStatus({ indexeddb: 'memory' })
@@ -81,8 +100,11 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
     currentTag: () => (sync.enabled ? sync.session.tag : undefined),
   })
   const channel = openChannel<Message>(name)
+  // Once the first session answer is in, session reads and writes need not yield to wait for it.
+  let sessionStarted = false
   let closed = false
   let stamp: string | undefined
+  let persisted: Promise<boolean> | undefined
   const sync = createSessionSync(name, options.session, {
     async load() {
       const [saved] = await client.get([SESSION_RECORD], sessionStamp())
@@ -93,6 +115,7 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
     report: (error) => events.emit('error', error),
     readCookie: (cookieName) => cookies.readForeign(cookieName),
   })
+  void sync.started.then(() => { sessionStarted = true })
 
   /**
    * The browser session's stamp. A session cookie carries it, so it is shared by every tab and
@@ -146,6 +169,46 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
     return spec.home === 'cookie' ? readCookie(key) : readTab(key)
   }
 
+  /** A stored value the key's validator refuses reads as missing, and `invalid` says why. */
+  function accepted(key: string, checked: Checked): unknown {
+    if (checked.ok) return checked.value
+    events.emit('invalid', { key, reason: `the stored value does not pass the key's validator: ${checked.reason}` })
+    return undefined
+  }
+
+  /** Validates a value read from storage; synchronous when the validator is. */
+  function checkRead(key: string, spec: KeySpec, value: unknown): unknown {
+    if (value === undefined || !spec.validate) return value
+    const checked = validate(spec.validate, value)
+    return checked instanceof Promise ? checked.then((c) => accepted(key, c)) : accepted(key, checked)
+  }
+
+  /** Validates a read that cannot wait (`peek`, `update`'s transaction). */
+  function checkReadNow(key: string, spec: KeySpec, value: unknown, what: string): unknown {
+    const result = checkRead(key, spec, value)
+    if (result instanceof Promise) {
+      throw new VisitStoreError('NOT_SYNC_READABLE', `${what}("${key}"): the key's validator is asynchronous, so it cannot check a value synchronously. Use a synchronous schema, or await store.get("${key}").`)
+    }
+    return result
+  }
+
+  function refused(key: string, checked: Checked): VisitStoreError {
+    return new VisitStoreError('INVALID_VALUE', `set("${key}"): the value does not pass the key's validator: ${checked.ok ? '' : checked.reason}. The previous value is kept.`)
+  }
+
+  /** Validates values to write; synchronous unless a validator is async. Resolves to the values to store. */
+  function checkWrites(list: readonly (readonly [string, unknown])[], specs: readonly KeySpec[]): unknown[] | Promise<unknown[]> {
+    const results = list.map(([key, value], i) => {
+      checkValue(key, value)
+      return validate((specs[i] as KeySpec).validate, value)
+    })
+    const values = (checked: Checked[]) => checked.map((c, i) => {
+      if (!c.ok) throw refused((list[i] as readonly [string, unknown])[0], c)
+      return c.value
+    })
+    return results.some((r) => r instanceof Promise) ? Promise.all(results).then(values) : values(results as Checked[])
+  }
+
   /** Last cookie value this tab knows for each watched cookie key, to tell other writers' changes from ours. */
   const cookieSeen = new Map<string, string | undefined>()
   let stopCookieWatch: (() => void) | undefined
@@ -164,7 +227,7 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
 
   /** Session-scoped data depends on the server session: wait for the first answer before touching it. */
   const sessionKnown = (specs: readonly KeySpec[]) =>
-    sync.enabled && specs.some((spec) => spec.lifetime === 'session') ? sync.started : undefined
+    sync.enabled && !sessionStarted && specs.some((spec) => spec.lifetime === 'session') ? sync.started : undefined
 
   async function applySessionChange(change: { previous: SessionSnapshot, next: SessionSnapshot, keep: boolean, force: boolean, source: WatchInfo['source'], purged: readonly string[] }): Promise<string[]> {
     const { previous, next, keep, force, source } = change
@@ -187,17 +250,19 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
   }
 
   /** Writes a batch all or nothing: everything is encoded and checked first, then each tier is written, undoing the earlier ones if a later one fails. */
-  async function write(list: readonly (readonly [string, unknown])[]): Promise<void> {
+  async function write(list: readonly (readonly [string, unknown])[]): Promise<unknown[]> {
     const specs = list.map(([key]) => table.resolve(key))
     const waiting = sessionKnown(specs)
     if (waiting) await waiting
+    const checked = checkWrites(list, specs)
+    const values = checked instanceof Promise ? await checked : checked
     const cookieWrites: CookieWrite[] = []
     const tabWrites: [string, string][] = []
     const clientWrites: [string, Envelope][] = []
     const now = Date.now()
-    list.forEach(([key, value], i) => {
+    list.forEach(([key], i) => {
       const spec = specs[i] as KeySpec
-      checkValue(key, value)
+      const value = values[i]
       if (spec.home === 'cookie') cookieWrites.push({ key, encoded: encodeCookieValue(value, key, spec.type), spec })
       else if (spec.home === 'tab') tabWrites.push([key, encodeTabValue(value, key)])
       else clientWrites.push([key, wrapEntry(value, spec, sessionStamp(), now, currentTag())])
@@ -230,8 +295,9 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
         throw err
       }
     }
-    for (const [key, value] of list) notify(key, value)
+    list.forEach(([key], i) => notify(key, values[i]))
     tellOtherTabs([...cookieWrites.map((w) => w.key), ...clientWrites.map(([key]) => key)])
+    return values
   }
 
   const currentTag = () => (sync.enabled ? sync.session.tag : undefined)
@@ -240,9 +306,9 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
     assertOpen(`get("${key}")`)
     const spec = table.resolve(key)
     await sessionKnown([spec])
-    if (spec.home !== 'client') return readSync(key, spec)
+    if (spec.home !== 'client') return checkRead(key, spec, readSync(key, spec))
     const [value] = await client.get([key], sessionStamp())
-    return value
+    return checkRead(key, spec, value)
   }
 
   async function getMany(keys: readonly string[]): Promise<Record<string, unknown>> {
@@ -252,10 +318,11 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
     const clientKeys = keys.filter((_, i) => specs[i]?.home === 'client')
     const clientValues = clientKeys.length ? await client.get(clientKeys, sessionStamp()) : []
     const fromClient = new Map(clientKeys.map((k, i) => [k, clientValues[i]]))
-    return Object.fromEntries(keys.map((key, i) => {
+    const values = await Promise.all(keys.map((key, i) => {
       const spec = specs[i] as KeySpec
-      return [key, spec.home === 'client' ? fromClient.get(key) : readSync(key, spec)]
+      return checkRead(key, spec, spec.home === 'client' ? fromClient.get(key) : readSync(key, spec))
     }))
+    return Object.fromEntries(keys.map((key, i) => [key, values[i]]))
   }
 
   async function update(key: string, fn: (current: unknown) => unknown): Promise<unknown> {
@@ -268,8 +335,13 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
     let next: unknown
     const current = sessionStamp()
     await client.update(key, current, (value) => {
-      next = fn(value)
-      checkValue(key, next)
+      // Inside the transaction nothing may be awaited: validators must answer synchronously here.
+      const checked = checkWrites([[key, fn(checkReadNow(key, spec, value, 'update'))]], [spec])
+      if (checked instanceof Promise) {
+        void checked.catch(() => {})
+        throw new VisitStoreError('NOT_SYNC_READABLE', `update("${key}"): the key's validator is asynchronous; update runs inside an IndexedDB transaction and needs a synchronous one.`)
+      }
+      next = checked[0]
       return wrapEntry(next, spec, current, Date.now(), currentTag())
     })
     notify(key, next)
@@ -279,9 +351,8 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
 
   async function updateSync(key: string, spec: KeySpec, fn: (current: unknown) => unknown): Promise<unknown> {
     // Read and write with nothing awaited in between: nothing else in this tab can run there.
-    const next = fn(readSync(key, spec))
-    await write([[key, next]])
-    return next
+    const [stored] = await write([[key, fn(checkReadNow(key, spec, readSync(key, spec), 'update'))]])
+    return stored
   }
 
   async function remove(key: string): Promise<void> {
@@ -374,7 +445,7 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
         throw new VisitStoreError('NOT_SYNC_READABLE',
           `peek("${key}"): "${key}" lives in IndexedDB, which has no synchronous read. Use await store.get("${key}").`)
       }
-      return readSync(key, spec)
+      return checkReadNow(key, spec, readSync(key, spec), 'peek')
     },
     watch(key: string, cb: (value: unknown, info: WatchInfo) => void) {
       const spec = table.resolve(key)
@@ -394,6 +465,30 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
     get status() { return { ...status } },
     on: events.on,
     session: sync.session,
+    persist() {
+      persisted ??= (async () => {
+        const storage = typeof navigator === 'undefined' ? undefined : navigator.storage
+        if (typeof storage?.persist !== 'function') return false
+        try {
+          return await storage.persist()
+        } catch (err) {
+          events.emit('error', new VisitStoreError('STORAGE_UNAVAILABLE', 'navigator.storage.persist() failed; the browser may evict this site\'s data under storage pressure.', { cause: err }))
+          return false
+        }
+      })()
+      return persisted
+    },
+    async estimate() {
+      const storage = typeof navigator === 'undefined' ? undefined : navigator.storage
+      if (typeof storage?.estimate !== 'function') return undefined
+      try {
+        const { usage, quota } = await storage.estimate()
+        return { usage, quota }
+      } catch (err) {
+        events.emit('error', new VisitStoreError('STORAGE_UNAVAILABLE', 'navigator.storage.estimate() failed.', { cause: err }))
+        return undefined
+      }
+    },
     close() {
       closed = true
       sync.close()

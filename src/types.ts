@@ -1,5 +1,6 @@
 import type { VisitStoreError } from './errors.js'
 import type { SessionOptions, StoreSession } from './session.js'
+import type { StandardSchemaV1 } from './validation.js'
 
 /**
  * How long a value lives: across restarts, for the browser session, or for one tab.
@@ -21,8 +22,18 @@ export type Tier = 'cookie' | 'indexeddb' | 'sessionStorage' | 'memory'
  */
 export type CookieValueType = 'string' | 'json'
 
+/** Options every key can have. */
+export interface KeyCommon {
+  /**
+   * A Standard Schema (zod, valibot, arktype…) that checks values: `set` of a value it refuses
+   * rejects with `INVALID_VALUE`; a stored value it refuses (edited by hand, written by an older
+   * version of the app) reads as `undefined` and fires `invalid`.
+   */
+  validate?: StandardSchemaV1
+}
+
 /** A server-visible value that survives restarts: a cookie with an expiry (400 days unless `maxAge`). */
-export interface PersistentCookieKey {
+export interface PersistentCookieKey extends KeyCommon {
   lifetime: 'persistent'
   serverVisible: true
   /** Seconds until the cookie expires; at most 400 days (RFC 6265bis caps it there). */
@@ -31,26 +42,26 @@ export interface PersistentCookieKey {
   type?: CookieValueType
 }
 /** A server-visible value for the browser session: a session cookie (no Expires). */
-export interface SessionCookieKey {
+export interface SessionCookieKey extends KeyCommon {
   lifetime: 'session'
   serverVisible: true
   /** How the value is written; see {@link CookieValueType}. */
   type?: CookieValueType
 }
 /** A client-only value that survives restarts, in IndexedDB; `ttl` makes it expire. */
-export interface PersistentClientKey {
+export interface PersistentClientKey extends KeyCommon {
   lifetime: 'persistent'
   serverVisible?: false
   /** Seconds after each write until the value reads as missing and is swept. */
   ttl?: number
 }
 /** A client-only value for the browser session, in IndexedDB, stamped with the session. */
-export interface SessionClientKey {
+export interface SessionClientKey extends KeyCommon {
   lifetime: 'session'
   serverVisible?: false
 }
 /** A per-tab value, in sessionStorage. */
-export interface TabKey {
+export interface TabKey extends KeyCommon {
   lifetime: 'tab'
   serverVisible?: false
 }
@@ -218,6 +229,17 @@ export interface VisitStore<S, C extends KeysConfig<S> = KeysConfig<S>> {
   readonly status: StoreStatus
   /** Listens to `status`, `invalid` and `error` events; returns an unsubscribe function. @example store.on('error', (e) => report(e.code)) */
   on<E extends keyof StoreEvents>(event: E, cb: (payload: StoreEvents[E]) => void): () => void
+  /**
+   * Asks the browser (once) not to evict this site's storage under pressure; resolves to its
+   * answer, false where the API is missing (WebKitGTK) or refuses.
+   * @example if (!(await store.persist())) showBackupHint()
+   */
+  persist(): Promise<boolean>
+  /**
+   * Bytes used and available for this site's storage, or undefined where the browser cannot say.
+   * @example const { usage, quota } = (await store.estimate()) ?? {}
+   */
+  estimate(): Promise<{ usage?: number, quota?: number } | undefined>
   /** The server session, kept in sync across tabs; a change of session purges session data everywhere. @example store.session.on('change', () => location.reload()) */
   readonly session: StoreSession
   /** Releases the IndexedDB connection, channel, timers and listeners; later calls reject with `STORAGE_UNAVAILABLE`. @example store.close() */

@@ -1,7 +1,7 @@
 import Cookies from 'js-cookie'
 import { cookieBytes, encodeCookieName } from '../codec.js'
 import { VisitStoreError } from '../errors.js'
-import type { KeySpec } from '../placement.js'
+import { ownOptions, type KeySpec } from '../placement.js'
 import type { CookieOptions } from '../types.js'
 
 /** RFC 6265bis §5.6: user agents must accept name+value of at least 4096 bytes, and most accept no more. */
@@ -56,8 +56,23 @@ export function parseCookieString(source: string): Map<string, string> {
   return cookies
 }
 
+/**
+ * js-cookie copies and writes attributes with `for…in`, which also walks Object.prototype: a
+ * polluted prototype (`Object.prototype.domain = 'evil'`) would become a cookie attribute. Own
+ * properties set to undefined shadow every inherited one, and js-cookie skips falsy attributes.
+ */
+function shielded(attributes: Record<string, string | boolean | Date>): Record<string, string | boolean | Date | undefined> {
+  const out: Record<string, string | boolean | Date | undefined> = { ...attributes }
+  for (const name in out) if (!Object.prototype.hasOwnProperty.call(out, name)) out[name] = undefined
+  return out
+}
+
+/** Hosts where browsers keep Secure cookies even on http (secure contexts by definition). */
+const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]'])
+
 /** Creates the cookie tier for a store whose cookie names all start with `prefix`. */
-export function createCookieTier(prefix: string, options: CookieOptions = {}): CookieTier {
+export function createCookieTier(prefix: string, cookieOptions: CookieOptions = {}): CookieTier {
+  const options = ownOptions(cookieOptions)
   const budget = options.budget ?? DEFAULT_COOKIE_BUDGET
   if (!Number.isInteger(budget) || budget <= 0) {
     throw new VisitStoreError('INVALID_OPTIONS', `cookie.budget must be a positive whole number of bytes; got ${String(options.budget)}.`)
@@ -65,6 +80,9 @@ export function createCookieTier(prefix: string, options: CookieOptions = {}): C
   const available = typeof document !== 'undefined' && (typeof navigator === 'undefined' || navigator.cookieEnabled !== false)
   const secure = options.secure ?? (typeof location !== 'undefined' && location.protocol === 'https:')
   const sameSite = options.sameSite ?? 'Lax'
+  if (options.secure === true && typeof location !== 'undefined' && location.protocol === 'http:' && !LOCAL_HOSTS.has(location.hostname)) {
+    throw new VisitStoreError('INVALID_OPTIONS', 'cookie.secure: true on a plain http page: browsers drop Secure cookies there. Serve the page over https, or leave secure unset (it defaults to true on https).')
+  }
   if (sameSite === 'None' && !secure) {
     throw new VisitStoreError('INVALID_OPTIONS', "cookie.sameSite 'None' requires secure: true (browsers drop such cookies otherwise); serve the page over https.")
   }
@@ -95,14 +113,23 @@ export function createCookieTier(prefix: string, options: CookieOptions = {}): C
     }
     return mine
   }
-  const attributesFor = (spec: KeySpec): Record<string, string | boolean> =>
-    spec.maxAge === undefined ? base : { ...base, 'Max-Age': String(spec.maxAge) }
+  const attributesFor = (spec: KeySpec | undefined) =>
+    shielded(spec?.maxAge === undefined ? base : { ...base, 'Max-Age': String(spec.maxAge) })
+  // Not jar.remove(): it merges in an attributes literal of its own, which a polluted prototype reaches.
+  const removeCookie = (key: string) => jar.set(cookieName(key), '', shielded({ ...base, expires: new Date(0) }))
+  const encodedName = (key: string): string => {
+    try {
+      return encodeCookieName(cookieName(key))
+    } catch (err) {
+      throw new VisitStoreError('NOT_SERIALIZABLE', `set("${key}"): the key cannot be a cookie name (it holds a lone surrogate, which has no UTF-8 form). Use another key.`, { cause: err })
+    }
+  }
 
   function checkSizes(writes: readonly CookieWrite[], current: Map<string, string>): void {
     const usage = new Map<string, number>()
-    for (const [key, raw] of current) usage.set(key, cookieBytes(encodeCookieName(cookieName(key)), raw))
+    for (const [key, raw] of current) usage.set(key, cookieBytes(encodedName(key), raw))
     for (const { key, encoded } of writes) {
-      const bytes = cookieBytes(encodeCookieName(cookieName(key)), encoded)
+      const bytes = cookieBytes(encodedName(key), encoded)
       if (bytes > COOKIE_LIMIT) {
         throw new VisitStoreError('COOKIE_TOO_LARGE',
           `set("${key}"): the cookie would take ${bytes} bytes of name+value; browsers keep at most ${COOKIE_LIMIT}. ` +
@@ -121,8 +148,8 @@ export function createCookieTier(prefix: string, options: CookieOptions = {}): C
 
   function restore(previous: Map<string, string | undefined>, specs: Map<string, KeySpec>): void {
     for (const [key, raw] of previous) {
-      if (raw === undefined) jar.remove(cookieName(key), base)
-      else jar.set(cookieName(key), raw, attributesFor(specs.get(key) as KeySpec))
+      if (raw === undefined) removeCookie(key)
+      else jar.set(cookieName(key), raw, attributesFor(specs.get(key)))
     }
   }
 
@@ -152,7 +179,7 @@ export function createCookieTier(prefix: string, options: CookieOptions = {}): C
     },
     remove(keys) {
       if (!available) return
-      for (const key of keys) jar.remove(cookieName(key), base)
+      for (const key of keys) removeCookie(key)
     },
     keys() {
       return available ? [...owned().keys()] : []
