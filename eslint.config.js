@@ -19,4 +19,12 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  {
+    // The benchmark's page scripts: classic scripts in the browser, sharing state through window.bench.
+    files: ['bench/pages/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: { performance: 'readonly', localStorage: 'readonly', URLSearchParams: 'readonly' },
+    },
+  },
 )

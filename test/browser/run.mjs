@@ -47,7 +47,8 @@ async function shutBrowser(browser) {
 async function skipReason(engine, scenario) {
   const missing = await engine.unavailable({ persistent: scenario.needs?.persistent === true })
   if (missing) return missing
-  return null
+  // A scenario may be for some engines only, or need a tool (php) this machine lacks.
+  return (await scenario.unavailable?.(engine)) ?? null
 }
 
 async function runEngine(engine, server) {

@@ -1,35 +1,18 @@
-// The browser scenarios. Each runs in every engine; `needs` says what an engine must offer, and an
-// engine that cannot is reported as skipping it with the reason. Page-side functions are plain
-// functions serialised by the driver: they use only `window.vt` (page/helpers.js) and the
-// script-tag global `VisitStore`, take one JSON argument and return JSON.
-import { isDeepStrictEqual } from 'node:util'
+// The browser scenarios (1a–6 here, 7a–9 in scenarios-session.mjs). Each runs in every engine;
+// `needs` says what an engine must offer, and `unavailable(engine)` may say why a scenario cannot
+// run in it (no php, Chromium only): such an engine reports the scenario skipped with the reason.
+// Page-side functions are plain functions serialised by the driver: they use only `window.vt`
+// (page/helpers.js) and the script-tag global `VisitStore`, take one JSON argument and return JSON.
+import { eq, ok, show, succeeded, UNDEF, until } from './lib/check.mjs'
 import { sleep } from './lib/util.mjs'
+import { sessionScenarios } from './scenarios-session.mjs'
 
-const UNDEF = '(undefined)'
 const DAY = 24 * 60 * 60
-
-function show(value) {
-  const text = value === undefined ? 'undefined' : JSON.stringify(value)
-  return text.length > 160 ? `${text.slice(0, 157)}...` : text
-}
-
-function eq(actual, expected, what) {
-  if (!isDeepStrictEqual(actual, expected)) throw new Error(`${what}: expected ${show(expected)}, got ${show(actual)}`)
-}
-
-function ok(condition, what, detail) {
-  if (!condition) throw new Error(detail === undefined ? what : `${what} (${show(detail)})`)
-}
 
 /** The expiry `seconds` from `now` (ms), allowing for clock reads a little apart. */
 function near(expires, now, seconds, what) {
   const want = now / 1000 + seconds
   ok(typeof expires === 'number' && Math.abs(expires - want) < 300, `${what}: expected expiry ≈ now + ${seconds}s, got ${expires === null ? 'none (session cookie)' : `now + ${Math.round(expires - now / 1000)}s`}`)
-}
-
-/** Throws if a page-side vt.attempt() result is a failure, naming the error. */
-function succeeded(result, what) {
-  if (!result.ok) throw new Error(`${what} was rejected: ${result.error.code ?? result.error.name}: ${result.error.message}`)
 }
 
 function jarEntry(jar, name) {
@@ -193,7 +176,7 @@ const tooLarge = {
 
 const twoTabs = {
   id: '5',
-  name: 'two tabs of one browser read the same cookie and IndexedDB data',
+  name: "two tabs of one browser read the same cookie and IndexedDB data; tab 1's watch sees tab 2's writes as 'remote'",
   group: 'live',
   async run({ tab, server }) {
     const keys = {
@@ -214,9 +197,13 @@ const twoTabs = {
     const t1 = await tab()
     await t1.goto(server.url('/'))
     await t1.evaluate(async ({ keys }) => {
-      const store = window.vt.store('s5', keys)
+      const vt = window.vt
+      const store = vt.store('s5', keys)
       await store.ready
       await store.setMany({ theme: 'dark', basket: ['apple', 'pear'], notes: { text: 'hello' } })
+      // From here on, tab 1 records what its watchers hear (its own writes above came first).
+      vt.watch('s5', 'theme')
+      vt.watch('s5', 'basket')
     }, { keys })
     const t2 = await tab()
     await t2.goto(server.url('/'))
@@ -228,6 +215,15 @@ const twoTabs = {
     }, { keys })
     const seen1 = await t1.evaluate(read, { keys })
     eq(seen1, { tiers, theme: 'light', peek: 'light', basket: ['apple', 'pear', 'plum'], notes: { text: 'hello' } }, 'tab 1 reads tab 2\'s later values')
+    // The watchers hear about it over the BroadcastChannel (cookies: also Cookie Store events or the 2 s check).
+    const heard = await until(t1, () => {
+      const log = window.vt.logs.s5.watch
+      return ['theme', 'basket'].every((k) => log.some((e) => e.key === k)) ? log : null
+    }, null, "tab 1's watch('theme') and watch('basket') callbacks for tab 2's write", 5000)
+    const byKey = (k) => heard.filter((e) => e.key === k).map(({ value, source }) => ({ value, source }))
+    eq(byKey('theme')[0], { value: 'light', source: 'remote' }, "tab 1's watch('theme') (cookie tier) after tab 2's write: first callback")
+    eq(byKey('basket')[0], { value: ['apple', 'pear', 'plum'], source: 'remote' }, "tab 1's watch('basket') (IndexedDB tier) after tab 2's write: first callback")
+    ok(heard.every((e) => e.source === 'remote'), "tab 1's watchers heard only 'remote' changes (it wrote nothing meanwhile)", heard)
   },
 }
 
@@ -340,4 +336,4 @@ const restart = {
   },
 }
 
-export const scenarios = [serverDecodes, cookieExpiry, clientOnlyBig, tooLarge, restart, twoTabs, tabLifetime]
+export const scenarios = [serverDecodes, cookieExpiry, clientOnlyBig, tooLarge, restart, twoTabs, tabLifetime, ...sessionScenarios]

@@ -77,6 +77,15 @@ function capabilities(profile) {
   return { ...common, 'webkitgtk:browserOptions': { binary: PYTHON, args: [WKBROWSER, `--profile=${profile}`] } }
 }
 
+/**
+ * The script for a page function whose result comes back one level down, as { r: result }: the
+ * driver answers { value: result }, and webdriverio reads an answer whose value has an `error`
+ * key (a page result like { ok: false, error }) as a WebDriver error ("WebDriverError: [object Object]").
+ */
+function wrapResult(fn) {
+  return `return Promise.resolve((${fn}).apply(null, arguments)).then((r) => ({ r }))`
+}
+
 /** Waits for the restart browser to exit by itself (it flushes cookies and IndexedDB on the way out). */
 async function waitForBrowserExit(profile, ms) {
   const pidFile = join(profile, 'wkbrowser.pid')
@@ -140,7 +149,7 @@ export const webkit = {
             .map((c) => ({ name: c.name, value: c.value, session: c.expiry === undefined, expires: c.expiry ?? null }))),
           goto: (url) => inTab(handle, `goto ${url}`, () => b.url(url)),
           reload: () => inTab(handle, 'reload', () => b.refresh()),
-          evaluate: (fn, arg) => inTab(handle, 'evaluate', () => b.execute(fn, arg)),
+          evaluate: (fn, arg) => inTab(handle, 'evaluate', async () => (await b.execute(wrapResult(fn), arg))?.r),
           close: () => inTab(handle, 'close tab', async () => {
             const left = await b.closeWindow()
             if (left[0]) {

@@ -4,10 +4,51 @@ window.vt = {
   stores: {},
   /** WebDriver turns undefined into null: send a marker instead, so a missing value stays distinguishable. */
   u: (value) => (value === undefined ? '(undefined)' : value),
+  /** Events seen per store name: { watch: [{ key, value, source }], change, end, expiring, error }. */
+  logs: {},
   /** One store per name and page, made with the script-tag global. */
   store(name, keys) {
-    this.stores[name] ??= window.VisitStore.createStore({ name, keys })
-    return this.stores[name]
+    return this.open(name, { keys })
+  },
+  /**
+   * The same with any other options (a `session` source…). Records the store's `error` events and
+   * its session's `change`, `end` and `expiring` events in vt.logs[name], as JSON.
+   */
+  open(name, options) {
+    if (this.stores[name]) return this.stores[name]
+    const store = window.VisitStore.createStore({ name, ...options })
+    const log = (this.logs[name] = { watch: [], change: [], end: [], expiring: [], error: [] })
+    for (const event of ['change', 'end', 'expiring']) store.session.on(event, (payload) => log[event].push(JSON.parse(JSON.stringify(payload))))
+    store.on('error', (err) => log.error.push(this.errorJson(err)))
+    this.stores[name] = store
+    return store
+  },
+  /** Records every `watch` callback of `key` in vt.logs[name].watch. */
+  watch(name, key) {
+    this.stores[name].watch(key, (value, info) => this.logs[name].watch.push({ key, value: this.u(value), source: info.source }))
+  },
+  /** The store's view of the server session. */
+  session(name) {
+    const { tag, state, expiresAt } = this.stores[name].session
+    return { tag, state, expiresAt: this.u(expiresAt) }
+  },
+  /** The cookies `document.cookie` shows whose names start with `prefix`: [[name, raw value], ...], sorted. */
+  cookies(prefix = '') {
+    return document.cookie.split('; ').filter(Boolean).map((c) => [c.slice(0, c.indexOf('=')), c.slice(c.indexOf('=') + 1)])
+      .filter(([n]) => n.startsWith(prefix)).sort()
+  },
+  /** A request to the test server (login, logout…) with the page's cookies; resolves to { status, body }. */
+  async call(method, path) {
+    const res = await fetch(path, { method, credentials: 'same-origin', cache: 'no-store' })
+    return { status: res.status, body: await res.json().catch(() => null) }
+  },
+  /** A thrown error as JSON, its cause included. */
+  errorJson(err) {
+    const cause = err?.cause
+    return {
+      name: err?.name, code: err?.code, message: String(err?.message ?? err), isVisitStoreError: err instanceof window.VisitStore.VisitStoreError,
+      cause: cause === undefined ? undefined : String(cause?.message ?? cause),
+    }
   },
   /** What the server received in the Cookie header of a fresh request. */
   async echo() {
@@ -19,7 +60,7 @@ window.vt = {
     try {
       return { ok: true, value: await fn() }
     } catch (err) {
-      return { ok: false, error: { name: err?.name, code: err?.code, message: String(err?.message ?? err), isVisitStoreError: err instanceof window.VisitStore.VisitStoreError } }
+      return { ok: false, error: this.errorJson(err) }
     }
   },
   /** The raw records of a store's IndexedDB database, read without visitstore: proves the data is really there. */

@@ -1,0 +1,122 @@
+// A real Express 5 + express-session app on 127.0.0.1 for the server-session scenarios, with the
+// session endpoint from the BUILT visitstore/server (dist/server.js). Started in the test process,
+// one per scenario (a fresh MemoryStore), closed by the scenario.
+//
+//   GET  /, /helpers.js, /visitstore.iife.js   the test page, as server.mjs serves it
+//   POST /login?user=NAME    req.session.regenerate(), then user = NAME: a new session ID every time
+//   POST /visit              an anonymous session (no user): the endpoint answers "anonymous": true
+//   POST /logout             req.session.destroy()
+//   GET|DELETE /session      sessionEndpoint(); answers 500 while `app.failing` is true
+//
+// Every request is logged ({ seq, method, path, tab }), `tab` taken from the page URL's ?tab=N in the
+// Referer, so a scenario can tell which tab asked the server.
+import { readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import express from 'express'
+import session from 'express-session'
+import { checkBundle, distDir } from './server.mjs'
+
+const here = dirname(fileURLToPath(import.meta.url))
+
+/** The HMAC key of the tags (server-only in real life; here the test also derives tags with it). */
+export const TAG_SECRET = 'visitstore-browser-suite-tag-secret-not-for-production'
+
+/** The built visitstore/server module: { sessionTag, sessionEndpoint, toNodeHandler }. */
+export function loadServerModule(dist = distDir()) {
+  return import(pathToFileURL(join(dist, 'server.js')).href)
+}
+
+function tabOf(referer) {
+  try {
+    return new URL(referer).searchParams.get('tab')
+  } catch {
+    return null
+  }
+}
+
+export async function startExpressServer({ dist = distDir() } = {}) {
+  const bundle = checkBundle(dist)
+  const { sessionEndpoint, toNodeHandler } = await loadServerModule(dist)
+  const log = []
+  /** The session IDs /login created, in order (the browser never sees them: the cookie is HttpOnly). */
+  const sessionIds = []
+  let failing = false
+
+  const app = express()
+  app.disable('x-powered-by')
+  app.disable('etag')
+  app.use((req, _res, next) => {
+    log.push({ seq: log.length, method: req.method, path: req.path, tab: tabOf(req.get('referer')) })
+    next()
+  })
+  app.use(session({
+    secret: 'visitstore-browser-suite-cookie-secret',
+    name: 'connect.sid',
+    resave: false,
+    saveUninitialized: false,
+    cookie: { httpOnly: true, sameSite: 'lax', maxAge: 60 * 60 * 1000 },
+  }))
+  const file = (path, type) => (_req, res) => res.type(type).set('cache-control', 'no-store').send(readFileSync(path))
+  app.get(['/', '/page.html'], file(join(here, 'page/page.html'), 'html'))
+  app.get('/helpers.js', file(join(here, 'page/helpers.js'), 'js'))
+  app.get('/visitstore.iife.js', file(bundle, 'js'))
+  app.get('/favicon.ico', (_req, res) => res.status(204).end())
+  app.post('/login', (req, res, next) => {
+    req.session.regenerate((err) => {
+      if (err) return next(err)
+      req.session.user = String(req.query.user ?? 'someone')
+      sessionIds.push(req.sessionID)
+      res.set('cache-control', 'no-store').json({ user: req.session.user })
+    })
+  })
+  app.post('/visit', (req, res) => {
+    req.session.visitor = true
+    res.set('cache-control', 'no-store').json({ visitor: true })
+  })
+  app.post('/logout', (req, res, next) => {
+    req.session.destroy((err) => {
+      if (err) return next(err)
+      res.clearCookie('connect.sid', { path: '/' }).set('cache-control', 'no-store').json({ user: null })
+    })
+  })
+  const endpoint = toNodeHandler(sessionEndpoint({
+    secret: TAG_SECRET,
+    getSessionId: (_request, req) => (req.session.user || req.session.visitor ? req.sessionID : null),
+    getExpiresAt: (_request, req) => req.session.cookie.expires?.getTime(),
+    isAnonymous: (_request, req) => !req.session.user,
+    endSession: (_request, req) => new Promise((done, fail) => req.session.destroy((err) => (err ? fail(err) : done()))),
+  }))
+  app.all('/session', (req, res, next) => {
+    if (failing) return res.status(500).set('cache-control', 'no-store').json({ error: 'switched off by the test' })
+    return endpoint(req, res, next)
+  })
+  app.use((_req, res) => res.status(404).type('text').send('not found'))
+  // Errors answer 500 and land in the log; Express's default handler would print stacks.
+  app.use((err, req, res, _next) => {
+    log.push({ seq: log.length, method: req.method, path: req.path, error: String(err?.message ?? err) })
+    res.status(500).json({ error: String(err?.message ?? err) })
+  })
+
+  const server = app.listen(0, '127.0.0.1')
+  const sockets = new Set()
+  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)) })
+  await new Promise((ok, fail) => {
+    server.once('listening', ok)
+    server.once('error', fail)
+  })
+  const { port } = server.address()
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    url: (path = '/') => `http://127.0.0.1:${port}${path}`,
+    log,
+    sessionIds,
+    /** While true, /session answers 500. */
+    set failing(value) { failing = value },
+    get failing() { return failing },
+    close: () => new Promise((ok) => {
+      for (const s of sockets) s.destroy()
+      server.close(() => ok())
+    }),
+  }
+}

@@ -1,0 +1,421 @@
+// Server-session sync and cross-tab scenarios (7a–9), run by run.mjs after scenarios.mjs's own.
+// 7a/7b start a real Express + express-session app (express-server.mjs), 8a/8b PHP's built-in
+// server (php-server.mjs), each for the scenario only and closed in a finally. Page code is plain
+// functions over window.vt (page/helpers.js), as in scenarios.mjs.
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { eq, ok, show, succeeded, UNDEF, until } from './lib/check.mjs'
+import { loadServerModule, startExpressServer, TAG_SECRET } from './express-server.mjs'
+import { DOCROOT, phpMissing, readmePhpEndpoint, startPhpServer } from './php-server.mjs'
+
+
+/** Session data in both tiers, and persistent data in both tiers. */
+const KEYS = {
+  cart: { lifetime: 'session' }, // IndexedDB, stamped with the server session's tag
+  visit: { lifetime: 'session', serverVisible: true }, // session cookie, removed on a session change
+  prefs: { lifetime: 'persistent', serverVisible: true }, // persistent cookie
+  notes: { lifetime: 'persistent' }, // persistent IndexedDB record
+}
+const PERSISTENT = { prefs: 'dark', notes: { text: 'kept across sessions' } }
+
+// ---- page-side functions (serialised into the page; only window.vt and VisitStore inside) ----
+
+/** Creates the store (with its event log) and waits for `ready`; watches `watch` keys. */
+const openStore = async ({ name, options, watch = [] }) => {
+  const vt = window.vt
+  const store = vt.open(name, options)
+  await store.ready
+  for (const key of watch) vt.watch(name, key)
+  return vt.session(name)
+}
+
+/** session.refresh() as { ok, error?, session } (never throws across the wire). */
+const refresh = async ({ name }) => {
+  const vt = window.vt
+  const result = await vt.attempt(() => vt.stores[name].session.refresh())
+  return { ok: result.ok, error: result.error, session: vt.session(name) }
+}
+
+/** Everything a scenario checks about a store in this tab. */
+const look = async ({ name, keys }) => {
+  const vt = window.vt
+  const store = vt.stores[name]
+  const values = {}
+  for (const key of keys) values[key] = vt.u(await store.get(key))
+  const raw = await vt.rawIdb(name)
+  return {
+    ...vt.session(name),
+    values,
+    cookies: vt.cookies(`${name}_`).map(([n]) => n).filter((n) => n !== `${name}_$s`),
+    idb: raw.map(([k]) => k).filter((k) => !k.startsWith('$')).sort(),
+    rawTag: Object.fromEntries(raw.filter(([, r]) => r && 't' in r).map(([k, r]) => [k, vt.u(r.t)])),
+    log: vt.logs[name],
+  }
+}
+
+const setMany = async ({ name, values }) => {
+  const vt = window.vt
+  const result = await vt.attempt(() => vt.stores[name].setMany(values))
+  return result.ok ? null : result.error
+}
+
+const call = ({ method, path }) => window.vt.call(method, path)
+
+const changes = ({ name }) => window.vt.logs[name].change.length
+
+/** Waits (in the page) for a session change event after the first `count`; null until then. */
+const changeAfter = ({ name, count }) => {
+  const log = window.vt.logs[name].change
+  return log.length > count ? { session: window.vt.session(name), change: log.at(-1), count: log.length } : null
+}
+
+// ---- 7a / 7b: Express + express-session ----
+
+async function expressApp(run) {
+  const app = await startExpressServer()
+  try {
+    return await run(app)
+  } finally {
+    await app.close()
+  }
+}
+
+const expressTwoTabs = {
+  id: '7a',
+  name: 'Express + express-session, two tabs: re-login (new session ID) purges session data in both tabs via the broadcast; logout; a 500 endpoint purges nothing; DELETE via end({ server: true })',
+  group: 'live',
+  run: ({ tab }) => expressApp(async (app) => {
+    const { sessionTag } = await loadServerModule()
+    const name = 's7a'
+    const options = { keys: KEYS, session: { endpoint: '/session' } }
+    const all = Object.keys(KEYS)
+    const t1 = await tab()
+    await t1.goto(app.url('/?tab=1'))
+    const t2 = await tab()
+    await t2.goto(app.url('/?tab=2'))
+    for (const [t, which] of [[t1, 'tab 1'], [t2, 'tab 2']]) {
+      eq(await t.evaluate(openStore, { name, options, watch: ['cart', 'visit'] }), { tag: null, state: 'none', expiresAt: UNDEF }, `${which}: session before login`)
+    }
+    const login = async (user) => {
+      const count = await t2.evaluate(changes, { name })
+      eq((await t1.evaluate(call, { method: 'POST', path: `/login?user=${user}` })).status, 200, `POST /login?user=${user}`)
+      const r = await t1.evaluate(refresh, { name })
+      ok(r.ok, `tab 1: refresh() after login as ${user}`, r.error)
+      const want = await sessionTag(app.sessionIds.at(-1), TAG_SECRET)
+      eq([r.session.tag, r.session.state], [want, 'active'], `tab 1 after login as ${user}: [tag, state] (tag = sessionTag(new session ID))`)
+      ok(typeof r.session.expiresAt === 'number' && Math.abs(r.session.expiresAt - (Date.now() + 3600e3)) < 60e3, 'tab 1: expiresAt ≈ the session cookie\'s expiry (1 h)', r.session.expiresAt)
+      const seen = await until(t2, changeAfter, { name, count }, `tab 2: a change event (login as ${user})`)
+      eq([seen.session.tag, seen.change.source, seen.change.current.tag], [want, 'remote', want], `tab 2 after login as ${user}: [tag, change.source, change.current.tag]`)
+      return want
+    }
+
+    // Login, then session data (both tiers) and persistent data (both tiers), seen by tab 2.
+    const tag1 = await login('alice')
+    eq(await t1.evaluate(setMany, { name, values: { cart: ['apple'], visit: 'first visit', ...PERSISTENT } }), null, 'tab 1: setMany of session and persistent data')
+    const before = await t2.evaluate(look, { name, keys: all })
+    eq(before.values, { cart: ['apple'], visit: 'first visit', ...PERSISTENT }, 'tab 2 reads the data tab 1 wrote')
+    eq(before.rawTag.cart, tag1, 'raw IndexedDB record of cart carries the session tag')
+
+    // Log in again: req.session.regenerate() gives a new ID; only tab 1 asks the server.
+    const mark = app.log.length
+    const tag2 = await login('alice')
+    ok(tag2 !== tag1, 'the re-login gave a new tag', [tag1, tag2])
+    const asked = app.log.slice(mark).filter((r) => r.path === '/session').map((r) => `${r.method} tab ${r.tab}`)
+    eq(asked, ['GET tab 1'], 'requests to /session between the re-login and tab 2\'s change event (tab 2 learnt it from the broadcast)')
+    for (const [t, which, source] of [[t1, 'tab 1', 'local'], [t2, 'tab 2', 'remote']]) {
+      const r = await t.evaluate(look, { name, keys: all })
+      eq(r.values, { cart: UNDEF, visit: UNDEF, ...PERSISTENT }, `${which} after re-login: values (session data purged, persistent kept)`)
+      eq([r.cookies, r.idb], [[`${name}_prefs`], ['notes']], `${which} after re-login: [store cookies, raw IndexedDB keys]`)
+      eq([r.log.change.at(-1).previous.tag, r.log.change.at(-1).current.tag, r.log.change.at(-1).source], [tag1, tag2, source], `${which}: change event { previous.tag, current.tag, source }`)
+      if (which === 'tab 2') {
+        for (const key of ['cart', 'visit']) {
+          ok(r.log.watch.some((e) => e.key === key && e.value === UNDEF && e.source === 'remote'), `tab 2: watch('${key}') heard the purge as a remote deletion`, r.log.watch)
+        }
+      }
+    }
+    // Tab 2 now writes under the new tag, and tab 1 reads it.
+    eq(await t2.evaluate(setMany, { name, values: { cart: ['pear'], visit: 'second visit' } }), null, 'tab 2: setMany after the re-login')
+    eq((await t1.evaluate(look, { name, keys: ['cart', 'visit'] })).values, { cart: ['pear'], visit: 'second visit' }, 'tab 1 reads tab 2\'s session data written under the new tag')
+
+    // Logout: tag null in both tabs, session data gone, `end` fired.
+    const beforeLogout = await t2.evaluate(changes, { name })
+    eq((await t1.evaluate(call, { method: 'POST', path: '/logout' })).status, 200, 'POST /logout')
+    const out = await t1.evaluate(refresh, { name })
+    ok(out.ok, 'tab 1: refresh() after logout', out.error)
+    await until(t2, changeAfter, { name, count: beforeLogout }, 'tab 2: a change event (logout)')
+    for (const [t, which] of [[t1, 'tab 1'], [t2, 'tab 2']]) {
+      const r = await t.evaluate(look, { name, keys: all })
+      eq([r.tag, r.state, r.log.end.length, r.log.end[0]?.tag], [null, 'none', 1, tag2], `${which} after logout: [tag, state, end events, end.tag]`)
+      eq(r.values, { cart: UNDEF, visit: UNDEF, ...PERSISTENT }, `${which} after logout: values`)
+    }
+
+    // The endpoint fails (500) while the server session really ends: refresh() rejects, nothing is purged.
+    const tag3 = await login('bob')
+    const counts = [await t1.evaluate(changes, { name }), await t2.evaluate(changes, { name })]
+    eq(await t1.evaluate(setMany, { name, values: { cart: ['bob'], visit: 'bob visit' } }), null, 'tab 1: setMany as bob')
+    app.failing = true
+    eq((await t1.evaluate(call, { method: 'POST', path: '/logout' })).status, 200, 'POST /logout while /session answers 500')
+    const failed = await t1.evaluate(refresh, { name })
+    eq([failed.ok, failed.error?.code, failed.error?.isVisitStoreError], [false, 'SESSION_SYNC_FAILED', true], 'tab 1: refresh() with /session answering 500 [ok, error.code, instanceof VisitStoreError]')
+    for (const [t, which, count] of [[t1, 'tab 1', counts[0]], [t2, 'tab 2', counts[1]]]) {
+      const r = await t.evaluate(look, { name, keys: all })
+      eq([r.tag, r.state, r.log.change.length], [tag3, 'active', count], `${which} after the failed refresh: [tag, state, change events] (unchanged)`)
+      eq(r.values, { cart: ['bob'], visit: 'bob visit', ...PERSISTENT }, `${which} after the failed refresh: values (nothing purged)`)
+      eq([r.cookies, r.idb], [[`${name}_prefs`, `${name}_visit`], ['cart', 'notes']], `${which} after the failed refresh: [store cookies, raw IndexedDB keys]`)
+    }
+    app.failing = false
+
+    // end({ server: true }): DELETE /session, tag null in both tabs, session data purged.
+    const endMark = app.log.length
+    const ended = await t1.evaluate(({ name }) => window.vt.attempt(() => window.vt.stores[name].session.end({ server: true })), { name })
+    succeeded(ended, 'tab 1: session.end({ server: true })')
+    ok(app.log.slice(endMark).some((r) => r.method === 'DELETE' && r.path === '/session' && r.tab === '1'), 'the server received DELETE /session from tab 1', app.log.slice(endMark))
+    await until(t2, ({ name }) => (window.vt.stores[name].session.tag === null ? true : null), { name }, 'tab 2: tag null after end({ server: true })')
+    for (const [t, which] of [[t1, 'tab 1'], [t2, 'tab 2']]) {
+      const r = await t.evaluate(look, { name, keys: all })
+      eq([r.tag, r.state], [null, 'none'], `${which} after end({ server: true }): [tag, state]`)
+      eq(r.values, { cart: UNDEF, visit: UNDEF, ...PERSISTENT }, `${which} after end({ server: true }): values (persistent data survived everything)`)
+      eq([r.cookies, r.idb], [[`${name}_prefs`], ['notes']], `${which} at the end: [store cookies, raw IndexedDB keys]`)
+    }
+    const whoAsked = app.log.filter((r) => r.path === '/session').map((r) => `${r.method} ${r.tab}`)
+    ok(whoAsked.filter((r) => r === 'GET 2').length === 1, 'tab 2 asked /session only once, at start-up (all else came over the broadcast)', whoAsked)
+  }),
+}
+
+const expressKeepOnLogin = {
+  id: '7b',
+  name: 'Express + express-session, keepOnLogin: an anonymous cart (no session, or an anonymous one) survives login; logging in as another user purges it',
+  group: 'live',
+  run: ({ tab }) => expressApp(async (app) => {
+    const name = 's7b'
+    const options = { keys: KEYS, session: { endpoint: '/session', keepOnLogin: true } }
+    const all = Object.keys(KEYS)
+    const t = await tab()
+    await t.goto(app.url('/?tab=1'))
+    eq(await t.evaluate(openStore, { name, options }), { tag: null, state: 'none', expiresAt: UNDEF }, 'session before login')
+    const step = async (method, path, state) => {
+      eq((await t.evaluate(call, { method, path })).status, 200, `${method} ${path}`)
+      const r = await t.evaluate(refresh, { name })
+      ok(r.ok, `refresh() after ${method} ${path}`, r.error)
+      eq(r.session.state, state, `session state after ${method} ${path}`)
+      return t.evaluate(look, { name, keys: all })
+    }
+    eq(await t.evaluate(setMany, { name, values: { cart: ['anonymous apple'], visit: 'anonymous visit', ...PERSISTENT } }), null, 'setMany with no session')
+
+    let r = await step('POST', '/login?user=alice', 'active')
+    eq(r.values, { cart: ['anonymous apple'], visit: 'anonymous visit', ...PERSISTENT }, 'after login as alice: the no-session cart and visit cookie are kept')
+    eq(r.rawTag.cart, r.tag, 'after login: the raw IndexedDB cart record moved to the new tag')
+
+    r = await step('POST', '/login?user=bob', 'active')
+    eq(r.values, { cart: UNDEF, visit: UNDEF, ...PERSISTENT }, 'after a second login as bob (another signed-in session): cart and visit purged')
+    eq([r.cookies, r.idb], [[`${name}_prefs`], ['notes']], 'after login as bob: [store cookies, raw IndexedDB keys]')
+
+    // An anonymous server session (the endpoint says "anonymous": true) is kept at login too.
+    await step('POST', '/logout', 'none')
+    await step('POST', '/visit', 'anonymous')
+    eq(await t.evaluate(setMany, { name, values: { cart: ['visitor pear'], visit: 'visitor' } }), null, 'setMany in an anonymous session')
+    r = await step('POST', '/login?user=carol', 'active')
+    eq(r.values, { cart: ['visitor pear'], visit: 'visitor', ...PERSISTENT }, 'after login from an anonymous session: cart and visit kept')
+    r = await step('POST', '/logout', 'none')
+    eq(r.values, { cart: UNDEF, visit: UNDEF, ...PERSISTENT }, 'after logout: cart and visit purged (keepOnLogin never keeps at logout)')
+    eq(r.log.change.map((c) => `${c.previous.state}→${c.current.state}`), ['unknown→none', 'none→active', 'active→active', 'active→none', 'none→anonymous', 'anonymous→active', 'active→none'], 'change events (previous.state→current.state)')
+  }),
+}
+
+// ---- 8a / 8b: PHP's built-in server, native sessions ----
+
+async function phpApp(run) {
+  const php = await startPhpServer({ secret: TAG_SECRET })
+  try {
+    return await run(php)
+  } catch (err) {
+    const tail = php.output().trim().split('\n').slice(-5).join(' | ')
+    throw new Error(`${err.message}${tail ? ` [php -S: ${tail}]` : ''}`, { cause: err })
+  } finally {
+    await php.close()
+  }
+}
+
+/** PHP's session cookie is shared by every port of 127.0.0.1: start each PHP scenario without one. */
+const forgetPhpSession = () => {
+  document.cookie = 'PHPSESSID=; Max-Age=0; Path=/'
+  return window.vt.cookies('PHPSESSID')
+}
+const phpSessionId = () => window.vt.cookies('PHPSESSID').find(([n]) => n === 'PHPSESSID')?.[1] ?? null
+
+/** Everything the store keeps or reports, as JSON text: its IndexedDB, its cookies, its event payloads, web storage. */
+const storeFootprint = async ({ name }) => {
+  const vt = window.vt
+  return {
+    idb: JSON.stringify(await vt.rawIdb(name)),
+    cookies: JSON.stringify(vt.cookies(`${name}_`)),
+    events: JSON.stringify(vt.logs[name]),
+    session: JSON.stringify(vt.session(name)),
+    webStorage: JSON.stringify([Object.entries(window.localStorage), Object.entries(window.sessionStorage)]),
+    errors: vt.logs[name].error.length,
+  }
+}
+
+const phpCookieSource = {
+  id: '8a',
+  name: "PHP built-in server, session: { cookie: 'PHPSESSID' }: session_regenerate_id(true) purges session data; the raw ID is nowhere in IndexedDB, the store's cookies or its events",
+  group: 'live',
+  unavailable: phpMissing,
+  run: ({ tab }) => phpApp(async (php) => {
+    const name = 's8a'
+    const options = { keys: KEYS, session: { cookie: 'PHPSESSID' } }
+    const all = Object.keys(KEYS)
+    const t = await tab()
+    await t.goto(php.url('/'))
+    eq(await t.evaluate(forgetPhpSession), [], 'PHPSESSID before the scenario')
+    eq(await t.evaluate(openStore, { name, options, watch: ['cart', 'visit'] }), { tag: null, state: 'none', expiresAt: UNDEF }, 'session with no PHPSESSID')
+
+    eq((await t.evaluate(call, { method: 'GET', path: '/start.php' })).status, 200, 'GET /start.php (session_start)')
+    const id1 = await t.evaluate(phpSessionId)
+    ok(typeof id1 === 'string' && id1.length >= 20, 'PHPSESSID is readable by script (session.cookie_httponly off)', id1)
+    let r = await t.evaluate(refresh, { name })
+    ok(r.ok, 'refresh() after session_start', r.error)
+    const tag1 = r.session.tag
+    ok(r.session.state === 'active' && typeof tag1 === 'string' && !tag1.includes(id1), 'session active with a tag that is not the ID', r.session)
+    eq(await t.evaluate(setMany, { name, values: { cart: ['apple'], visit: 'php visit', ...PERSISTENT } }), null, 'setMany of session and persistent data')
+
+    eq((await t.evaluate(call, { method: 'GET', path: '/regenerate.php' })).status, 200, 'GET /regenerate.php (session_regenerate_id(true))')
+    const id2 = await t.evaluate(phpSessionId)
+    ok(typeof id2 === 'string' && id2 !== id1, 'PHP gave a new session ID', [id1, id2])
+    r = await t.evaluate(refresh, { name })
+    ok(r.ok, 'refresh() after session_regenerate_id', r.error)
+    const tag2 = r.session.tag
+    ok(typeof tag2 === 'string' && tag2 !== tag1 && !tag2.includes(id2), 'a new tag, not the new ID', [tag1, tag2])
+    r = await t.evaluate(look, { name, keys: all })
+    eq(r.values, { cart: UNDEF, visit: UNDEF, ...PERSISTENT }, 'after session_regenerate_id(true) + refresh(): values (session data purged)')
+    eq([r.cookies, r.idb], [[`${name}_prefs`], ['notes']], 'after the regeneration: [store cookies, raw IndexedDB keys]')
+    eq(r.log.change.map((c) => [c.previous.tag, c.current.tag]), [[null, null], [null, tag1], [tag1, tag2]], 'change events [previous.tag, current.tag] (the first: start-up, unknown → none)')
+
+    // Session data under the new session, so the dump holds a tagged record too; then logout (an `end` event).
+    eq(await t.evaluate(setMany, { name, values: { cart: ['pear'], visit: 'second' } }), null, 'setMany in the regenerated session')
+    const during = await t.evaluate(storeFootprint, { name })
+    eq((await t.evaluate(call, { method: 'GET', path: '/logout.php' })).status, 200, 'GET /logout.php (session_destroy)')
+    r = await t.evaluate(refresh, { name })
+    eq([r.ok, r.session.tag, r.session.state], [true, null, 'none'], 'after logout.php + refresh(): [ok, tag, state]')
+    const after = await t.evaluate(storeFootprint, { name })
+    ok(during.idb.includes(tag2), 'the IndexedDB dump holds the session tag (so it is the right dump)', during.idb.length)
+    for (const [when, dump] of [['with a session', during], ['after logout', after]]) {
+      for (const [what, text] of Object.entries(dump)) {
+        if (typeof text !== 'string') continue
+        for (const [which, id] of [['first', id1], ['regenerated', id2]]) {
+          ok(!text.includes(id), `the ${which} raw PHPSESSID appears in the store's ${what} (${when})`, text)
+        }
+      }
+    }
+    eq(after.errors, 0, 'error events of the store')
+    ok(JSON.parse(after.events).end.length === 1, 'one end event at logout', after.events)
+
+    // The error path: outside a secure context there is no crypto.subtle to hash the ID with. The
+    // sync fails (an `error` event from start-up, a rejected refresh()) and still names no ID.
+    eq((await t.evaluate(call, { method: 'GET', path: '/start.php' })).status, 200, 'GET /start.php (a third session)')
+    const id3 = await t.evaluate(phpSessionId)
+    const failed = await t.evaluate(async ({ keys }) => {
+      const vt = window.vt
+      Object.defineProperty(window.crypto, 'subtle', { get: () => undefined, configurable: true })
+      try {
+        const store = vt.open('s8a-nosubtle', { keys, session: { cookie: 'PHPSESSID' } })
+        await store.ready
+        const refreshed = await vt.attempt(() => store.session.refresh())
+        return { refreshed, footprint: { idb: JSON.stringify(await vt.rawIdb('s8a-nosubtle')), cookies: JSON.stringify(vt.cookies('s8a-nosubtle_')), events: JSON.stringify(vt.logs['s8a-nosubtle']) }, errors: vt.logs['s8a-nosubtle'].error }
+      } finally {
+        delete window.crypto.subtle
+      }
+    }, { keys: KEYS })
+    eq([failed.refreshed.ok, failed.refreshed.error?.code], [false, 'SESSION_SYNC_FAILED'], 'without crypto.subtle: refresh() [ok, error.code]')
+    eq(failed.errors.map((e) => e.code), ['SESSION_SYNC_FAILED'], 'without crypto.subtle: the error events of the store (start-up sync)')
+    for (const [what, text] of Object.entries({ ...failed.footprint, refreshError: JSON.stringify(failed.refreshed) })) {
+      ok(!text.includes(id3), `without crypto.subtle: the raw PHPSESSID appears in the store's ${what}`, text)
+    }
+  }),
+}
+
+const phpReadmeEndpoint = {
+  id: '8b',
+  name: "PHP built-in server, README.md's plain-PHP endpoint with { endpoint }: its tag equals dist/server.js sessionTag(id, secret), before and after session_regenerate_id(true)",
+  group: 'live',
+  unavailable: phpMissing,
+  run: ({ tab }) => phpApp(async (php) => {
+    const fromReadme = readmePhpEndpoint()
+    ok(fromReadme !== null, 'README.md has a ```php block under "The endpoint in plain PHP"')
+    eq(readFileSync(join(DOCROOT, 'session.php'), 'utf8'), fromReadme, 'test/browser/php/session.php is README.md\'s plain-PHP endpoint, verbatim')
+    const { sessionTag } = await loadServerModule()
+    const name = 's8b'
+    const options = { keys: KEYS, session: { endpoint: '/session.php' } }
+    const t = await tab()
+    await t.goto(php.url('/'))
+    eq(await t.evaluate(forgetPhpSession), [], 'PHPSESSID before the scenario')
+    eq(await t.evaluate(openStore, { name, options }), { tag: null, state: 'none', expiresAt: UNDEF }, 'session with no PHPSESSID (the endpoint answers { "tag": null })')
+
+    eq((await t.evaluate(call, { method: 'GET', path: '/start.php' })).status, 200, 'GET /start.php')
+    let r = await t.evaluate(refresh, { name })
+    ok(r.ok, 'refresh() after session_start', r.error)
+    const id1 = await t.evaluate(phpSessionId)
+    eq([r.session.tag, r.session.state], [await sessionTag(id1, TAG_SECRET), 'active'], `[tag, state] vs sessionTag(${show(id1)}, secret)`)
+    eq(await t.evaluate(setMany, { name, values: { cart: ['apple'], ...PERSISTENT } }), null, 'setMany')
+
+    eq((await t.evaluate(call, { method: 'GET', path: '/regenerate.php' })).status, 200, 'GET /regenerate.php')
+    r = await t.evaluate(refresh, { name })
+    ok(r.ok, 'refresh() after session_regenerate_id', r.error)
+    const id2 = await t.evaluate(phpSessionId)
+    ok(id2 !== id1, 'a new session ID', [id1, id2])
+    eq(r.session.tag, await sessionTag(id2, TAG_SECRET), `tag after the regeneration vs sessionTag(${show(id2)}, secret)`)
+    eq((await t.evaluate(look, { name, keys: ['cart', 'notes'] })).values, { cart: UNDEF, notes: PERSISTENT.notes }, 'after the regeneration: [cart purged, notes kept]')
+  }),
+}
+
+// ---- 9: concurrent updates from two tabs ----
+
+const N = 100
+
+const concurrentUpdates = {
+  id: '9',
+  name: `two tabs × ${N} concurrent update() increments end at exactly ${2 * N}, for an IndexedDB key and for a cookie key`,
+  group: 'live',
+  // Two tabs must really run at once. WebDriver classic (WebKit) runs one command at a time, so the
+  // second tab's burst starts after the first's ends; Firefox throttles the timers of the background
+  // tab, so its burst starts ~0.75 s late, after the other one ended (both tried: no overlap).
+  unavailable: (engine) => (engine.name === 'chromium' ? null
+    : engine.name === 'webkit' ? 'Chromium only: WebDriver classic runs one command at a time, so the two tabs\' bursts cannot overlap'
+      : 'Chromium only: Firefox throttles the background tab\'s timers, so the two tabs\' bursts did not overlap'),
+  async run({ tab, server }) {
+    const keys = { counter: { lifetime: 'persistent' }, hits: { lifetime: 'persistent', serverVisible: true } }
+    const t1 = await tab()
+    const t2 = await tab()
+    for (const t of [t1, t2]) {
+      await t.goto(server.url('/'))
+      await t.evaluate(async ({ keys }) => { await window.vt.store('s9', keys).ready }, { keys })
+    }
+    const burst = async ({ key, startAt, n }) => {
+      const store = window.vt.stores.s9
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, startAt - Date.now())))
+      const started = Date.now()
+      const results = await Promise.all(Array.from({ length: n }, () => store.update(key, (v) => (v ?? 0) + 1)))
+      return { started, ended: Date.now(), results }
+    }
+    for (const [key, tier] of [['counter', 'IndexedDB'], ['hits', 'cookie']]) {
+      // Both tabs get the call first and start at the same clock time (one machine, one clock).
+      const startAt = Date.now() + 250
+      const [a, b] = await Promise.all([t1.evaluate(burst, { key, startAt, n: N }), t2.evaluate(burst, { key, startAt, n: N })])
+      ok(a.started < b.ended && b.started < a.ended, `${key} (${tier}): the two tabs' bursts overlapped in time`, [a, b].map(({ started, ended }) => [started - startAt, ended - startAt]))
+      const all = [...a.results, ...b.results].sort((x, y) => x - y)
+      eq(all, Array.from({ length: 2 * N }, (_, i) => i + 1), `${key} (${tier}): the ${2 * N} update() results are 1…${2 * N}, each once (no lost or repeated increment)`)
+      for (const [t, which] of [[t1, 'tab 1'], [t2, 'tab 2']]) {
+        const r = await t.evaluate(async ({ key }) => {
+          const vt = window.vt
+          const raw = (await vt.rawIdb('s9')).find(([k]) => k === key)?.[1]
+          return { got: vt.u(await vt.stores.s9.get(key)), raw: raw ? raw.v : null, cookie: vt.cookies(`s9_${key}`).map(([, v]) => v) }
+        }, { key })
+        eq(r.got, 2 * N, `${which}: get("${key}") after both bursts`)
+        if (key === 'counter') eq(r.raw, 2 * N, `${which}: raw IndexedDB record of counter`)
+        else eq(r.cookie, [String(2 * N)], `${which}: document.cookie s9_hits`)
+      }
+    }
+  },
+}
+
+export const sessionScenarios = [expressTwoTabs, expressKeepOnLogin, phpCookieSource, phpReadmeEndpoint, concurrentUpdates]
