@@ -6,12 +6,13 @@ import { readFileSync } from 'node:fs'
 import { brotliCompressSync, constants } from 'node:zlib'
 import { rollup } from 'rollup'
 
-// Today's budgets hold the core store plus server session sync and cross-tab messaging (~3 KB of
-// the total) with a little headroom; the performance issue's target (4,000 B for the IIFE) needs
-// the session sync to become separately importable and the error messages shorter.
+// Today's budgets hold the core store, server session sync and cross-tab messaging (~3 KB),
+// validators and hardening (~1.5 KB), with a little headroom. The performance issue's target
+// (4,000 B for the IIFE) is not met: most of the bytes are the error messages that say what to do;
+// meeting it needs shorter messages (or a separate debug build) and a separately importable session sync.
 const budgets = [
-  { name: 'dist/visitstore.iife.js (script tag)', limit: 10500, bytes: async () => readFileSync('dist/visitstore.iife.js') },
-  { name: "import { createStore } from 'visitstore'", limit: 10500, bytes: bundleImport },
+  { name: 'dist/visitstore.iife.js (script tag)', limit: 12000, bytes: async () => readFileSync('dist/visitstore.iife.js') },
+  { name: "import { createStore } from 'visitstore'", limit: 12000, bytes: bundleImport },
 ]
 
 async function bundleImport() {
