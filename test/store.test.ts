@@ -1,7 +1,7 @@
 import { IDBFactory } from 'fake-indexeddb'
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
 import { createStore, VisitStoreError, type ErrorCode, type VisitStore } from '../src/index.js'
-import { clearAllCookies, cookieJar, rawRecord, simulateBrowserRestart } from './fixtures/page-storage.js'
+import { clearAllCookies, cookieJar, interceptCookieWrites, rawRecord, simulateBrowserRestart } from './fixtures/page-storage.js'
 
 interface Draft { title: string, body: string }
 interface Schema {
@@ -157,21 +157,14 @@ describe('lifetimes', () => {
 
   test('session cookies carry no expiry; persistent cookies carry Max-Age', async () => {
     const writes: string[] = []
-    let owner = Object.getPrototypeOf(document) as object
-    while (!Object.getOwnPropertyDescriptor(owner, 'cookie')) owner = Object.getPrototypeOf(owner) as object
-    const desc = Object.getOwnPropertyDescriptor(owner, 'cookie') as PropertyDescriptor
-    Object.defineProperty(document, 'cookie', {
-      configurable: true,
-      get: () => desc.get?.call(document) as string,
-      set: (v: string) => { writes.push(v); desc.set?.call(document, v) },
-    })
+    const restore = interceptCookieWrites((line) => writes.push(line) > 0)
     try {
       const store = makeStore()
       await store.set('theme', 'light')
       await store.set('locale', 'de')
       await store.set('prefs', { compact: false })
     } finally {
-      delete (document as unknown as Record<string, unknown>).cookie
+      restore()
     }
     const theme = writes.find((w) => w.startsWith('shop_theme='))
     const locale = writes.find((w) => w.startsWith('shop_locale='))
@@ -301,19 +294,12 @@ describe('errors leave the previous value intact', () => {
   test('STORAGE_UNAVAILABLE: a cookie the browser silently drops is reported, not pretended', async () => {
     const store = makeStore()
     await store.set('locale', 'en')
-    let owner = Object.getPrototypeOf(document) as object
-    while (!Object.getOwnPropertyDescriptor(owner, 'cookie')) owner = Object.getPrototypeOf(owner) as object
-    const desc = Object.getOwnPropertyDescriptor(owner, 'cookie') as PropertyDescriptor
     // Like WebKit with a Secure cookie on http, or a browser blocking cookies: the write is ignored.
-    Object.defineProperty(document, 'cookie', {
-      configurable: true,
-      get: () => desc.get?.call(document) as string,
-      set: (v: string) => { if (!v.startsWith('shop_locale=')) desc.set?.call(document, v) },
-    })
+    const restore = interceptCookieWrites((line) => !line.startsWith('shop_locale='))
     try {
       await expectCode(store.set('locale', 'fr'), 'STORAGE_UNAVAILABLE')
     } finally {
-      delete (document as unknown as Record<string, unknown>).cookie
+      restore()
     }
     expect(await store.get('locale')).toBe('en')
   })
