@@ -5,9 +5,13 @@
 // kept profile. Every wait is bounded; browsers, drivers, Xvfb and temp profiles are cleaned up
 // on every exit path. Last line: "N passed, N failed, N skipped"; exit code 1 on any failure.
 import { engines } from './engines/index.mjs'
-import { scenarios } from './scenarios.mjs'
+import { scenarios as mainScenarios } from './scenarios.mjs'
+import { hardeningScenarios } from './scenarios-hardening.mjs'
 import { checkBundle, distDir, startServer } from './server.mjs'
 import { cleanupSync, removeDir, tempDir, TimeoutError, withTimeout } from './lib/util.mjs'
+
+// 1a–9 (scenarios.mjs, scenarios-session.mjs), then the hardening cases h1, h2, h6, h8 (issue 7).
+const scenarios = [...mainScenarios, ...hardeningScenarios]
 
 const SCENARIO_MS = 60000
 const CLOSE_MS = 20000

@@ -20,7 +20,13 @@ const options = {
 }
 
 function wrapPage(page, context) {
+  let cdp
   return {
+    /** A DevTools protocol command in this tab's session (Chromium only: scenario h6's quota override). */
+    async cdp(method, params) {
+      cdp ??= await withTimeout(context.newCDPSession(page), OP_MS, 'chromium newCDPSession')
+      return withTimeout(cdp.send(method, params), OP_MS, `chromium CDP ${method}`)
+    },
     async cookies() {
       const jar = await withTimeout(context.cookies(page.url()), OP_MS, 'chromium cookies')
       // playwright: expires -1 for a session cookie.

@@ -12,6 +12,8 @@
 //   await tab.cookies()                               the browser's own jar for the tab's URL: [{ name, value, session,
 //                                                     expires }] (expires: seconds since the epoch, null for a session
 //                                                     cookie); an engine whose driver cannot read it has no `cookies`
+//   await tab.cdp(method, params)                     Chromium only: a DevTools protocol command (Storage.overrideQuotaForOrigin);
+//                                                     other engines have no `cdp`
 //   await browser.close()                             a full browser exit (the profile is flushed); kills it if it hangs
 //   browser.kill()                                    last resort, synchronous
 //

@@ -37,6 +37,35 @@ window.vt = {
     return document.cookie.split('; ').filter(Boolean).map((c) => [c.slice(0, c.indexOf('=')), c.slice(c.indexOf('=') + 1)])
       .filter(([n]) => n.startsWith(prefix)).sort()
   },
+  /** The raw value of one cookie in `document.cookie` (exact name), or null. */
+  cookie(name) {
+    for (const pair of document.cookie.split('; ')) {
+      const at = pair.indexOf('=')
+      if ((at < 0 ? pair : pair.slice(0, at)) === name) return at < 0 ? '' : pair.slice(at + 1)
+    }
+    return null
+  },
+  /** A vt.attempt() result as one string: 'ok', the VisitStoreError's code, or 'raw <name>: <message>' for any other error. */
+  outcome(result) {
+    return result.ok ? 'ok' : result.error.isVisitStoreError ? result.error.code : `raw ${result.error.name}: ${result.error.message}`
+  },
+  /** Runs `fn` and records every `document.cookie` write it makes: resolves to { result, writes: [cookie lines] }. */
+  async cookieWrites(fn) {
+    let proto = Object.getPrototypeOf(document)
+    while (proto && !Object.getOwnPropertyDescriptor(proto, 'cookie')) proto = Object.getPrototypeOf(proto)
+    const real = Object.getOwnPropertyDescriptor(proto, 'cookie')
+    const writes = []
+    Object.defineProperty(document, 'cookie', {
+      configurable: true,
+      get: () => real.get.call(document),
+      set: (line) => { writes.push(line); real.set.call(document, line) },
+    })
+    try {
+      return { result: await fn(), writes }
+    } finally {
+      delete document.cookie
+    }
+  },
   /** A request to the test server (login, logout…) with the page's cookies; resolves to { status, body }. */
   async call(method, path) {
     const res = await fetch(path, { method, credentials: 'same-origin', cache: 'no-store' })
