@@ -245,6 +245,10 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
     return purged
   }
 
+  // Where the Cookie Store API exists, every tab already gets a change event for cookie writes;
+  // a message of our own would only cost time on every write.
+  const cookieWritesNeedMessage = typeof (globalThis as { cookieStore?: unknown }).cookieStore === 'undefined'
+  const cookieKeysToTell = (keys: readonly string[]) => (cookieWritesNeedMessage ? keys : [])
   const tellOtherTabs = (keys: readonly string[]) => {
     if (keys.length) channel.post({ type: 'keys', keys: [...keys] })
   }
@@ -267,15 +271,16 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
       else if (spec.home === 'tab') tabWrites.push([key, encodeTabValue(value, key)])
       else clientWrites.push([key, wrapEntry(value, spec, sessionStamp(), now, currentTag())])
     })
-    const oldCookies = cookieWrites.map((w) => [w, cookies.read(w.key)] as const)
     const oldTab = tabWrites.map(([key]) => [key, tab.read(key)] as const)
+    // The cookie tier hands back what it replaced, so undoing costs no extra read of document.cookie.
+    const oldCookies = cookieWrites.length ? cookies.write(cookieWrites) : new Map<string, string | undefined>()
     const undoCookies = () => {
-      for (const [w, raw] of oldCookies) {
+      for (const w of cookieWrites) {
+        const raw = oldCookies.get(w.key)
         if (raw === undefined) cookies.remove([w.key])
         else cookies.write([{ ...w, encoded: raw }])
       }
     }
-    if (cookieWrites.length) cookies.write(cookieWrites)
     try {
       if (tabWrites.length) tab.write(tabWrites)
     } catch (err) {
@@ -296,7 +301,7 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
       }
     }
     list.forEach(([key], i) => notify(key, values[i]))
-    tellOtherTabs([...cookieWrites.map((w) => w.key), ...clientWrites.map(([key]) => key)])
+    tellOtherTabs([...cookieKeysToTell(cookieWrites.map((w) => w.key)), ...clientWrites.map(([key]) => key)])
     return values
   }
 
@@ -362,7 +367,8 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
     else if (spec.home === 'tab') tab.remove([key])
     else await client.delete([key])
     notify(key, undefined)
-    if (spec.home !== 'tab') tellOtherTabs([key])
+    if (spec.home === 'client') tellOtherTabs([key])
+    else if (spec.home === 'cookie') tellOtherTabs(cookieKeysToTell([key]))
   }
 
   const declaredIn = (home: KeySpec['home'], lifetime?: Lifetime) => (key: string) => {
@@ -393,7 +399,7 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
     tab.remove(tabKeys)
     if (clientKeys.length) await client.delete(clientKeys)
     for (const key of [...cookieKeys, ...tabKeys, ...clientKeys]) if (table.has(key)) notify(key, undefined)
-    tellOtherTabs([...cookieKeys, ...clientKeys])
+    tellOtherTabs([...cookieKeysToTell(cookieKeys), ...clientKeys])
   }
 
   channel.on((message) => {

@@ -313,7 +313,8 @@ describe('two tabs', () => {
     await vi.waitFor(() => expect(seen).toEqual([['from-one', 'remote'], [undefined, 'remote']]))
   })
 
-  test('watch sees cookie changes made elsewhere with source remote', async () => {
+  test('without the Cookie Store API, cookie writes are announced over the channel; other changes seen on focus', async () => {
+    vi.stubGlobal('cookieStore', undefined)
     const one = tab(undefined)
     const two = tab(undefined)
     const seen: unknown[] = []
@@ -324,6 +325,20 @@ describe('two tabs', () => {
     document.cookie = 'sess_theme=light; Path=/'
     window.dispatchEvent(new Event('focus'))
     await vi.waitFor(() => expect(seen).toEqual([['dark', 'remote'], ['light', 'remote']]))
+  })
+
+  test('with the Cookie Store API, its change events tell the other tab (no message of our own)', async () => {
+    const cookieStore = new EventTarget()
+    vi.stubGlobal('cookieStore', cookieStore)
+    const one = tab(undefined)
+    const two = tab(undefined)
+    const seen: unknown[] = []
+    two.watch('theme', (v, info) => seen.push([v, info.source]))
+    await one.set('theme', 'dark')
+    await new Promise((r) => setTimeout(r, 50))
+    expect(seen).toEqual([]) // no channel message: a real browser fires the event below
+    cookieStore.dispatchEvent(new Event('change'))
+    expect(seen).toEqual([['dark', 'remote']])
   })
 
   test('concurrent updates from two tabs lose nothing', async () => {

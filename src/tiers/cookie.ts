@@ -24,8 +24,8 @@ export interface CookieTier {
   read(key: string): string | undefined
   /** The raw value of a cookie the store does not own (the server's script-readable session cookie). */
   readForeign(name: string): string | undefined
-  /** Checks size and budget for all writes first, then writes them; all or nothing. */
-  write(writes: readonly CookieWrite[]): void
+  /** Checks size and budget for all writes first, then writes them; all or nothing. Returns the raw values they replaced. */
+  write(writes: readonly CookieWrite[]): Map<string, string | undefined>
   remove(keys: readonly string[]): void
   /** The store keys that have a cookie now. */
   keys(): string[]
@@ -98,18 +98,23 @@ export function createCookieTier(prefix: string, cookieOptions: CookieOptions = 
   // cookie string instead. Reading the string is still needed to see changes made elsewhere.
   let parsedFrom: string | undefined
   let parsed = new Map<string, string>()
+  let mine: Map<string, string> | undefined
   const cookieJar = (): Map<string, string> => {
     const source = document.cookie
     if (source !== parsedFrom) {
       parsedFrom = source
       parsed = parseCookieString(source)
+      mine = undefined
     }
     return parsed
   }
   const owned = (): Map<string, string> => {
-    const mine = new Map<string, string>()
-    for (const [name, raw] of cookieJar()) {
-      if (name.startsWith(prefix)) mine.set(name.slice(prefix.length), raw)
+    const all = cookieJar()
+    if (!mine) {
+      mine = new Map()
+      for (const [name, raw] of all) {
+        if (name.startsWith(prefix)) mine.set(name.slice(prefix.length), raw)
+      }
     }
     return mine
   }
@@ -117,9 +122,14 @@ export function createCookieTier(prefix: string, cookieOptions: CookieOptions = 
     shielded(spec?.maxAge === undefined ? base : { ...base, 'Max-Age': String(spec.maxAge) })
   // Not jar.remove(): it merges in an attributes literal of its own, which a polluted prototype reaches.
   const removeCookie = (key: string) => jar.set(cookieName(key), '', shielded({ ...base, expires: new Date(0) }))
+  const encodedNames = new Map<string, string>()
   const encodedName = (key: string): string => {
+    const known = encodedNames.get(key)
+    if (known !== undefined) return known
     try {
-      return encodeCookieName(cookieName(key))
+      const encoded = encodeCookieName(cookieName(key))
+      encodedNames.set(key, encoded)
+      return encoded
     } catch (err) {
       throw new VisitStoreError('NOT_SERIALIZABLE', `set("${key}"): the key cannot be a cookie name (it holds a lone surrogate, which has no UTF-8 form). Use another key.`, { cause: err })
     }
@@ -170,12 +180,14 @@ export function createCookieTier(prefix: string, cookieOptions: CookieOptions = 
       for (const { key, encoded, spec } of writes) jar.set(cookieName(key), encoded, attributesFor(spec))
       // Browsers drop cookies silently (Secure on http in WebKit, blocked third-party frames):
       // read back, and undo the batch rather than report a write that did not happen.
-      const dropped = writes.find((w) => cookieJar().get(cookieName(w.key)) !== w.encoded)
+      const now = owned()
+      const dropped = writes.find((w) => now.get(w.key) !== w.encoded)
       if (dropped) {
         restore(previous, specs)
         throw new VisitStoreError('STORAGE_UNAVAILABLE',
           `set("${dropped.key}"): the browser did not keep the cookie (blocked cookies, or a Secure cookie on http). The previous value is kept.`)
       }
+      return previous
     },
     remove(keys) {
       if (!available) return
