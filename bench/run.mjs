@@ -1,0 +1,259 @@
+// The benchmark of issue 6: visitstore against raw IndexedDB, idb-keyval, localForage, raw
+// document.cookie and js-cookie in real headless Chromium (Debian's /usr/bin/chromium), on an
+// on-disk profile. Prints a table and writes bench/RESULTS.md (method included there).
+//
+//   npm run build && node bench/run.mjs            # 7 rounds (npm run bench)
+//   node bench/run.mjs --rounds=5                   # fewer rounds (at least 5 for RESULTS.md)
+//   node bench/run.mjs --rounds=1 --no-write        # a quick smoke run; RESULTS.md untouched
+//   node bench/run.mjs --no-control                # without the control contenders (faster)
+//   VISITSTORE_DIST=/other/dist node bench/run.mjs  # benchmark another build of the bundle
+import { execFileSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpus, loadavg, release, tmpdir, totalmem, type } from 'node:os'
+import { dirname, join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { brotliCompressSync, constants } from 'node:zlib'
+import { chromium } from 'playwright-core'
+import { CONTENDERS, CONTROLS, WORKLOADS, repoRoot, visitstoreBundle } from './config.mjs'
+import { markdownReport, median, summarize, textReport } from './report.mjs'
+import { startServer } from './server.mjs'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const CHROMIUM = '/usr/bin/chromium'
+const RUN_TIMEOUT = 120_000
+const MIN_ROUNDS_FOR_RESULTS = 5
+
+const LAUNCH = {
+  executablePath: CHROMIUM,
+  headless: true,
+  timeout: 60_000,
+  args: [
+    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync',
+    // Every name lookup stays off the network: the pages only talk to 127.0.0.1.
+    '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1',
+  ],
+}
+
+function parseArgs(argv) {
+  const options = { rounds: 7, write: true, control: true }
+  for (const arg of argv) {
+    const [name, value] = arg.split('=')
+    if (name === '--rounds' && /^\d+$/.test(value ?? '') && Number(value) >= 1) options.rounds = Number(value)
+    else if (name === '--no-write') options.write = false
+    else if (name === '--no-control') options.control = false
+    else {
+      console.error(`unknown or bad argument: ${arg}\nusage: node bench/run.mjs [--rounds=N] [--no-write] [--no-control]`)
+      process.exit(2)
+    }
+  }
+  return options
+}
+
+function withTimeout(promise, ms, what) {
+  let timer
+  const limit = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms / 1000} s`)), ms)
+  })
+  return Promise.race([promise, limit]).finally(() => clearTimeout(timer))
+}
+
+const brotli = (buf) => brotliCompressSync(buf, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length
+
+function git(...args) {
+  try {
+    return execFileSync('git', ['-C', repoRoot, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
+  } catch {
+    return ''
+  }
+}
+
+function machineInfo(userAgent, loadAtStart) {
+  const commit = git('rev-parse', '--short', 'HEAD')
+  const dirty = git('status', '--porcelain', '--', 'src')
+  const bundle = readFileSync(visitstoreBundle)
+  return {
+    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    nproc: execFileSync('nproc', { encoding: 'utf8' }).trim(),
+    cpu: cpus()[0]?.model.replace(/\s+/g, ' ').trim() ?? 'unknown CPU',
+    memory: (totalmem() / 2 ** 30).toFixed(1),
+    os: `${type()} ${release()}`,
+    browser: (/(?:Headless)?Chrome\/([\d.]+)/.exec(userAgent) ?? [])[1] ? `Chromium ${/Chrome\/([\d.]+)/.exec(userAgent)[1]}` : userAgent,
+    playwright: JSON.parse(readFileSync(join(repoRoot, 'node_modules/playwright-core/package.json'), 'utf8')).version,
+    node: process.version,
+    load: `${loadAtStart.toFixed(2)} → ${loadavg()[0].toFixed(2)}`,
+    bundle: relative(repoRoot, visitstoreBundle),
+    git: commit
+      ? `built from commit ${commit}${dirty ? ' with uncommitted changes in src/' : ''}, bundle sha256 ${createHash('sha256').update(bundle).digest('hex').slice(0, 12)}`
+      : 'not in a git checkout',
+  }
+}
+
+/** Evaluates `fn(arg)` in the contender's tab, bounded in time; a page that throws fails the benchmark. */
+function inPage(contender, what, fn, arg) {
+  return withTimeout(contender.page.evaluate(fn, arg), RUN_TIMEOUT, `${contender.label}: ${what}`)
+}
+
+/** Adds `{ phase: ms }` into `totals` as measure ids; checks that the page returned real times. */
+function add(totals, workload, contender, result) {
+  for (const [phase, ms] of Object.entries(result)) {
+    const measure = workload.measures[phase]
+    if (!measure) continue
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw new Error(`${contender.label} ${workload.id}: ${phase} took ${ms} ms?`)
+    totals[measure] = (totals[measure] ?? 0) + ms
+  }
+}
+
+/**
+ * One rep of a workload for all its contenders, interleaved: each starts on a fresh page load
+ * (storage cleared, contender opened), then step i runs for every contender before step i + 1,
+ * then each checks its values. Resolves to Map(contender → { measure: ms summed over steps }).
+ */
+async function runRep(workload, order, nonce, seed) {
+  const plans = []
+  for (const c of order) {
+    await c.page.goto(`${c.origin}/`)
+    plans.push(await inPage(c, `begin ${workload.id}`, ([name, params]) => window.bench.begin(name, params), [workload.page, { ...workload.params, nonce }]))
+  }
+  const steps = plans[0].length
+  if (plans.some((p) => JSON.stringify(p) !== JSON.stringify(plans[0]))) throw new Error(`${workload.id}: the pages planned different steps`)
+  const totals = new Map(order.map((c) => [c, {}]))
+  for (let i = 0; i < steps; i++) {
+    for (const c of shuffle(order, seed * 1000 + i)) add(totals.get(c), workload, c, await inPage(c, `${workload.id} step ${i}`, (n) => window.bench.step(n), i))
+  }
+  for (const c of order) await inPage(c, `${workload.id} check`, () => window.bench.end())
+  return totals
+}
+
+/**
+ * The cold start for all contenders: each writes its value (storage cleared first), then the
+ * fresh page loads, interleaved. Resolves to Map(contender → [{ measure: ms } per load]).
+ */
+async function runCold(workload, order, nonce, seed, loadCount) {
+  for (const c of order) {
+    await c.page.goto(`${c.origin}/`)
+    await inPage(c, 'cold-start seed', (p) => window.bench.seed(p), { nonce })
+  }
+  const loads = new Map(order.map((c) => [c, []]))
+  for (let i = 0; i < loadCount; i++) {
+    for (const c of shuffle(order, seed * 1000 + i)) {
+      await c.page.goto(`${c.origin}/?cold=${nonce}`)
+      const totals = {}
+      add(totals, workload, c, await inPage(c, 'cold start', () => window.bench.cold))
+      loads.get(c).push(totals)
+    }
+  }
+  return loads
+}
+
+/**
+ * One round of one workload: resolves to Map(contender → { measure: ms }), a median over reps.
+ * The warm-up round (0) runs one rep only.
+ */
+async function runWorkload(workload, order, round) {
+  const repCount = round === 0 ? 1 : workload.reps ?? 1
+  const nonce = () => `r${round}${workload.id}${Math.random().toString(36).slice(2, 8)}`
+  const reps = new Map(order.map((c) => [c, []]))
+  if (workload.page === 'cold') {
+    for (const [c, loads] of await runCold(workload, order, nonce(), round, repCount)) reps.get(c).push(...loads)
+  } else {
+    for (let r = 0; r < repCount; r++) {
+      for (const [c, totals] of await runRep(workload, shuffle(order, round * 100 + r), nonce(), round * 100 + r)) reps.get(c).push(totals)
+    }
+  }
+  return new Map([...reps].map(([c, list]) => [c, Object.fromEntries(Object.keys(list[0]).map((m) => [m, median(list.map((t) => t[m]))]))]))
+}
+
+/**
+ * A shuffled copy of `list` (Fisher–Yates), the same for the same `seed`: each step and rep runs
+ * the contenders in a new order, so no contender always follows the same other one (a rotation
+ * would keep that, and the browser may still be busy with the previous contender's writes).
+ */
+function shuffle(list, seed) {
+  let x = (seed * 2654435761) >>> 0 || 1
+  const random = () => { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; return (x >>> 0) / 2 ** 32 }
+  const out = [...list]
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1))
+    ;[out[i], out[j]] = [out[j], out[i]]
+  }
+  return out
+}
+
+async function main() {
+  const options = parseArgs(process.argv.slice(2))
+  if (!existsSync(visitstoreBundle)) {
+    throw new Error(`${visitstoreBundle} is missing: run \`npm run build\` first (or set VISITSTORE_DIST to a folder holding visitstore.iife.js).`)
+  }
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: apt-get install -y --no-install-recommends chromium`)
+  const bundle = readFileSync(visitstoreBundle)
+  const size = {
+    raw: bundle.length,
+    brotli: brotli(bundle),
+    localforage: brotli(readFileSync(CONTENDERS.find((c) => c.id === 'localforage').library)),
+  }
+
+  const started = Date.now()
+  const loadAtStart = loadavg()[0]
+  const cores = Number(execFileSync('nproc', { encoding: 'utf8' }).trim())
+  if (loadAtStart > cores / 2) {
+    console.error(`note: load average ${loadAtStart.toFixed(2)} on ${cores} cores: other work is running; ratios (taken per round) cope, times will not.`)
+  }
+  const contenders = []
+  const profile = mkdtempSync(join(tmpdir(), 'visitstore-bench-'))
+  let context
+  try {
+    for (const c of [...CONTENDERS, ...(options.control ? CONTROLS : [])]) contenders.push({ ...c, ...(await startServer(c)) })
+    context = await chromium.launchPersistentContext(profile, LAUNCH)
+    const blank = context.pages()[0] // kept open so that the browser never runs out of tabs
+    for (const c of contenders) c.page = await context.newPage() // each contender keeps its own tab
+    const userAgent = await blank.evaluate(() => navigator.userAgent)
+
+    // Round 0 warms up (first database of each origin, first page of each tab, JIT) and is checked
+    // like the others, but not kept.
+    const samples = {}
+    for (let round = 0; round <= options.rounds; round++) {
+      const roundStart = Date.now()
+      const spent = []
+      for (const workload of WORKLOADS) {
+        const order = shuffle(contenders.filter((c) => c.kinds.includes(workload.kind)), round)
+        const workloadStart = Date.now()
+        const results = await runWorkload(workload, order, round)
+        spent.push(`${workload.id} ${((Date.now() - workloadStart) / 1000).toFixed(1)}`)
+        if (round === 0) continue
+        for (const [c, totals] of results) {
+          for (const [measure, ms] of Object.entries(totals)) ((samples[measure] ??= {})[c.id] ??= []).push(ms)
+        }
+      }
+      const what = round === 0 ? 'warm-up round' : `round ${round}/${options.rounds}`
+      console.error(`${what} done in ${((Date.now() - roundStart) / 1000).toFixed(1)} s (${spent.join(', ')})`)
+    }
+    const seconds = (Date.now() - started) / 1000
+
+    // Every sample, for a second look (bench/out/ is not committed).
+    mkdirSync(join(here, 'out'), { recursive: true })
+    writeFileSync(join(here, 'out/samples.json'), JSON.stringify({ rounds: options.rounds, samples, size }, null, 2))
+
+    const rows = summarize(samples)
+    console.log(textReport(rows, size))
+    console.log(`\n${options.rounds} rounds in ${seconds.toFixed(0)} s`)
+    if (!options.write) return
+    if (options.rounds < MIN_ROUNDS_FOR_RESULTS) {
+      console.log(`bench/RESULTS.md not written: it needs at least ${MIN_ROUNDS_FOR_RESULTS} rounds.`)
+      return
+    }
+    const machine = machineInfo(userAgent, loadAtStart)
+    writeFileSync(join(here, 'RESULTS.md'), markdownReport(rows, { machine, size, rounds: options.rounds, seconds, params: WORKLOADS }))
+    console.log('wrote bench/RESULTS.md')
+  } finally {
+    await context?.close().catch(() => {})
+    for (const c of contenders) await c.close()
+    rmSync(profile, { recursive: true, force: true })
+  }
+}
+
+main().catch((err) => {
+  console.error(`\nbenchmark FAILED: ${err?.stack ?? err}`)
+  process.exitCode = 1
+})
