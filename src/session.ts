@@ -304,7 +304,11 @@ export function createSessionSync(name: string, sessionOptions: SessionOptions |
 
   const started = (async () => {
     await null
-    const saved = await hooks.load().catch(() => undefined)
+    const saved = await hooks.load().catch((err: unknown) => {
+      // Starting from 'unknown' is safe (nothing is purged until the source answers); say why.
+      hooks.report(new VisitStoreError('STORAGE_UNAVAILABLE', 'The last known session state could not be read; starting from "unknown" until the source answers.', { cause: err }))
+      return undefined
+    })
     if (saved && current === UNKNOWN) {
       current = saved
       scheduleExpiry()

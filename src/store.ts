@@ -98,6 +98,7 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
       events.emit('error', error)
     },
     currentTag: () => (sync.enabled ? sync.session.tag : undefined),
+    onError: (error) => events.emit('error', error),
   })
   const channel = openChannel<Message>(name)
   // Once the first session answer is in, session reads and writes need not yield to wait for it.

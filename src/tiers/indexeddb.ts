@@ -203,6 +203,8 @@ export interface ClientTierOptions {
   openTimeout: number
   /** Called once if IndexedDB cannot be used and the tier falls back to memory. */
   onFallback: (error: VisitStoreError) => void
+  /** Failures of background work (the sweep of dead records after a read); the data is swept again later. */
+  onError?: (error: VisitStoreError) => void
   /** The server session's tag that session records must carry; undefined when the store does not sync one. */
   currentTag?: () => string | null | undefined
 }
@@ -267,7 +269,11 @@ export function createClientTier(options: ClientTierOptions): ClientTier {
   // A write may land between the read that found a record dead and its deletion: the sweep reads
   // each record again inside its own transaction and deletes only what is still dead.
   const sweep = (dead: string[], stamp: string) => {
-    if (dead.length) void ready().then((b) => b.sweep(dead, isDead(stamp))).catch(() => { /* swept again at next start */ })
+    if (dead.length) {
+      void ready().then((b) => b.sweep(dead, isDead(stamp))).catch((err: unknown) => {
+        options.onError?.(storageError(err, 'sweeping expired data from IndexedDB (it is retried at the next start)'))
+      })
+    }
   }
 
   return {

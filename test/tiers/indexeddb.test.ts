@@ -438,3 +438,17 @@ describe('another tab upgrading or deleting the database', () => {
     expect(await rawRead(factory, 'b')).toEqual({ v: 'after' })
   })
 })
+
+describe('background sweep failures', () => {
+  test('a sweep that fails is reported through onError, not swallowed', async () => {
+    const factory = new IDBFactory()
+    const onError = vi.fn()
+    const tier = createClientTier({ dbName: 'sweep-fail', factory, openTimeout: 1000, onFallback: vi.fn(), onError })
+    open.push(tier)
+    await tier.set([['old', { v: 1, s: 'another-browser-session' }]], 'set')
+    vi.spyOn(IDBObjectStore.prototype, 'delete').mockImplementation(() => { throw new DOMException('broken', 'UnknownError') })
+    expect(await tier.get(['old'], 'this-session')).toEqual([undefined])
+    await vi.waitFor(() => expect(onError).toHaveBeenCalledWith(expect.objectContaining({ code: 'STORAGE_UNAVAILABLE' })))
+    vi.restoreAllMocks()
+  })
+})
