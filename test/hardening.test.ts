@@ -313,3 +313,29 @@ describe('10. storage persistence', () => {
 })
 
 void (null as unknown as VisitStore<object>)
+
+describe('7b. a connection lost in the middle of an operation', () => {
+  test('the operation runs once more on a new connection and its caller never sees the loss', async () => {
+    const open = vi.spyOn(idb, 'open')
+    const s = keep(createStore<{ [k: `k:${string}`]: number }>({ name: 'midway', keys: { 'k:*': { lifetime: 'persistent' } }, backends: { indexedDB: idb } }))
+    await s.set('k:0', 0)
+    const conn = (open.mock.results[0]?.value as IDBOpenDBRequest).result
+    const put = IDBObjectStore.prototype.put
+    let closedOnce = false
+    vi.spyOn(IDBObjectStore.prototype, 'put').mockImplementation(function (this: IDBObjectStore, value: unknown, key?: IDBValidKey) {
+      const request = put.call(this, value, key)
+      if (!closedOnce) {
+        closedOnce = true
+        // What a browser does when it drops a connection (Safari, storage cleared): abort the
+        // transaction in flight, then close. fake-indexeddb's forced close waits for transactions.
+        this.transaction.abort()
+        forceCloseDatabase(conn as never)
+      }
+      return request
+    })
+    await s.set('k:1', 1)
+    expect(closedOnce).toBe(true)
+    expect(open).toHaveBeenCalledTimes(2)
+    expect(await s.getMany(['k:0', 'k:1'])).toEqual({ 'k:0': 0, 'k:1': 1 })
+  })
+})

@@ -68,7 +68,10 @@ function openDatabase(factory: IDBFactory, dbName: string, timeoutMs: number): P
 /**
  * A lazily opened idb-keyval `UseStore` that survives lost connections: it forgets a connection
  * that closed (Safari drops them) or that another tab wants upgraded or deleted (closing on
- * `versionchange` keeps that tab from being blocked), and opens a new one on the next call.
+ * `versionchange` keeps that tab from being blocked), and opens a new one on the next call. An
+ * operation whose transaction died with its connection runs once more on a new one (its
+ * transaction was rolled back, so running it again is safe); never more than once, and all
+ * operations waiting meanwhile share the one reopen.
  */
 function connect(factory: IDBFactory, dbName: string, timeoutMs: number): { use: UseStore, opened: () => Promise<IDBDatabase>, close(): void } {
   let db: Promise<IDBDatabase> | undefined
@@ -80,19 +83,29 @@ function connect(factory: IDBFactory, dbName: string, timeoutMs: number): { use:
     }, (err: unknown) => { db = undefined; throw err })
     return db
   }
-  const use: UseStore = async (mode, callback) => {
-    let conn = await opened()
-    let tx: IDBTransaction
+  /** Whether `conn` can no longer start transactions (closed, or closing), the close event or not. */
+  const isGone = (conn: IDBDatabase) => {
     try {
-      tx = conn.transaction(OBJECT_STORE, mode)
-    } catch (err) {
-      // InvalidStateError: the connection closed under us without an event. Reopen once.
-      db = undefined
-      conn = await opened()
-      tx = conn.transaction(OBJECT_STORE, mode)
-      void err
+      conn.transaction(OBJECT_STORE, 'readonly').abort()
+      return false
+    } catch {
+      return true
     }
-    return callback(tx.objectStore(OBJECT_STORE))
+  }
+  const use: UseStore = async (mode, callback) => {
+    for (let attempt = 0; ; attempt++) {
+      const conn = await opened()
+      try {
+        return await callback(conn.transaction(OBJECT_STORE, mode).objectStore(OBJECT_STORE))
+      } catch (err) {
+        // An aborted transaction (error null or AbortError) on a connection that is gone died with
+        // it; transaction() throwing InvalidStateError means the same. Nothing was committed.
+        const name = (err as { name?: string } | null)?.name
+        const lost = (err === null || name === 'AbortError' || name === 'InvalidStateError') && isGone(conn)
+        if (!lost || attempt > 0) throw err
+        if (db && (await db) === conn) db = undefined
+      }
+    }
   }
   return { use, opened, close: () => { void db?.then((c) => c.close(), () => {}); db = undefined } }
 }
