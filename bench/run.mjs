@@ -69,7 +69,17 @@ function git(...args) {
   }
 }
 
-function machineInfo(userAgent, loadAtStart) {
+/** `Chromium 156.0.8078.108`: the binary's own answer (the user agent string is frozen at 156.0.0.0). */
+function chromiumVersion() {
+  try {
+    const out = execFileSync(CHROMIUM, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+    return /Chromium [\d.]+/.exec(out)?.[0] ?? out.trim()
+  } catch {
+    return 'Chromium (version unknown)'
+  }
+}
+
+function machineInfo(loadAtStart) {
   const commit = git('rev-parse', '--short', 'HEAD')
   const dirty = git('status', '--porcelain', '--', 'src')
   const bundle = readFileSync(visitstoreBundle)
@@ -79,7 +89,7 @@ function machineInfo(userAgent, loadAtStart) {
     cpu: cpus()[0]?.model.replace(/\s+/g, ' ').trim() ?? 'unknown CPU',
     memory: (totalmem() / 2 ** 30).toFixed(1),
     os: `${type()} ${release()}`,
-    browser: (/(?:Headless)?Chrome\/([\d.]+)/.exec(userAgent) ?? [])[1] ? `Chromium ${/Chrome\/([\d.]+)/.exec(userAgent)[1]}` : userAgent,
+    browser: chromiumVersion(),
     playwright: JSON.parse(readFileSync(join(repoRoot, 'node_modules/playwright-core/package.json'), 'utf8')).version,
     node: process.version,
     load: `${loadAtStart.toFixed(2)} → ${loadavg()[0].toFixed(2)}`,
@@ -206,9 +216,8 @@ async function main() {
   try {
     for (const c of [...CONTENDERS, ...(options.control ? CONTROLS : [])]) contenders.push({ ...c, ...(await startServer(c)) })
     context = await chromium.launchPersistentContext(profile, LAUNCH)
-    const blank = context.pages()[0] // kept open so that the browser never runs out of tabs
+    // The profile's first (blank) tab stays open, so closing a tab never ends the browser.
     for (const c of contenders) c.page = await context.newPage() // each contender keeps its own tab
-    const userAgent = await blank.evaluate(() => navigator.userAgent)
 
     // Round 0 warms up (first database of each origin, first page of each tab, JIT) and is checked
     // like the others, but not kept.
@@ -243,7 +252,7 @@ async function main() {
       console.log(`bench/RESULTS.md not written: it needs at least ${MIN_ROUNDS_FOR_RESULTS} rounds.`)
       return
     }
-    const machine = machineInfo(userAgent, loadAtStart)
+    const machine = machineInfo(loadAtStart)
     writeFileSync(join(here, 'RESULTS.md'), markdownReport(rows, { machine, size, rounds: options.rounds, seconds, params: WORKLOADS }))
     console.log('wrote bench/RESULTS.md')
   } finally {
