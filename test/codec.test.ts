@@ -2,6 +2,7 @@ import Cookies from 'js-cookie'
 import { afterEach, describe, expect, test } from 'vitest'
 import { assertJsonSafe, cookieBytes, decodeCookieValue, encodeCookieName, encodeCookieValue, encodeTabValue } from '../src/codec.js'
 import { VisitStoreError } from '../src/errors.js'
+import { clearAllCookies, interceptCookieWrites } from './fixtures/page-storage.js'
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -19,21 +20,6 @@ function roundTrip(value: unknown): unknown {
   return decoded.value
 }
 
-function clearCookies(): void {
-  for (const pair of document.cookie.split('; ')) {
-    const name = pair.split('=')[0]
-    if (name) document.cookie = `${name}=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/`
-  }
-}
-
-/** The native document.cookie getter and setter, wherever happy-dom defines them on the prototype chain. */
-function cookieAccessor(): { get: () => string, set: (v: string) => void } {
-  for (let proto: object | null = document; proto; proto = Object.getPrototypeOf(proto) as object | null) {
-    const desc = Object.getOwnPropertyDescriptor(proto, 'cookie')
-    if (desc?.get && desc.set) return { get: desc.get as () => string, set: desc.set as (v: string) => void }
-  }
-  throw new Error('no document.cookie accessor')
-}
 
 // RFC 6265 §4.1.1 cookie-octet: what a server can parse without quoting rules.
 const COOKIE_OCTETS = /^[\x21\x23-\x2B\x2D-\x3A\x3C-\x5B\x5D-\x7E]*$/
@@ -177,23 +163,18 @@ describe('encodeCookieValue / decodeCookieValue', () => {
 })
 
 describe('encodeCookieName', () => {
-  afterEach(clearCookies)
+  afterEach(clearAllCookies)
 
   const names = ['shop_theme', 'shop_draft:1', 'a b', 'x;y', 'e=mc2', 'comma,name', 'quote"d', 'back\\slash', 'pct%', '(paren)',
     '#$&+^`|', 'é', '日本', 'emoji😀', '[]{}', '!*\'~._-']
 
   test.each(names)('matches what js-cookie writes to document.cookie for %j', (name) => {
-    const { get, set } = cookieAccessor()
     const written: string[] = []
-    Object.defineProperty(document, 'cookie', {
-      configurable: true,
-      get() { return get.call(document) },
-      set(v: string) { written.push(v); set.call(document, v) },
-    })
+    const restore = interceptCookieWrites((line) => written.push(line) > 0)
     try {
       Cookies.set(name, 'v')
     } finally {
-      delete (document as { cookie?: string }).cookie
+      restore()
     }
     expect(written).toHaveLength(1)
     expect(written[0]?.startsWith(`${encodeCookieName(name)}=v;`)).toBe(true)

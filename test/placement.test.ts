@@ -1,16 +1,8 @@
 import { afterEach, describe, expect, test, vi } from 'vitest'
 import { VisitStoreError } from '../src/errors.js'
+import { thrownError } from './fixtures/page-storage.js'
 import { checkStoreName, compileKeys, MAX_COOKIE_AGE, placementReason, type KeySpec } from '../src/placement.js'
 
-function errorOf(fn: () => unknown): VisitStoreError {
-  try {
-    fn()
-  } catch (err) {
-    expect(err).toBeInstanceOf(VisitStoreError)
-    return err as VisitStoreError
-  }
-  throw new Error('expected a VisitStoreError, nothing was thrown')
-}
 
 afterEach(() => { vi.restoreAllMocks() })
 
@@ -74,7 +66,7 @@ describe('compileKeys: families', () => {
 
   test('a family does not match its bare prefix', () => {
     expect(table.has('draft:')).toBe(false)
-    expect(errorOf(() => table.resolve('draft:')).code).toBe('UNKNOWN_KEY')
+    expect(thrownError(() => table.resolve('draft:')).code).toBe('UNKNOWN_KEY')
     // 'draft:shared:' is not a member of 'draft:shared:*', but it is a member of 'draft:*'.
     expect(table.resolve('draft:shared:')).toMatchObject({ declared: 'draft:*' })
   })
@@ -89,7 +81,7 @@ describe('compileKeys: unknown keys', () => {
   const table = compileKeys({ theme: { lifetime: 'persistent', serverVisible: true } })
 
   test('refuses an undeclared key with UNKNOWN_KEY, naming it and how to declare it', () => {
-    const err = errorOf(() => table.resolve('draft:42'))
+    const err = thrownError(() => table.resolve('draft:42'))
     expect(err.code).toBe('UNKNOWN_KEY')
     expect(err.message).toContain('"draft:42"')
     expect(err.message).toContain('"draft:*"')
@@ -97,7 +89,7 @@ describe('compileKeys: unknown keys', () => {
   })
 
   test('refuses a non-string key with UNKNOWN_KEY', () => {
-    expect(errorOf(() => table.resolve(42 as unknown as string)).code).toBe('UNKNOWN_KEY')
+    expect(thrownError(() => table.resolve(42 as unknown as string)).code).toBe('UNKNOWN_KEY')
   })
 
   test('does not treat Object.prototype members as declared keys', () => {
@@ -107,7 +99,7 @@ describe('compileKeys: unknown keys', () => {
 })
 
 describe('compileKeys: INVALID_OPTIONS', () => {
-  const invalid = (keys: unknown) => errorOf(() => compileKeys(keys))
+  const invalid = (keys: unknown) => thrownError(() => compileKeys(keys))
 
   test.each([
     ['keys is not an object', null],
@@ -198,7 +190,7 @@ describe('checkStoreName', () => {
   })
 
   test.each(['', 'my_app', 'a b', 'x'.repeat(65), 'ünï', 'a/b', 42, undefined, null])('rejects %j with INVALID_OPTIONS', (name) => {
-    const err = errorOf(() => checkStoreName(name))
+    const err = thrownError(() => checkStoreName(name))
     expect(err.code).toBe('INVALID_OPTIONS')
     expect(err.message).toContain('letters, digits or "-"')
   })

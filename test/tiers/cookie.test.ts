@@ -1,38 +1,22 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
-import { VisitStoreError } from '../../src/errors.js'
 import type { KeySpec } from '../../src/placement.js'
+import { clearAllCookies, interceptCookieWrites, thrownError } from '../fixtures/page-storage.js'
 import { COOKIE_LIMIT, createCookieTier, DEFAULT_COOKIE_BUDGET, type CookieWrite } from '../../src/tiers/cookie.js'
 
 const persistent: KeySpec = { declared: 'theme', lifetime: 'persistent', home: 'cookie', maxAge: 3600 }
 const session: KeySpec = { declared: 'locale', lifetime: 'session', home: 'cookie' }
 const w = (key: string, encoded: string, spec: KeySpec = session): CookieWrite => ({ key, encoded, spec })
 
-/** The native document.cookie getter and setter, wherever happy-dom defines them on the prototype chain. */
-function cookieAccessor(): { get: () => string, set: (v: string) => void } {
-  for (let proto: object | null = document; proto; proto = Object.getPrototypeOf(proto) as object | null) {
-    const desc = Object.getOwnPropertyDescriptor(proto, 'cookie')
-    if (desc?.get && desc.set) return { get: desc.get as () => string, set: desc.set as (v: string) => void }
-  }
-  throw new Error('no document.cookie accessor')
-}
+let stopRecording = () => {}
 
 /** Records every string assigned to document.cookie; `drop` simulates a browser that silently refuses some. */
 function recordCookieWrites(drop: (header: string) => boolean = () => false): string[] {
-  const { get, set } = cookieAccessor()
   const written: string[] = []
-  Object.defineProperty(document, 'cookie', {
-    configurable: true,
-    get() { return get.call(document) },
-    set(header: string) {
-      written.push(header)
-      if (!drop(header)) set.call(document, header)
-    },
+  stopRecording = interceptCookieWrites((header) => {
+    written.push(header)
+    return !drop(header)
   })
   return written
-}
-
-function stopRecording(): void {
-  delete (document as { cookie?: string }).cookie
 }
 
 function cookieMap(): Map<string, string> {
@@ -42,21 +26,7 @@ function cookieMap(): Map<string, string> {
   }))
 }
 
-function clearCookies(): void {
-  for (const name of cookieMap().keys()) document.cookie = `${name}=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/`
-}
-
-function thrown(fn: () => void): VisitStoreError {
-  try {
-    fn()
-  } catch (err) {
-    expect(err).toBeInstanceOf(VisitStoreError)
-    return err as VisitStoreError
-  }
-  throw new Error('expected a VisitStoreError, nothing was thrown')
-}
-
-beforeEach(clearCookies)
+beforeEach(clearAllCookies)
 afterEach(() => {
   stopRecording()
   vi.restoreAllMocks()
@@ -142,7 +112,7 @@ describe('per-cookie limit', () => {
     const tier = createCookieTier('shop_', { budget: 10_000 })
     tier.write([w('big', 'small')])
     const written = recordCookieWrites()
-    const err = thrown(() => tier.write([w('big', 'x'.repeat(COOKIE_LIMIT - 'shop_big'.length + 1))]))
+    const err = thrownError(() => tier.write([w('big', 'x'.repeat(COOKIE_LIMIT - 'shop_big'.length + 1))]))
     expect(err.code).toBe('COOKIE_TOO_LARGE')
     expect(err.message).toContain('4097 bytes')
     expect(err.message).toContain('set("big")')
@@ -153,7 +123,7 @@ describe('per-cookie limit', () => {
   test('counts the name as encoded: a name needing percent-encoding takes more bytes', () => {
     const tier = createCookieTier('shop_', { budget: 10_000 })
     // 'shop_é' is encoded as 'shop_%C3%A9' (11 bytes), not 6.
-    const err = thrown(() => tier.write([w('é', 'x'.repeat(COOKIE_LIMIT - 10))]))
+    const err = thrownError(() => tier.write([w('é', 'x'.repeat(COOKIE_LIMIT - 10))]))
     expect(err.code).toBe('COOKIE_TOO_LARGE')
     tier.write([w('é', 'x'.repeat(COOKIE_LIMIT - 11))])
     expect(tier.read('é')).toHaveLength(COOKIE_LIMIT - 11)
@@ -161,14 +131,14 @@ describe('per-cookie limit', () => {
 
   test('over 4096 bytes is COOKIE_TOO_LARGE whatever the budget', () => {
     const tier = createCookieTier('shop_')
-    expect(thrown(() => tier.write([w('big', 'x'.repeat(5000))])).code).toBe('COOKIE_TOO_LARGE')
+    expect(thrownError(() => tier.write([w('big', 'x'.repeat(5000))])).code).toBe('COOKIE_TOO_LARGE')
   })
 
   test('a batch with one oversized cookie writes none of it', () => {
     const tier = createCookieTier('shop_', { budget: 20_000 })
     tier.write([w('a', 'old')])
     const written = recordCookieWrites()
-    expect(thrown(() => tier.write([w('a', 'new'), w('big', 'x'.repeat(5000))])).code).toBe('COOKIE_TOO_LARGE')
+    expect(thrownError(() => tier.write([w('a', 'new'), w('big', 'x'.repeat(5000))])).code).toBe('COOKIE_TOO_LARGE')
     expect(written).toEqual([])
     expect(tier.read('a')).toBe('old')
     expect(tier.read('big')).toBeUndefined()
@@ -180,14 +150,14 @@ describe('budget', () => {
     expect(DEFAULT_COOKIE_BUDGET).toBe(2048)
     const tier = createCookieTier('shop_')
     tier.write([w('a', 'x'.repeat(DEFAULT_COOKIE_BUDGET - 'shop_a'.length))])
-    expect(thrown(() => tier.write([w('b', '1')])).code).toBe('COOKIE_BUDGET_EXCEEDED')
+    expect(thrownError(() => tier.write([w('b', '1')])).code).toBe('COOKIE_BUDGET_EXCEEDED')
   })
 
   test('counts all of the store\'s cookies, including ones already there', () => {
     const tier = createCookieTier('shop_', { budget: 40 })
     tier.write([w('a', 'x'.repeat(20))]) // shop_a + 20 = 26 bytes
     const written = recordCookieWrites()
-    const err = thrown(() => tier.write([w('b', 'y'.repeat(15))])) // + 21 = 47
+    const err = thrownError(() => tier.write([w('b', 'y'.repeat(15))])) // + 21 = 47
     expect(err.code).toBe('COOKIE_BUDGET_EXCEEDED')
     expect(err.message).toContain('47 bytes')
     expect(err.message).toContain('budget of 40')
@@ -199,7 +169,7 @@ describe('budget', () => {
   test('counts cookies of the store written by another tier instance (another tab, the session marker)', () => {
     createCookieTier('shop_', { budget: 40 }).write([w('$s', 'abcdefghijkl')]) // shop_$s + 12 = 19 bytes
     const tier = createCookieTier('shop_', { budget: 40 })
-    expect(thrown(() => tier.write([w('a', 'x'.repeat(16))])).code).toBe('COOKIE_BUDGET_EXCEEDED') // + 22 = 41
+    expect(thrownError(() => tier.write([w('a', 'x'.repeat(16))])).code).toBe('COOKIE_BUDGET_EXCEEDED') // + 22 = 41
     tier.write([w('a', 'x'.repeat(15))]) // 40 exactly
     expect(tier.read('a')).toBe('x'.repeat(15))
   })
@@ -223,7 +193,7 @@ describe('budget', () => {
     const tier = createCookieTier('shop_', { budget: 40 })
     tier.write([w('a', 'old')])
     const written = recordCookieWrites()
-    expect(thrown(() => tier.write([w('a', 'new'), w('b', 'x'.repeat(20)), w('c', 'x'.repeat(20))])).code).toBe('COOKIE_BUDGET_EXCEEDED')
+    expect(thrownError(() => tier.write([w('a', 'new'), w('b', 'x'.repeat(20)), w('c', 'x'.repeat(20))])).code).toBe('COOKIE_BUDGET_EXCEEDED')
     expect(written).toEqual([])
     expect(tier.read('a')).toBe('old')
     expect(tier.keys()).toEqual(['a'])
@@ -232,18 +202,18 @@ describe('budget', () => {
   test('a removed cookie frees its share of the budget', () => {
     const tier = createCookieTier('shop_', { budget: 40 })
     tier.write([w('a', 'x'.repeat(30))])
-    expect(thrown(() => tier.write([w('b', 'x'.repeat(10))])).code).toBe('COOKIE_BUDGET_EXCEEDED')
+    expect(thrownError(() => tier.write([w('b', 'x'.repeat(10))])).code).toBe('COOKIE_BUDGET_EXCEEDED')
     tier.remove(['a'])
     tier.write([w('b', 'x'.repeat(10))])
     expect(tier.read('b')).toBe('x'.repeat(10))
   })
 
   test.each([0, -1, 1.5, NaN, Infinity])('refuses budget %s with INVALID_OPTIONS', (budget) => {
-    expect(thrown(() => createCookieTier('shop_', { budget })).code).toBe('INVALID_OPTIONS')
+    expect(thrownError(() => createCookieTier('shop_', { budget })).code).toBe('INVALID_OPTIONS')
   })
 
   test('refuses a non-number budget with INVALID_OPTIONS', () => {
-    expect(thrown(() => createCookieTier('shop_', { budget: '2048' as unknown as number })).code).toBe('INVALID_OPTIONS')
+    expect(thrownError(() => createCookieTier('shop_', { budget: '2048' as unknown as number })).code).toBe('INVALID_OPTIONS')
   })
 })
 
@@ -296,7 +266,7 @@ describe('attributes', () => {
       expect(hasAttr(written[0], 'secure')).toBe(true)
     } finally {
       stopRecording()
-      clearCookies()
+      clearAllCookies()
       happyDOM.setURL(before)
     }
   })
@@ -328,7 +298,7 @@ describe('attributes', () => {
   })
 
   test("sameSite 'None' without secure is INVALID_OPTIONS", () => {
-    const err = thrown(() => createCookieTier('shop_', { sameSite: 'None' }))
+    const err = thrownError(() => createCookieTier('shop_', { sameSite: 'None' }))
     expect(err.code).toBe('INVALID_OPTIONS')
     expect(err.message).toMatch(/secure: true/)
   })
@@ -351,7 +321,7 @@ describe('when the browser drops a cookie', () => {
     const tier = createCookieTier('shop_')
     tier.write([w('a', 'old-a'), w('b', 'old-b')])
     recordCookieWrites((header) => header.startsWith('shop_c=new'))
-    const err = thrown(() => tier.write([w('a', 'new-a'), w('b', 'new-b'), w('c', 'new-c')]))
+    const err = thrownError(() => tier.write([w('a', 'new-a'), w('b', 'new-b'), w('c', 'new-c')]))
     expect(err.code).toBe('STORAGE_UNAVAILABLE')
     expect(err.message).toContain('set("c")')
     stopRecording()
@@ -367,7 +337,7 @@ describe('when the browser drops a cookie', () => {
     expect(tier.available).toBe(false)
     expect(tier.read('theme')).toBeUndefined()
     expect(tier.keys()).toEqual([])
-    expect(thrown(() => tier.write([w('theme', 'light', persistent)])).code).toBe('STORAGE_UNAVAILABLE')
+    expect(thrownError(() => tier.write([w('theme', 'light', persistent)])).code).toBe('STORAGE_UNAVAILABLE')
     tier.remove(['theme'])
     expect(cookieMap().get('shop_theme')).toBe('dark')
   })
