@@ -17,10 +17,11 @@ import { brotliCompressSync, constants } from 'node:zlib'
 import { chromium } from 'playwright-core'
 import { CONTENDERS, CONTROLS, WORKLOADS, repoRoot, visitstoreBundle } from './config.mjs'
 import { markdownReport, median, summarize, textReport } from './report.mjs'
+import { BINARY, FLAGS } from '../test/browser/engines/chromium.mjs'
 import { startServer } from './server.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
-const CHROMIUM = '/usr/bin/chromium'
+const CHROMIUM = BINARY
 const RUN_TIMEOUT = 120_000
 const MIN_ROUNDS_FOR_RESULTS = 5
 
@@ -28,12 +29,7 @@ const LAUNCH = {
   executablePath: CHROMIUM,
   headless: true,
   timeout: 60_000,
-  args: [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync',
-    // Every name lookup stays off the network: the pages only talk to 127.0.0.1.
-    '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1',
-  ],
+  args: FLAGS,
 }
 
 function parseArgs(argv) {

@@ -11,14 +11,8 @@ import { existsSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
+import { BINARY, FLAGS as ARGS } from './engines/chromium.mjs'
 
-const BINARY = '/usr/bin/chromium'
-const ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync',
-  // Keeps every name lookup off the network: the test only talks to 127.0.0.1.
-  '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1',
-]
 const WAIT_MS = 10000
 const WATCHDOG_MS = 3 * 60 * 1000
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')

@@ -3,7 +3,17 @@ import { existsSync } from 'node:fs'
 import { chromium as playwright } from 'playwright-core'
 import { packageVersion, withTimeout } from '../lib/util.mjs'
 
-const BINARY = '/usr/bin/chromium'
+/** Debian's Chromium; the suite, the demo test and the benchmark all launch this one. */
+export const BINARY = '/usr/bin/chromium'
+/**
+ * Flags for every Chromium this repo launches: headless as root, and nothing leaves 127.0.0.1
+ * (no background networking, updates, sync, QUIC, or name lookups).
+ */
+export const FLAGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync',
+  '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1',
+]
 const OP_MS = 20000
 const version = packageVersion('playwright-core')
 
@@ -11,12 +21,7 @@ const options = {
   executablePath: BINARY,
   headless: true,
   timeout: 30000,
-  args: [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync',
-    // Keeps every name lookup off the network: the suite only talks to 127.0.0.1.
-    '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1',
-  ],
+  args: FLAGS,
 }
 
 function wrapPage(page, context) {
