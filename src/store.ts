@@ -146,10 +146,10 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
     if (closed) throw new VisitStoreError('STORAGE_UNAVAILABLE', `${what}: this store was closed; create a new one with createStore.`)
   }
 
-  function readCookie(key: string): unknown {
+  function readCookie(key: string, spec: KeySpec): unknown {
     const raw = cookies.read(key)
     if (raw === undefined) return undefined
-    const decoded = decodeCookieValue(raw, table.resolve(key).type)
+    const decoded = decodeCookieValue(raw, spec.type)
     if (decoded.ok) return decoded.value
     events.emit('invalid', { key, reason: decoded.reason })
     return undefined
@@ -167,7 +167,7 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
   }
 
   function readSync(key: string, spec: KeySpec): unknown {
-    return spec.home === 'cookie' ? readCookie(key) : readTab(key)
+    return spec.home === 'cookie' ? readCookie(key, spec) : readTab(key)
   }
 
   /** A stored value the key's validator refuses reads as missing, and `invalid` says why. */
@@ -222,7 +222,7 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
   function checkCookies(): void {
     for (const [key, seen] of cookieSeen) {
       const raw = cookies.read(key)
-      if (raw !== seen) notify(key, readCookie(key), 'remote')
+      if (raw !== seen) notify(key, readCookie(key, table.resolve(key)), 'remote')
     }
   }
 
