@@ -6,6 +6,7 @@
 //   node bench/run.mjs --rounds=5                   # fewer rounds (at least 5 for RESULTS.md)
 //   node bench/run.mjs --rounds=1 --no-write        # a quick smoke run; RESULTS.md untouched
 //   node bench/run.mjs --no-control                # without the control contenders (faster)
+//   node bench/run.mjs --only=seq-small,cookies     # some workloads only (ids in config.mjs); RESULTS.md untouched
 //   VISITSTORE_DIST=/other/dist node bench/run.mjs  # benchmark another build of the bundle
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
@@ -33,14 +34,19 @@ const LAUNCH = {
 }
 
 function parseArgs(argv) {
-  const options = { rounds: 7, write: true, control: true }
+  const options = { rounds: 7, write: true, control: true, only: undefined }
   for (const arg of argv) {
     const [name, value] = arg.split('=')
     if (name === '--rounds' && /^\d+$/.test(value ?? '') && Number(value) >= 1) options.rounds = Number(value)
     else if (name === '--no-write') options.write = false
     else if (name === '--no-control') options.control = false
+    else if (name === '--only' && value && value.split(',').every((id) => WORKLOADS.some((w) => w.id === id))) {
+      // A partial run is for trying a change; RESULTS.md always holds a whole run.
+      options.only = value.split(',')
+      options.write = false
+    }
     else {
-      console.error(`unknown or bad argument: ${arg}\nusage: node bench/run.mjs [--rounds=N] [--no-write] [--no-control]`)
+      console.error(`unknown or bad argument: ${arg}\nusage: node bench/run.mjs [--rounds=N] [--no-write] [--no-control] [--only=${WORKLOADS.map((w) => w.id).join(',')}]`)
       process.exit(2)
     }
   }
@@ -221,7 +227,7 @@ async function main() {
     for (let round = 0; round <= options.rounds; round++) {
       const roundStart = Date.now()
       const spent = []
-      for (const workload of WORKLOADS) {
+      for (const workload of WORKLOADS.filter((w) => !options.only || options.only.includes(w.id))) {
         const order = shuffle(contenders.filter((c) => c.kinds.includes(workload.kind)), round)
         const workloadStart = Date.now()
         const results = await runWorkload(workload, order, round)

@@ -3,6 +3,7 @@
  * store's tabs (Web Locks). Both degrade to this tab alone where the browser lacks them.
  */
 export interface Channel<Message> {
+  /** Sends to the store's other tabs; does nothing once closed. */
   post(message: Message): void
   on(cb: (message: Message) => void): () => void
   close(): void
@@ -15,13 +16,15 @@ export function openChannel<Message>(name: string): Channel<Message> {
   if (channel) channel.onmessage = (event: MessageEvent<Message>) => { for (const cb of [...listeners]) cb(event.data) }
   // Node (SSR, scripts) has BroadcastChannel too; an open one would keep the process alive.
   unref(channel)
+  let closed = false
   return {
-    post(message) { channel?.postMessage(message) },
+    post(message) { if (!closed) channel?.postMessage(message) },
     on(cb) {
       listeners.add(cb)
       return () => { listeners.delete(cb) }
     },
     close() {
+      closed = true
       listeners.clear()
       channel?.close()
     },

@@ -1,6 +1,6 @@
 import { decodeCookieValue, encodeCookieValue, encodeTabValue } from './codec.js'
 import { VisitStoreError } from './errors.js'
-import { exclusive, onCookieActivity, openChannel } from './cross-tab.js'
+import { exclusive, onCookieActivity, openChannel, unref } from './cross-tab.js'
 import { createEmitter } from './events.js'
 import { newSessionStamp, wrapEntry, type Envelope } from './lifetimes.js'
 import { checkStoreName, compileKeys, ownOptions, placementReason, type KeySpec } from './placement.js'
@@ -112,7 +112,11 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
       return saved as SessionSnapshot | undefined
     },
     apply: applySessionChange,
-    broadcast: (snapshot, purged, force) => channel.post({ type: 'session', snapshot, purged, force }),
+    broadcast(snapshot, purged, force) {
+      // Earlier writes first: the other tabs then apply them before the session change.
+      tellUntold()
+      channel.post({ type: 'session', snapshot, purged, force })
+    },
     report: (error) => events.emit('error', error),
     readCookie: (cookieName) => cookies.readForeign(cookieName),
   })
@@ -216,7 +220,7 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
 
   const notify = (key: string, value: unknown, source: WatchInfo['source'] = 'local') => {
     if (cookieSeen.has(key)) cookieSeen.set(key, cookies.read(key))
-    watchers.emit(key, { value, info: { source } })
+    if (watchers.has(key)) watchers.emit(key, { value, info: { source } })
   }
 
   function checkCookies(): void {
@@ -250,8 +254,21 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
   // a message of our own would only cost time on every write.
   const cookieWritesNeedMessage = typeof (globalThis as { cookieStore?: unknown }).cookieStore === 'undefined'
   const cookieKeysToTell = (keys: readonly string[]) => (cookieWritesNeedMessage ? keys : [])
+  // Other tabs hear of this tab's writes once per task, not once per write: in Chromium a message
+  // costs about a tenth of an IndexedDB write, and sent from a timer it leaves the writer's path
+  // (the next write is already on its way), while 1,000 writes of one tick make one message.
+  let untold: Set<string> | undefined
+  const tellUntold = () => {
+    if (untold?.size) channel.post({ type: 'keys', keys: [...untold] })
+    untold = undefined
+  }
   const tellOtherTabs = (keys: readonly string[]) => {
-    if (keys.length) channel.post({ type: 'keys', keys: [...keys] })
+    if (!keys.length) return
+    if (!untold) {
+      untold = new Set()
+      unref(setTimeout(tellUntold, 0))
+    }
+    for (const key of keys) untold.add(key)
   }
 
   /** Writes a batch all or nothing: everything is encoded and checked first, then each tier is written, undoing the earlier ones if a later one fails. */
@@ -289,9 +306,8 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
       throw err
     }
     if (clientWrites.length) {
-      const what = `set("${clientWrites.map(([k]) => k).join('", "')}")`
       try {
-        await client.set(clientWrites, what)
+        await client.set(clientWrites)
       } catch (err) {
         undoCookies()
         for (const [key, text] of oldTab) {
@@ -323,11 +339,14 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
     await sessionKnown(specs)
     const clientKeys = keys.filter((_, i) => specs[i]?.home === 'client')
     const clientValues = clientKeys.length ? await client.get(clientKeys, sessionStamp()) : []
-    const fromClient = new Map(clientKeys.map((k, i) => [k, clientValues[i]]))
-    const values = await Promise.all(keys.map((key, i) => {
+    let fromClient = 0
+    const checked = keys.map((key, i) => {
       const spec = specs[i] as KeySpec
-      return checkRead(key, spec, spec.home === 'client' ? fromClient.get(key) : readSync(key, spec))
-    }))
+      return checkRead(key, spec, spec.home === 'client' ? clientValues[fromClient++] : readSync(key, spec))
+    })
+    // Only an asynchronous validator makes a promise; without one there is nothing to wait for.
+    const values = checked.some((v) => v instanceof Promise) ? await Promise.all(checked) : checked
+    // fromEntries defines own properties: a key "__proto__" cannot reach the prototype.
     return Object.fromEntries(keys.map((key, i) => [key, values[i]]))
   }
 
@@ -500,6 +519,7 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
       closed = true
       sync.close()
       stopCookieWatch?.()
+      tellUntold()
       channel.close()
       client.close()
       events.clear()

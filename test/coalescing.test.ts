@@ -82,3 +82,35 @@ describe('write coalescing', () => {
     expect(await store.getMany(['k:o', 'k:p'])).toEqual({ 'k:o': 3, 'k:p': 4 })
   })
 })
+
+describe('telling other tabs', () => {
+  /** What another tab of store "co" hears on the store's channel. */
+  function otherTab(): { heard: unknown[], close(): void } {
+    const heard: unknown[] = []
+    const channel = new BroadcastChannel('visitstore:co')
+    channel.onmessage = (event: MessageEvent) => heard.push(event.data)
+    return { heard, close: () => channel.close() }
+  }
+
+  test('1,000 writes of one tick make one message naming every key', async () => {
+    const other = otherTab()
+    await Promise.all(Array.from({ length: 1000 }, (_, i) => store.set(`k:${i}`, i)))
+    await store.delete('k:0')
+    await vi.waitFor(() => expect(other.heard.length).toBeGreaterThan(0))
+    await new Promise((r) => setTimeout(r, 20))
+    const keysHeard = other.heard.map((m) => (m as { type: string, keys: string[] }).keys)
+    expect(other.heard.every((m) => (m as { type: string }).type === 'keys')).toBe(true)
+    expect(new Set(keysHeard.flat())).toEqual(new Set(Array.from({ length: 1000 }, (_, i) => `k:${i}`)))
+    expect(keysHeard.length).toBeLessThanOrEqual(2) // the batch, and the delete unless it joined the same message
+    expect(keysHeard[0]).toHaveLength(1000)
+    other.close()
+  })
+
+  test('a write right before close() still reaches the other tabs', async () => {
+    const other = otherTab()
+    await store.set('k:last', 1)
+    store.close()
+    await vi.waitFor(() => expect(other.heard).toEqual([{ type: 'keys', keys: ['k:last'] }]))
+    other.close()
+  })
+})

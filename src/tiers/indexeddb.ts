@@ -1,4 +1,4 @@
-import { entries as allEntries, getMany, promisifyRequest, update as idbUpdate, type UseStore } from 'idb-keyval'
+import { entries as allEntries, promisifyRequest, update as idbUpdate, type UseStore } from 'idb-keyval'
 import { storageError, VisitStoreError } from '../errors.js'
 import { isLive, type Envelope } from '../lifetimes.js'
 import { createMemoryBackend } from './memory.js'
@@ -126,7 +126,21 @@ function createIndexedDbBackend(use: UseStore, close: () => void): EntryBackend 
     return promisifyRequest(store.transaction)
   })
   return {
-    getMany: (keys) => getMany([...keys], use),
+    // One promise for the lot, not one per key: requests of a transaction succeed in order, so
+    // the last one's success means all are in.
+    getMany: (keys) => use('readonly', (store) => new Promise<unknown[]>((resolve, reject) => {
+      const values = new Array<unknown>(keys.length)
+      if (!keys.length) resolve(values)
+      keys.forEach((key, i) => {
+        const request = store.get(key)
+        request.onsuccess = () => {
+          values[i] = request.result
+          if (i === keys.length - 1) resolve(values)
+        }
+        request.onerror = () => reject(request.error)
+      })
+      store.transaction.onabort = () => reject(store.transaction.error)
+    })),
     writeBatch,
     setMany: (entries) => writeBatch([{ put: entries }]).catch(unwrapBatchError),
     delMany: (keys) => writeBatch([{ del: keys }]),
@@ -164,7 +178,8 @@ function unwrapBatchError(err: unknown): never {
   throw err instanceof BatchOpError ? err.error : err
 }
 
-type QueuedOp = WriteOp & { what: string, resolve(): void, reject(err: unknown): void }
+/** `what` names the operation in an error message; built only when one is needed (a setMany of 1,000 keys makes a long one). */
+type QueuedOp = WriteOp & { what: () => string, resolve(): void, reject(err: unknown): void }
 
 /**
  * Writes that arrive in the same tick share one transaction: 1,000 `set`s from a `Promise.all`
@@ -179,13 +194,13 @@ async function runBatch(backend: EntryBackend, ops: QueuedOp[]): Promise<void> {
   } catch (err) {
     if (err instanceof BatchOpError) {
       const failed = ops[err.index] as QueuedOp
-      failed.reject(storageError(err.error, `${failed.what} in IndexedDB`))
+      failed.reject(storageError(err.error, `${failed.what()} in IndexedDB`))
       const rest = ops.filter((op) => op !== failed)
       if (rest.length) await runBatch(backend, rest)
     } else if (ops.length > 1) {
       for (const op of ops) await runBatch(backend, [op])
     } else {
-      ops[0]?.reject(storageError(err, `${ops[0].what} in IndexedDB`))
+      ops[0]?.reject(storageError(err, `${ops[0].what()} in IndexedDB`))
     }
   }
 }
@@ -197,7 +212,8 @@ export interface ClientTier {
   open(): Promise<void>
   /** Values of live records; dead ones (expired, old session) read as undefined and are swept. */
   get(keys: readonly string[], stamp: string): Promise<unknown[]>
-  set(entries: readonly (readonly [string, Envelope])[], what: string): Promise<void>
+  /** `what` names the write in error messages; by default `set("key", …)`. */
+  set(entries: readonly (readonly [string, Envelope])[], what?: string): Promise<void>
   delete(keys: readonly string[]): Promise<void>
   /** `fn` sees the live value (or undefined) and returns the record to store, inside one transaction. */
   update(key: string, stamp: string, fn: (current: unknown) => Envelope): Promise<void>
@@ -267,13 +283,13 @@ export function createClientTier(options: ClientTierOptions): ClientTier {
     try {
       backend = await ready()
     } catch (err) {
-      for (const op of ops) op.reject(storageError(err, `${op.what} in IndexedDB`))
+      for (const op of ops) op.reject(storageError(err, `${op.what()} in IndexedDB`))
       return
     }
     await runBatch(backend, ops)
   }
   // Queued synchronously, flushed in a microtask: every write made in this tick joins the batch.
-  const enqueue = (op: WriteOp, what: string) => new Promise<void>((resolve, reject) => {
+  const enqueue = (op: WriteOp, what: () => string) => new Promise<void>((resolve, reject) => {
     queue.push({ ...op, what, resolve, reject })
     if (queue.length === 1) queueMicrotask(() => void flush())
   })
@@ -301,12 +317,17 @@ export function createClientTier(options: ClientTierOptions): ClientTier {
         throw storageError(err, `get("${keys.join('", "')}") from IndexedDB`)
       }
       const current = tag()
-      const dead = keys.filter((k, i) => raws[i] !== undefined && !isLive(raws[i], stamp, now, current))
+      const dead: string[] = []
+      const values = raws.map((raw, i) => {
+        if (isLive(raw, stamp, now, current)) return raw.v
+        if (raw !== undefined) dead.push(keys[i] as string)
+        return undefined
+      })
       sweep(dead, stamp)
-      return raws.map((raw) => (isLive(raw, stamp, now, current) ? raw.v : undefined))
+      return values
     },
-    set: (entries, what) => enqueue({ put: entries }, what),
-    delete: (keys) => enqueue({ del: keys }, `delete("${keys.join('", "')}")`),
+    set: (entries, what) => enqueue({ put: entries }, () => what ?? `set("${entries.map(([key]) => key).join('", "')}")`),
+    delete: (keys) => enqueue({ del: keys }, () => `delete("${keys.join('", "')}")`),
     async update(key, stamp, fn) {
       // The caller's function may throw its own error: hand that back unchanged, not as a storage failure.
       let thrown: { error: unknown } | undefined
