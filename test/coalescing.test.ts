@@ -106,6 +106,43 @@ describe('telling other tabs', () => {
     other.close()
   })
 
+  test('sequential writes within the delay make one message; nothing is said before it', async () => {
+    const realTimeout = globalThis.setTimeout
+    // In memory (no IndexedDB), so that no timer of fake-indexeddb's is faked.
+    const mem = createStore<Schema>({ name: 'co', keys, backends: { indexedDB: null } })
+    await mem.ready
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    try {
+      const other = otherTab()
+      for (let i = 0; i < 5; i++) await mem.set(`k:${i}`, i)
+      await new Promise((r) => realTimeout(r, 30))
+      expect(other.heard).toEqual([])
+      vi.advanceTimersByTime(10)
+      await new Promise((r) => realTimeout(r, 30))
+      expect(other.heard).toEqual([{ type: 'keys', keys: ['k:0', 'k:1', 'k:2', 'k:3', 'k:4'] }])
+      other.close()
+    } finally {
+      vi.useRealTimers()
+      mem.close()
+    }
+  })
+
+  test('pending news goes out when the page goes away', async () => {
+    const other = otherTab()
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    const mem = createStore<Schema>({ name: 'co', keys, backends: { indexedDB: null } })
+    try {
+      await mem.set('k:gone', 1)
+      window.dispatchEvent(new Event('pagehide'))
+      vi.useRealTimers()
+      await vi.waitFor(() => expect(other.heard).toEqual([{ type: 'keys', keys: ['k:gone'] }]))
+      other.close()
+    } finally {
+      vi.useRealTimers()
+      mem.close()
+    }
+  })
+
   test('a write right before close() still reaches the other tabs', async () => {
     const other = otherTab()
     await store.set('k:last', 1)
