@@ -82,14 +82,15 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
   const watchers = createEmitter<Record<string, Change>>()
   const cookies = createCookieTier(`${name}_`, options.cookie)
   const tab = createTabTier(`visitstore:${name}:`, backends.sessionStorage)
-  const status: StoreStatus = {
+  const status: Omit<StoreStatus, 'sessionStorage'> = {
     indexeddb: 'ok',
     cookies: cookies.available ? 'ok' : 'unavailable',
-    sessionStorage: tab.mode === 'sessionStorage' ? 'ok' : 'memory',
   }
-  const setStatus = (change: Partial<StoreStatus>) => {
+  // The tab tier's mode is looked up when asked for, so that sessionStorage is not touched before then.
+  const currentStatus = (): StoreStatus => ({ ...status, sessionStorage: tab.mode === 'sessionStorage' ? 'ok' : 'memory' })
+  const setStatus = (change: Partial<Omit<StoreStatus, 'sessionStorage'>>) => {
     Object.assign(status, change)
-    events.emit('status', { ...status })
+    events.emit('status', currentStatus())
   }
   const client = createClientTier({
     dbName: `visitstore-${name}`,
@@ -110,7 +111,7 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
   let persisted: Promise<boolean> | undefined
   const sync = createSessionSync(name, options.session, {
     async load() {
-      const [saved] = await client.get([SESSION_RECORD], sessionStamp())
+      const [saved] = await client.get([SESSION_RECORD], sessionStamp)
       return saved as SessionSnapshot | undefined
     },
     apply: applySessionChange,
@@ -334,7 +335,7 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
     const spec = table.resolve(key)
     await sessionKnown([spec])
     if (spec.home !== 'client') return checkRead(key, spec, readSync(key, spec))
-    const [value] = await client.get([key], sessionStamp())
+    const [value] = await client.get([key], sessionStamp)
     return checkRead(key, spec, value)
   }
 
@@ -343,7 +344,7 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
     const specs = keys.map((key) => table.resolve(key))
     await sessionKnown(specs)
     const clientKeys = keys.filter((_, i) => specs[i]?.home === 'client')
-    const clientValues = clientKeys.length ? await client.get(clientKeys, sessionStamp()) : []
+    const clientValues = clientKeys.length ? await client.get(clientKeys, sessionStamp) : []
     let fromClient = 0
     const checked = keys.map((key, i) => {
       const spec = specs[i] as KeySpec
@@ -444,8 +445,10 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
   const ready = (async () => {
     // Start-up begins after createStore returns, so listeners attached right away hear its events.
     await null
+    // The database opens in the browser while the marker cookie is read (a synchronous round trip).
+    const opening = client.open()
     sessionStamp()
-    await client.open()
+    await opening
     // The sweep compares session records with the current server tag, so it waits for the first answer.
     await sync.started
     // Sweeps records of earlier browser and server sessions, and expired ones.
@@ -493,7 +496,7 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
       return { tier, lifetime: spec.lifetime, reason: placementReason(spec, tier === 'memory', sync.enabled) }
     },
     ready,
-    get status() { return { ...status } },
+    get status() { return currentStatus() },
     on: events.on,
     session: sync.session,
     persist() {

@@ -10,14 +10,17 @@ const keys = { 'k:*': { lifetime: 'persistent' } } as const
 let idb: IDBFactory
 let store: VisitStore<Schema>
 let readwrite: number
+let readonly: number
 beforeEach(async () => {
   idb = new IDBFactory()
   store = createStore<Schema>({ name: 'co', keys, backends: { indexedDB: idb } })
   await store.ready
   readwrite = 0
+  readonly = 0
   const original = IDBDatabase.prototype.transaction
   vi.spyOn(IDBDatabase.prototype, 'transaction').mockImplementation(function (this: IDBDatabase, ...args: Parameters<IDBDatabase['transaction']>) {
     if (args[1] === 'readwrite') readwrite++
+    else readonly++
     return original.apply(this, args)
   })
 })
@@ -149,5 +152,33 @@ describe('telling other tabs', () => {
     store.close()
     await vi.waitFor(() => expect(other.heard).toEqual([{ type: 'keys', keys: ['k:last'] }]))
     other.close()
+  })
+})
+
+describe('read coalescing', () => {
+  test('gets of one tick share one readonly transaction, each with its own values', async () => {
+    await store.setMany({ 'k:a': 'A', 'k:b': 'B' })
+    readonly = 0
+    const [a, b, both, none] = await Promise.all([store.get('k:a'), store.get('k:b'), store.getMany(['k:b', 'k:a']), store.get('k:none')])
+    expect([a, b, both, none]).toEqual(['A', 'B', { 'k:b': 'B', 'k:a': 'A' }, undefined])
+    expect(readonly).toBe(1)
+  })
+
+  test('a get made right after a set that was not awaited sees the new value', async () => {
+    await store.set('k:rw', 'old')
+    const write = store.set('k:rw', 'new')
+    const read = store.get('k:rw')
+    await write
+    expect(await read).toBe('new')
+  })
+
+  test('the first get of a new page shares its transaction with the start-up read of the session state', async () => {
+    await store.set('k:first', 1)
+    store.close()
+    const fresh = createStore<Schema>({ name: 'co', keys, backends: { indexedDB: idb }, session: { read: async () => ({ tag: 't' }) } })
+    readonly = 0
+    expect(await fresh.get('k:first')).toBe(1)
+    expect(readonly).toBe(1)
+    fresh.close()
   })
 })

@@ -129,6 +129,26 @@ describe('placement rules', () => {
     expect(store.placement('scroll').tier).toBe('memory')
     expect(store.status.sessionStorage).toBe('memory')
   })
+
+  test('start-up and cookie or IndexedDB keys leave sessionStorage untouched until a tab key or the status needs it', async () => {
+    const real = globalThis.sessionStorage
+    const touched = vi.fn(() => real)
+    Object.defineProperty(globalThis, 'sessionStorage', { get: touched, configurable: true })
+    try {
+      const store = makeStore()
+      await store.ready
+      await store.setMany({ theme: 'dark', visits: 1 })
+      expect(await store.getMany(['theme', 'visits'])).toEqual({ theme: 'dark', visits: 1 })
+      await store.delete('theme')
+      expect(touched).not.toHaveBeenCalled()
+      expect(store.status.sessionStorage).toBe('ok')
+      expect(touched).toHaveBeenCalled()
+      await store.set('scroll', 3)
+      expect(real.getItem('visitstore:shop:scroll')).toBe('3')
+    } finally {
+      Object.defineProperty(globalThis, 'sessionStorage', { value: real, configurable: true, writable: true })
+    }
+  })
 })
 
 describe('lifetimes', () => {

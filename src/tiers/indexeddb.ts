@@ -210,8 +210,12 @@ export interface ClientTier {
   readonly mode: 'indexeddb' | 'memory'
   /** Opens the database (or falls back); resolves either way. */
   open(): Promise<void>
-  /** Values of live records; dead ones (expired, old session) read as undefined and are swept. */
-  get(keys: readonly string[], stamp: string): Promise<unknown[]>
+  /**
+   * Values of live records; dead ones (expired, old session) read as undefined and are swept.
+   * `stamp` may be a function: it is then asked only once the read is under way (the stamp costs a
+   * synchronous `document.cookie` read, which should not hold up a cold start's first read).
+   */
+  get(keys: readonly string[], stamp: string | (() => string)): Promise<unknown[]>
   /** `what` names the write in error messages; by default `set("key", …)`. */
   set(entries: readonly (readonly [string, Envelope])[], what?: string): Promise<void>
   delete(keys: readonly string[]): Promise<void>
@@ -293,6 +297,28 @@ export function createClientTier(options: ClientTierOptions): ClientTier {
     queue.push({ ...op, what, resolve, reject })
     if (queue.length === 1) queueMicrotask(() => void flush())
   })
+  // Reads asked for while the database opens, or in one tick, share one readonly transaction: at
+  // a cold start the saved session state and the app's first get take one round trip, not two.
+  let reads: { keys: readonly string[], resolve(raws: unknown[]): void, reject(err: unknown): void }[] = []
+  const readRaw = (keys: readonly string[]) => new Promise<unknown[]>((resolve, reject) => {
+    reads.push({ keys, resolve, reject })
+    if (reads.length > 1) return
+    const take = () => {
+      const batch = reads
+      reads = []
+      return batch
+    }
+    ready().then(async (backend) => {
+      const batch = take()
+      try {
+        const raws = await backend.getMany(batch.flatMap((r) => r.keys))
+        let at = 0
+        for (const r of batch) r.resolve(raws.slice(at, (at += r.keys.length)))
+      } catch (err) {
+        for (const r of batch) r.reject(err)
+      }
+    }, (err: unknown) => { for (const r of take()) r.reject(err) })
+  })
   const tag = () => options.currentTag?.()
   const isDead = (stamp: string) => (raw: unknown) => !isLive(raw, stamp, Date.now(), tag())
   // A write may land between the read that found a record dead and its deletion: the sweep reads
@@ -312,18 +338,19 @@ export function createClientTier(options: ClientTierOptions): ClientTier {
       const now = Date.now()
       let raws: unknown[]
       try {
-        raws = await (await ready()).getMany(keys)
+        raws = await readRaw(keys)
       } catch (err) {
         throw storageError(err, `get("${keys.join('", "')}") from IndexedDB`)
       }
       const current = tag()
+      const session = typeof stamp === 'function' ? stamp() : stamp
       const dead: string[] = []
       const values = raws.map((raw, i) => {
-        if (isLive(raw, stamp, now, current)) return raw.v
+        if (isLive(raw, session, now, current)) return raw.v
         if (raw !== undefined) dead.push(keys[i] as string)
         return undefined
       })
-      sweep(dead, stamp)
+      sweep(dead, session)
       return values
     },
     set: (entries, what) => enqueue({ put: entries }, () => what ?? `set("${entries.map(([key]) => key).join('", "')}")`),

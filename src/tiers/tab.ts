@@ -14,7 +14,7 @@ export interface TabTier {
 function defaultStorage(): Storage | null {
   try {
     // Reading window.sessionStorage throws SecurityError in sandboxed frames and with storage blocked.
-    return typeof sessionStorage === 'undefined' ? null : sessionStorage
+    return (globalThis as { sessionStorage?: Storage }).sessionStorage ?? null
   } catch {
     return null
   }
@@ -31,17 +31,27 @@ function memoryStorage(): Pick<Storage, 'getItem' | 'setItem' | 'removeItem' | '
   }
 }
 
-/** Creates the tab tier; `storage` undefined means the page's sessionStorage, null means none. */
+/**
+ * Creates the tab tier; `storage` undefined means the page's sessionStorage, null means none.
+ * The page's sessionStorage is first touched at the first use: in Chromium that costs a few
+ * milliseconds, which a store without tab keys should not pay at every page load.
+ */
 export function createTabTier(prefix: string, storage: Storage | null | undefined): TabTier {
-  const real = storage === undefined ? defaultStorage() : storage
-  const area = real ?? memoryStorage()
-  const mode = real ? 'sessionStorage' : 'memory'
+  let chosen: { area: Pick<Storage, 'getItem' | 'setItem' | 'removeItem' | 'key' | 'length'>, mode: TabTier['mode'] } | undefined
+  const choose = () => {
+    if (!chosen) {
+      const real = storage === undefined ? defaultStorage() : storage
+      chosen = real ? { area: real, mode: 'sessionStorage' } : { area: memoryStorage(), mode: 'memory' }
+    }
+    return chosen
+  }
   const itemName = (key: string) => prefix + key
-  const read = (key: string) => area.getItem(itemName(key)) ?? undefined
+  const read = (key: string) => choose().area.getItem(itemName(key)) ?? undefined
   return {
-    mode,
+    get mode() { return choose().mode },
     read,
     write(writes) {
+      const { area } = choose()
       const previous = writes.map(([key]) => read(key))
       let written = 0
       try {
@@ -61,9 +71,12 @@ export function createTabTier(prefix: string, storage: Storage | null | undefine
       }
     },
     remove(keys) {
+      if (!keys.length) return
+      const { area } = choose()
       for (const key of keys) area.removeItem(itemName(key))
     },
     keys() {
+      const { area } = choose()
       const out: string[] = []
       for (let i = 0; i < area.length; i++) {
         const name = area.key(i)

@@ -15,6 +15,25 @@ describe('createTabTier with the page sessionStorage', () => {
     expect(sessionStorage.getItem('visitstore:shop:scroll')).toBe('120')
   })
 
+  test('does not touch sessionStorage before the first use (it costs milliseconds at page load in Chromium)', () => {
+    const real = globalThis.sessionStorage
+    const touched = vi.fn(() => real)
+    Object.defineProperty(globalThis, 'sessionStorage', { get: touched, configurable: true })
+    try {
+      const tab = createTabTier(PREFIX, undefined)
+      tab.remove([])
+      expect(touched).not.toHaveBeenCalled()
+      expect(tab.read('scroll')).toBeUndefined()
+      expect(touched).toHaveBeenCalled()
+      const looks = touched.mock.calls.length
+      expect(tab.mode).toBe('sessionStorage')
+      tab.write([['scroll', '1']])
+      expect(touched).toHaveBeenCalledTimes(looks) // chosen once, then kept
+    } finally {
+      Object.defineProperty(globalThis, 'sessionStorage', { value: real, configurable: true, writable: true })
+    }
+  })
+
   test('writes and reads items under the prefix; undefined when absent', () => {
     const tab = createTabTier(PREFIX, sessionStorage)
     expect(tab.mode).toBe('sessionStorage')
