@@ -6,15 +6,16 @@ import { readFileSync } from 'node:fs'
 import { brotliCompressSync, constants } from 'node:zlib'
 import { rollup } from 'rollup'
 
-// Today's budgets hold what issues 2, 4 and 7 ask for, with a little headroom. The performance
+// Today's budgets hold what issues 2, 4 and 7 ask for, plus the performance work of issue 6
+// (write and read coalescing, batched cross-tab messages: ~300 B), with a little headroom. The performance
 // issue's target (4,000 B for the IIFE) is not met. Where the bytes are (minified, before brotli):
 // store.ts 26 %, session sync 16 %, IndexedDB tier 13 %, key rules and option checks 11 %, cookie
 // tier 9 %, js-cookie + idb-keyval 6.5 %; string literals longer than 24 characters (mostly error
 // messages) make about 2,000 of the brotli bytes. Session sync cannot be left out of the import
 // below: createStore takes it as an option (the public contract), so it is always bundled.
 const budgets = [
-  { name: 'dist/visitstore.iife.js (script tag)', limit: 12000, bytes: async () => readFileSync('dist/visitstore.iife.js') },
-  { name: "import { createStore } from 'visitstore'", limit: 12000, bytes: bundleImport },
+  { name: 'dist/visitstore.iife.js (script tag)', limit: 12300, bytes: async () => readFileSync('dist/visitstore.iife.js') },
+  { name: "import { createStore } from 'visitstore'", limit: 12300, bytes: bundleImport },
 ]
 
 async function bundleImport() {

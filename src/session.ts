@@ -258,6 +258,12 @@ export function createSessionSync(name: string, sessionOptions: SessionOptions |
     return purged
   }
 
+  /** Applies a state this tab learned, then tells the other tabs (with what it purged); call it holding the lock. */
+  async function adopt(next: SessionSnapshot, force = false): Promise<void> {
+    answers++
+    hooks.broadcast(next, await apply(next, 'local', force), force)
+  }
+
   /**
    * Asks the source, one tab at a time: a tab that waited for the lock while another asked uses
    * that tab's answer (already applied through the channel) instead of asking again.
@@ -266,9 +272,7 @@ export function createSessionSync(name: string, sessionOptions: SessionOptions |
     const seen = answers
     await exclusive(lockName, async () => {
       if (answers !== seen || closed) return
-      const next = await ask()
-      answers++
-      hooks.broadcast(next, await apply(next, 'local'), false)
+      await adopt(await ask())
     })
   }
 
@@ -327,10 +331,7 @@ export function createSessionSync(name: string, sessionOptions: SessionOptions |
       const value = response.headers.get(options.header) ?? ''
       const next: SessionSnapshot = value === '' ? NONE : { tag: value, state: 'active', expiresAt: undefined }
       if (next.tag !== current.tag) {
-        await exclusive(lockName, async () => {
-          answers++
-          hooks.broadcast(next, await apply(next, 'local'), false)
-        })
+        await exclusive(lockName, () => adopt(next))
       }
     }
     return response
@@ -347,10 +348,7 @@ export function createSessionSync(name: string, sessionOptions: SessionOptions |
     },
     async end(opts = {}) {
       await started
-      await exclusive(lockName, async () => {
-        answers++
-        hooks.broadcast(NONE, await apply(NONE, 'local', true), true)
-      })
+      await exclusive(lockName, () => adopt(NONE, true))
       if (opts.server) {
         if (!options || !('endpoint' in options)) throw new VisitStoreError('INVALID_OPTIONS', 'session.end({ server: true }) needs the endpoint source: session: { endpoint }.')
         const response = await fetch(options.endpoint, { method: 'DELETE', credentials: options.credentials ?? 'same-origin' }).catch((err: unknown) => {
