@@ -259,8 +259,8 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
   const cookieKeysToTell = (keys: readonly string[]) => (cookieWritesNeedMessage ? keys : [])
   // Other tabs hear of this tab's writes in one message per TELL_DELAY, not one per write: in
   // Chromium's profile of the benchmark a message takes about 0.15 ms of the main thread, a tenth
-  // of a small write, and sent from a timer it stays off the writer's path. Whatever is pending goes out before a session message, on
-  // close() and when the page goes away.
+  // of a small write, and sent from a timer it stays off the writer's path. Whatever is pending
+  // goes out before a session message, on close() and when the page goes away.
   let untold: Set<string> | undefined
   const tellUntold = () => {
     if (untold?.size) channel.post({ type: 'keys', keys: [...untold] })
@@ -274,8 +274,8 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
     }
     for (const key of keys) untold.add(key)
   }
-  const pageGone = typeof window === 'undefined' ? undefined : window
-  pageGone?.addEventListener('pagehide', tellUntold)
+  const page = typeof window === 'undefined' ? undefined : window
+  page?.addEventListener('pagehide', tellUntold)
 
   /** Writes a batch all or nothing: everything is encoded and checked first, then each tier is written, undoing the earlier ones if a later one fails. */
   async function write(list: readonly (readonly [string, unknown])[]): Promise<unknown[]> {
@@ -528,7 +528,7 @@ export function createStore<S extends object, const C extends KeysConfig<S> = Ke
       sync.close()
       stopCookieWatch?.()
       tellUntold()
-      pageGone?.removeEventListener('pagehide', tellUntold)
+      page?.removeEventListener('pagehide', tellUntold)
       channel.close()
       client.close()
       events.clear()

@@ -300,24 +300,21 @@ export function createClientTier(options: ClientTierOptions): ClientTier {
   // Reads asked for while the database opens, or in one tick, share one readonly transaction: at
   // a cold start the saved session state and the app's first get take one round trip, not two.
   let reads: { keys: readonly string[], resolve(raws: unknown[]): void, reject(err: unknown): void }[] = []
+  const flushReads = async () => {
+    const batch = reads
+    reads = []
+    try {
+      const raws = await (await ready()).getMany(batch.flatMap((r) => r.keys))
+      let at = 0
+      for (const r of batch) r.resolve(raws.slice(at, (at += r.keys.length)))
+    } catch (err) {
+      for (const r of batch) r.reject(err)
+    }
+  }
+  // The batch is taken once the database is ready (or has failed), not earlier.
   const readRaw = (keys: readonly string[]) => new Promise<unknown[]>((resolve, reject) => {
     reads.push({ keys, resolve, reject })
-    if (reads.length > 1) return
-    const take = () => {
-      const batch = reads
-      reads = []
-      return batch
-    }
-    ready().then(async (backend) => {
-      const batch = take()
-      try {
-        const raws = await backend.getMany(batch.flatMap((r) => r.keys))
-        let at = 0
-        for (const r of batch) r.resolve(raws.slice(at, (at += r.keys.length)))
-      } catch (err) {
-        for (const r of batch) r.reject(err)
-      }
-    }, (err: unknown) => { for (const r of take()) r.reject(err) })
+    if (reads.length === 1) void ready().then(flushReads, flushReads)
   })
   const tag = () => options.currentTag?.()
   const isDead = (stamp: string) => (raw: unknown) => !isLive(raw, stamp, Date.now(), tag())
