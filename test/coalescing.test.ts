@@ -87,12 +87,28 @@ describe('write coalescing', () => {
 })
 
 describe('telling other tabs', () => {
+  /** Closes this block's extra channels and stores, and puts the real timers back. */
+  const afterwards: (() => void)[] = []
+  afterEach(() => {
+    vi.useRealTimers()
+    for (const done of afterwards.splice(0)) done()
+  })
+
   /** What another tab of store "co" hears on the store's channel. */
   function otherTab(): { heard: unknown[], close(): void } {
     const heard: unknown[] = []
     const channel = new BroadcastChannel('visitstore:co')
     channel.onmessage = (event: MessageEvent) => heard.push(event.data)
-    return { heard, close: () => channel.close() }
+    const other = { heard, close: () => channel.close() }
+    afterwards.push(other.close)
+    return other
+  }
+
+  /** A store in memory (no IndexedDB, so that no timer of fake-indexeddb's gets faked), closed after the test. */
+  function memoryStore(): VisitStore<Schema> {
+    const mem = createStore<Schema>({ name: 'co', keys, backends: { indexedDB: null } })
+    afterwards.push(() => mem.close())
+    return mem
   }
 
   test('1,000 writes of one tick make one message naming every key', async () => {
@@ -106,44 +122,31 @@ describe('telling other tabs', () => {
     expect(new Set(keysHeard.flat())).toEqual(new Set(Array.from({ length: 1000 }, (_, i) => `k:${i}`)))
     expect(keysHeard.length).toBeLessThanOrEqual(2) // the batch, and the delete unless it joined the same message
     expect(keysHeard[0]).toHaveLength(1000)
-    other.close()
   })
 
   test('sequential writes within the delay make one message; nothing is said before it', async () => {
     const realTimeout = globalThis.setTimeout
-    // In memory (no IndexedDB), so that no timer of fake-indexeddb's is faked.
-    const mem = createStore<Schema>({ name: 'co', keys, backends: { indexedDB: null } })
+    const mem = memoryStore()
     await mem.ready
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
-    try {
-      const other = otherTab()
-      for (let i = 0; i < 5; i++) await mem.set(`k:${i}`, i)
-      await new Promise((r) => realTimeout(r, 30))
-      expect(other.heard).toEqual([])
-      vi.advanceTimersByTime(10)
-      await new Promise((r) => realTimeout(r, 30))
-      expect(other.heard).toEqual([{ type: 'keys', keys: ['k:0', 'k:1', 'k:2', 'k:3', 'k:4'] }])
-      other.close()
-    } finally {
-      vi.useRealTimers()
-      mem.close()
-    }
+    const other = otherTab()
+    for (let i = 0; i < 5; i++) await mem.set(`k:${i}`, i)
+    await new Promise((r) => realTimeout(r, 30))
+    expect(other.heard).toEqual([])
+    vi.advanceTimersByTime(10)
+    await new Promise((r) => realTimeout(r, 30))
+    expect(other.heard).toEqual([{ type: 'keys', keys: ['k:0', 'k:1', 'k:2', 'k:3', 'k:4'] }])
   })
 
   test('pending news goes out when the page goes away', async () => {
     const other = otherTab()
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
-    const mem = createStore<Schema>({ name: 'co', keys, backends: { indexedDB: null } })
-    try {
-      await mem.set('k:gone', 1)
-      window.dispatchEvent(new Event('pagehide'))
-      vi.useRealTimers()
-      await vi.waitFor(() => expect(other.heard).toEqual([{ type: 'keys', keys: ['k:gone'] }]))
-      other.close()
-    } finally {
-      vi.useRealTimers()
-      mem.close()
-    }
+    const mem = memoryStore()
+    await mem.set('k:gone', 1)
+    window.dispatchEvent(new Event('pagehide'))
+    // Real timers again: the faked 10 ms timer never fires, so only pagehide can have sent it.
+    vi.useRealTimers()
+    await vi.waitFor(() => expect(other.heard).toEqual([{ type: 'keys', keys: ['k:gone'] }]))
   })
 
   test('a write right before close() still reaches the other tabs', async () => {
@@ -151,7 +154,6 @@ describe('telling other tabs', () => {
     await store.set('k:last', 1)
     store.close()
     await vi.waitFor(() => expect(other.heard).toEqual([{ type: 'keys', keys: ['k:last'] }]))
-    other.close()
   })
 })
 
