@@ -7,11 +7,18 @@
 import { engines } from './engines/index.mjs'
 import { scenarios as mainScenarios } from './scenarios.mjs'
 import { hardeningScenarios } from './scenarios-hardening.mjs'
+import { reliabilityScenarios } from './scenarios-reliability.mjs'
+import { hostileScenarios } from './scenarios-hostile.mjs'
+import { cookieScenarios } from './scenarios-cookies.mjs'
+import { tomcatScenarios } from './scenarios-tomcat.mjs'
+import { ssrScenarios } from './scenarios-ssr.mjs'
 import { checkBundle, distDir, startServer } from './server.mjs'
 import { cleanupSync, removeDir, tempDir, TimeoutError, withTimeout } from './lib/util.mjs'
 
-// 1a–9 (scenarios.mjs, scenarios-session.mjs), then the hardening cases h1, h2, h6, h8 (issue 7).
-const scenarios = [...mainScenarios, ...hardeningScenarios]
+// 1a–9 (scenarios.mjs, scenarios-session.mjs), the hardening cases h1, h2, h6, h8, then one file per
+// later concern: data safety (r*), hostile environments (n*), the cookie tier (c*), Tomcat (j*), SSR (s*).
+const allScenarios = [...mainScenarios, ...hardeningScenarios, ...reliabilityScenarios, ...hostileScenarios, ...cookieScenarios, ...tomcatScenarios, ...ssrScenarios]
+let scenarios = allScenarios
 
 const SCENARIO_MS = 60000
 const CLOSE_MS = 20000
@@ -21,9 +28,15 @@ function parseArgs(argv) {
   const wanted = new Set()
   for (const arg of argv) {
     const m = /^--engine=(.+)$/.exec(arg)
+    const only = /^--only=(.+)$/.exec(arg)
     if (m) for (const name of m[1].split(',')) wanted.add(name.trim())
-    else if (arg === '--help' || arg === '-h') {
-      console.log(`usage: node test/browser/run.mjs [--engine=${engines.map((e) => e.name).join(',')}]\nenv: VISITSTORE_DIST=folder with visitstore.iife.js (default: dist/)`)
+    else if (only) {
+      // Ids, or prefixes ending in '*' (--only=r*,7a).
+      const ids = only[1].split(',').map((id) => id.trim())
+      scenarios = allScenarios.filter((s) => ids.some((id) => (id.endsWith('*') ? s.id.startsWith(id.slice(0, -1)) : s.id === id)))
+      if (!scenarios.length) throw new Error(`--only=${only[1]} matches no scenario`)
+    } else if (arg === '--help' || arg === '-h') {
+      console.log(`usage: node test/browser/run.mjs [--engine=${engines.map((e) => e.name).join(',')}] [--only=id,prefix*]\nenv: VISITSTORE_DIST=folder with visitstore.iife.js (default: dist/)`)
       process.exit(0)
     } else throw new Error(`unknown argument ${arg}; try --help`)
   }

@@ -43,6 +43,20 @@ export function parseCookieHeader(header) {
   return { cookies, undecodable }
 }
 
+/**
+ * `/set-cookie?name=&value=&path=&domain=&httponly=1&maxage=`: a cookie set by the server (the
+ * raw value as given), as an app's backend would: another path, HttpOnly, a CSRF token.
+ */
+function setCookie(url, res) {
+  const q = url.searchParams
+  let line = `${q.get('name')}=${q.get('value') ?? ''}; Path=${q.get('path') ?? '/'}; SameSite=Lax`
+  if (q.get('domain')) line += `; Domain=${q.get('domain')}`
+  if (q.get('httponly') === '1') line += '; HttpOnly'
+  if (q.get('maxage')) line += `; Max-Age=${q.get('maxage')}`
+  res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store', 'set-cookie': line })
+  res.end(JSON.stringify({ set: line }))
+}
+
 function send(res, status, type, body) {
   res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' })
   res.end(body)
@@ -60,11 +74,22 @@ export async function startServer({ port = 0, dist = distDir() } = {}) {
       const header = req.headers.cookie ?? ''
       return send(res, 200, 'application/json', JSON.stringify({ header, ...parseCookieHeader(header) }))
     }
+    if (url.pathname === '/set-cookie') return setCookie(url, res)
     if (url.pathname === '/visitstore.iife.js') return send(res, 200, TYPES['.js'], readFileSync(bundle))
-    if (url.pathname === '/' || url.pathname === '/page.html') {
+    // The other built files (ESM entries and their chunks), for pages that import them.
+    const built = /^\/dist\/([\w/.-]+\.js)$/.exec(url.pathname)?.[1]
+    if (built && !built.includes('..') && existsSync(join(dist, built))) return send(res, 200, TYPES['.js'], readFileSync(join(dist, built)))
+    // The test page answers at '/', '/page.html' and any folder ('/app/', '/help/x/'): scenarios
+    // about cookie paths load the same page under several paths.
+    if (url.pathname.endsWith('/') || url.pathname.endsWith('/page.html')) {
       return send(res, 200, TYPES['.html'], readFileSync(join(here, 'page/page.html')))
     }
-    if (url.pathname === '/helpers.js') return send(res, 200, TYPES['.js'], readFileSync(join(here, 'page/helpers.js')))
+    // Any other file of page/ by its name, from any folder ('/app/helpers.js'), so that scenario
+    // files can add page-side scripts (workers, frames) without a route of their own.
+    const file = /\/([\w.-]+\.(?:js|html))$/.exec(url.pathname)?.[1]
+    if (file && existsSync(join(here, 'page', file))) {
+      return send(res, 200, TYPES[file.slice(file.lastIndexOf('.'))], readFileSync(join(here, 'page', file)))
+    }
     if (url.pathname === '/favicon.ico') return send(res, 204, 'text/plain', '')
     send(res, 404, 'text/plain', 'not found')
   })
