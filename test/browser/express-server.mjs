@@ -60,6 +60,7 @@ export async function startExpressServer({ dist = distDir() } = {}) {
   const file = (path, type) => (_req, res) => res.type(type).set('cache-control', 'no-store').send(readFileSync(path))
   app.get(['/', '/page.html'], file(join(here, 'page/page.html'), 'html'))
   app.get('/helpers.js', file(join(here, 'page/helpers.js'), 'js'))
+  app.get('/pre.js', file(join(here, 'page/pre.js'), 'js'))
   app.get('/visitstore.iife.js', file(bundle, 'js'))
   app.get('/favicon.ico', (_req, res) => res.status(204).end())
   app.post('/login', (req, res, next) => {
