@@ -12,6 +12,9 @@ export default tseslint.config(
         clearTimeout: 'readonly', URL: 'readonly', Buffer: 'readonly', location: 'readonly', navigator: 'readonly',
         indexedDB: 'readonly', sessionStorage: 'readonly', crypto: 'readonly', structuredClone: 'readonly',
         VisitStore: 'readonly', fetch: 'readonly', setInterval: 'readonly', clearInterval: 'readonly',
+        IDBKeyRange: 'readonly', performance: 'readonly', PerformanceObserver: 'readonly', URLSearchParams: 'readonly',
+        MessageChannel: 'readonly', Worker: 'readonly', self: 'readonly', importScripts: 'readonly', postMessage: 'readonly',
+        setImmediate: 'readonly', queueMicrotask: 'readonly', Response: 'readonly', Request: 'readonly', Headers: 'readonly',
       },
     },
     rules: {

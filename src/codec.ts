@@ -1,4 +1,5 @@
 import { VisitStoreError } from './errors.js'
+import type { CookieValueType } from './types.js'
 
 function notSerializable(key: string, why: string, cause?: unknown): VisitStoreError {
   return new VisitStoreError('NOT_SERIALIZABLE',
@@ -50,23 +51,16 @@ function looksLikeJson(text: string): boolean {
 }
 
 /**
- * How a cookie value is written. `'string'`: the value is a string, written as itself, always.
- * `'json'`: JSON, always (a string arrives quoted). `'auto'` (default): a string as itself unless
- * it would parse as JSON (`"42"`, `"true"`), then JSON-quoted so it reads back as a string; other
- * values as JSON.
- */
-export type CookieValueType = 'auto' | 'string' | 'json'
-
-/**
  * Cookie values as a server reads them: URL-encoded, so `decodeURIComponent` gives back the
- * string, or the JSON text, exactly. See {@link CookieValueType}.
+ * string, or the JSON text, exactly. `type` undefined: a string as itself unless it would parse
+ * as JSON (`"42"`, `"true"`), then JSON-quoted so it reads back as a string; other values as JSON.
  */
-export function encodeCookieValue(value: unknown, key: string, type: CookieValueType = 'auto'): string {
+export function encodeCookieValue(value: unknown, key: string, type?: CookieValueType): string {
   if (type === 'string' && typeof value !== 'string') {
     throw new VisitStoreError('INVALID_VALUE', `set("${key}"): the key is declared type: 'string', so its value must be a string; got ${typeof value}.`)
   }
   assertJsonSafe(value, key)
-  const plain = typeof value === 'string' && (type === 'string' || (type === 'auto' && !looksLikeJson(value)))
+  const plain = typeof value === 'string' && (type === 'string' || (!type && !looksLikeJson(value)))
   const text = plain ? value : JSON.stringify(value)
   try {
     return encodeURIComponent(text)
@@ -76,8 +70,11 @@ export function encodeCookieValue(value: unknown, key: string, type: CookieValue
   }
 }
 
+/** A decoded stored value, or why it could not be decoded. */
+export type Decoded = { ok: true, value: unknown } | { ok: false, reason: string }
+
 /** Reverses {@link encodeCookieValue}; `ok: false` for a value that was not written by us (edited by hand, truncated). */
-export function decodeCookieValue(raw: string, type: CookieValueType = 'auto'): { ok: true, value: unknown } | { ok: false, reason: string } {
+export function decodeCookieValue(raw: string, type?: CookieValueType): Decoded {
   let text: string
   try {
     text = decodeURIComponent(raw)
@@ -102,14 +99,24 @@ export function encodeCookieName(name: string): string {
     .replace(/[()]/g, escape)
 }
 
-/** Bytes of a cookie's name+value as RFC 6265bis counts them against its 4096-byte limit. */
-export function cookieBytes(encodedName: string, encodedValue: string): number {
-  // Both are ASCII after encoding, so length is the byte count.
-  return encodedName.length + encodedValue.length
-}
-
 /** sessionStorage holds strings: values go through JSON, checked first so they come back unchanged. */
 export function encodeTabValue(value: unknown, key: string): string {
   assertJsonSafe(value, key)
   return JSON.stringify(value)
+}
+
+/** Reverses {@link encodeTabValue}; an item that is not JSON (edited by hand) is not ours to read. */
+export function decodeTabValue(text: string): Decoded {
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown }
+  } catch {
+    return { ok: false, reason: 'the sessionStorage item is not JSON' }
+  }
+}
+
+/** Bytes as base64url without padding (RFC 4648 §5): session tags, on both sides. */
+export function base64url(bytes: ArrayBuffer): string {
+  let binary = ''
+  for (const b of new Uint8Array(bytes)) binary += String.fromCharCode(b)
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
 }

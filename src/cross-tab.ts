@@ -1,25 +1,41 @@
-/**
- * Cross-tab messaging: a BroadcastChannel per store, and an exclusive section shared by the
- * store's tabs (Web Locks). Both degrade to this tab alone where the browser lacks them.
- */
+import type { Env } from './env.js'
+import { unref } from './env.js'
+import type { Names } from './names.js'
+
+/** The store's messages to its other tabs (and workers); see store/watch.ts and the session sync. */
 export interface Channel<Message> {
-  /** Sends to the store's other tabs; does nothing once closed. */
+  /** Sends to the store's other tabs; does nothing once closed, or where BroadcastChannel is missing. */
   post(message: Message): void
+  /** Listens; returns a stop function. */
   on(cb: (message: Message) => void): () => void
   close(): void
 }
 
-/** Opens the store's channel; without BroadcastChannel (old Safari, some SSR) messages go nowhere. */
-export function openChannel<Message>(name: string): Channel<Message> {
+/**
+ * The store's BroadcastChannel, opened at its first use: a store that never posts and that nobody
+ * listens through does not pay for one at page load (270 µs in Chromium's cold start).
+ */
+export function openChannel<Message>(env: Env, name: string): Channel<Message> {
   const listeners = new Set<(message: Message) => void>()
-  const channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel(`visitstore:${name}`) : undefined
-  if (channel) channel.onmessage = (event: MessageEvent<Message>) => { for (const cb of [...listeners]) cb(event.data) }
-  // Node (SSR, scripts) has BroadcastChannel too; an open one would keep the process alive.
-  unref(channel)
+  let channel: BroadcastChannel | undefined
   let closed = false
+  const use = () => {
+    if (!channel && !closed) {
+      channel = env.channel(name)
+      if (channel) channel.onmessage = (event: MessageEvent<Message>) => { for (const cb of [...listeners]) cb(event.data) }
+    }
+    return channel
+  }
   return {
-    post(message) { if (!closed) channel?.postMessage(message) },
+    post(message) {
+      try {
+        use()?.postMessage(message)
+      } catch {
+        // A message that cannot be cloned, or a channel closed under us: other tabs catch up on their next read.
+      }
+    },
     on(cb) {
+      use()
       listeners.add(cb)
       return () => { listeners.delete(cb) }
     },
@@ -31,43 +47,62 @@ export function openChannel<Message>(name: string): Channel<Message> {
   }
 }
 
-/** Lets Node exit while a channel or timer is still open; browsers have no `unref` and ignore this. */
-export function unref<T>(handle: T): T {
-  (handle as { unref?: () => void } | undefined)?.unref?.()
-  return handle
-}
-
-/** Whether the browser can give one tab at a time an exclusive section (Web Locks). */
-export function hasLocks(): boolean {
-  return typeof navigator !== 'undefined' && typeof navigator.locks?.request === 'function'
-}
-
-/**
- * Runs `fn` while no other tab of this origin runs a section with the same `name` (Web Locks).
- * Without Web Locks, `fn` runs at once: exclusive within this tab only.
- */
-export function exclusive<T>(name: string, fn: () => Promise<T> | T): Promise<T> {
-  if (!hasLocks()) return Promise.resolve().then(fn)
-  return navigator.locks.request(name, async () => fn()) as Promise<T>
-}
-
 /**
  * Calls `check` when cookies may have changed outside this tab's writes: Cookie Store API change
  * events where present, plus page focus / visibility and a light interval (cookies set by the
  * server or another tab have no event elsewhere). Returns a function that stops it.
  */
-export function onCookieActivity(check: () => void, intervalMs: number): () => void {
-  const stops: (() => void)[] = []
-  const listen = (target: EventTarget | undefined, type: string) => {
-    if (!target) return
-    target.addEventListener(type, check)
-    stops.push(() => target.removeEventListener(type, check))
-  }
-  const store = (globalThis as { cookieStore?: EventTarget }).cookieStore
-  listen(store, 'change')
-  listen(typeof document === 'undefined' ? undefined : document, 'visibilitychange')
-  listen(typeof window === 'undefined' ? undefined : window, 'focus')
+export function onCookieActivity(env: Env, check: () => void, intervalMs: number): () => void {
+  const stops = [
+    env.listen('cookieStore', 'change', check),
+    env.listen('document', 'visibilitychange', check),
+    env.listen('window', 'focus', check),
+  ]
   const timer = unref(setInterval(check, intervalMs))
-  stops.push(() => clearInterval(timer))
-  return () => { for (const stop of stops) stop() }
+  return () => {
+    clearInterval(timer)
+    for (const stop of stops) stop()
+  }
+}
+
+/**
+ * Holds a shared Web Lock named after this page's browser-session stamp while the page is shown,
+ * so that other contexts can tell a live stamp from an ended one (`liveStamps`): a tab whose
+ * marker cookie was cleared, a Worker, a sweep. Released on `pagehide` (a held lock keeps a page
+ * out of the back/forward cache) and taken again on `pageshow`. Returns a function that lets go.
+ */
+export function holdStamp(env: Env, names: Names, stamp: string): () => void {
+  let holding = false
+  let release: (() => void) | undefined
+  const take = () => {
+    if (holding) return
+    holding = true
+    env.locks()?.request(names.lock(`stamp:${stamp}`), { mode: 'shared' }, () => new Promise<void>((done) => { release = done }))
+      .catch(() => { holding = false })
+  }
+  const drop = () => {
+    release?.()
+    release = undefined
+    holding = false
+  }
+  take()
+  const stops = [env.listen('window', 'pagehide', drop), env.listen('window', 'pageshow', take)]
+  return () => {
+    for (const stop of stops) stop()
+    drop()
+  }
+}
+
+/** The stamps some context of this origin holds right now (see holdStamp); undefined where Web Locks cannot tell. */
+export async function liveStamps(env: Env, names: Names): Promise<Set<string> | undefined> {
+  const locks = env.locks()
+  if (!locks) return undefined
+  const stem = names.lock('stamp:')
+  try {
+    const { held = [] } = await locks.query()
+    return new Set(held.flatMap((lock) => (lock.name?.startsWith(stem) ? [lock.name.slice(stem.length)] : [])))
+  } catch {
+    env.locksRefused()
+    return undefined
+  }
 }

@@ -1,5 +1,4 @@
 import type { VisitStoreError } from './errors.js'
-import type { SessionOptions, StoreSession } from './session.js'
 import type { StandardSchemaV1 } from './validation.js'
 
 /**
@@ -22,18 +21,22 @@ export type Tier = 'cookie' | 'indexeddb' | 'sessionStorage' | 'memory'
  */
 export type CookieValueType = 'string' | 'json'
 
-/** Options every key can have. */
-export interface KeyCommon {
+/**
+ * Options every key can have; `T` is the key's value type (its schema's output must fit it).
+ * @example { lifetime: 'session', validate: z.array(z.string()) }
+ */
+export interface KeyCommon<T = unknown> {
   /**
    * A Standard Schema (zod, valibot, arktype…) that checks values: `set` of a value it refuses
    * rejects with `INVALID_VALUE`; a stored value it refuses (edited by hand, written by an older
-   * version of the app) reads as `undefined` and fires `invalid`.
+   * version of the app) reads as `undefined` and fires `invalid`. Without a hand-written schema
+   * type, its output type is the key's value type.
    */
-  validate?: StandardSchemaV1
+  validate?: StandardSchemaV1<unknown, T>
 }
 
 /** A server-visible value that survives restarts: a cookie with an expiry (400 days unless `maxAge`). */
-export interface PersistentCookieKey extends KeyCommon {
+export interface PersistentCookieKey<T = unknown> extends KeyCommon<T> {
   lifetime: 'persistent'
   serverVisible: true
   /** Seconds until the cookie expires; at most 400 days (RFC 6265bis caps it there). */
@@ -42,26 +45,26 @@ export interface PersistentCookieKey extends KeyCommon {
   type?: CookieValueType
 }
 /** A server-visible value for the browser session: a session cookie (no Expires). */
-export interface SessionCookieKey extends KeyCommon {
+export interface SessionCookieKey<T = unknown> extends KeyCommon<T> {
   lifetime: 'session'
   serverVisible: true
   /** How the value is written; see {@link CookieValueType}. */
   type?: CookieValueType
 }
 /** A client-only value that survives restarts, in IndexedDB; `ttl` makes it expire. */
-export interface PersistentClientKey extends KeyCommon {
+export interface PersistentClientKey<T = unknown> extends KeyCommon<T> {
   lifetime: 'persistent'
   serverVisible?: false
   /** Seconds after each write until the value reads as missing and is swept. */
   ttl?: number
 }
 /** A client-only value for the browser session, in IndexedDB, stamped with the session. */
-export interface SessionClientKey extends KeyCommon {
+export interface SessionClientKey<T = unknown> extends KeyCommon<T> {
   lifetime: 'session'
   serverVisible?: false
 }
 /** A per-tab value, in sessionStorage. */
-export interface TabKey extends KeyCommon {
+export interface TabKey<T = unknown> extends KeyCommon<T> {
   lifetime: 'tab'
   serverVisible?: false
 }
@@ -70,7 +73,7 @@ export interface TabKey extends KeyCommon {
  * What a declared key (or key family ending in `*`) is; visitstore derives its place from it.
  * @example { lifetime: 'persistent', serverVisible: true, maxAge: 31536000 }
  */
-export type KeyOptions = PersistentCookieKey | SessionCookieKey | PersistentClientKey | SessionClientKey | TabKey
+export type KeyOptions<T = unknown> = PersistentCookieKey<T> | SessionCookieKey<T> | PersistentClientKey<T> | SessionClientKey<T> | TabKey<T>
 
 /**
  * Where a key lives and why.
@@ -100,6 +103,16 @@ export interface CookieOptions {
 }
 
 /**
+ * A cookie jar with `document.cookie`'s contract: `read()` gives `"a=1; b=2"`, `write(line)` takes
+ * one `name=value; Path=/; …` line. For tests, or a server-rendered request's cookies.
+ * @example backends: { cookies: { read: () => req.headers.cookie ?? '', write() { throw new Error('read-only') } } }
+ */
+export interface CookieJar {
+  read(): string
+  write(line: string): void
+}
+
+/**
  * Replacements for the browser's storage objects, for tests and server-side rendering.
  * `null` means "not available here": the store degrades as it would in such a browser.
  * @example backends: { indexedDB: new IDBFactory() }
@@ -107,16 +120,25 @@ export interface CookieOptions {
 export interface Backends {
   indexedDB?: IDBFactory | null
   sessionStorage?: Storage | null
+  cookies?: CookieJar | null
 }
 
 /**
- * What each tier is doing right now. `'memory'`: that tier failed, values last only for this page.
+ * What works right now. `'memory'`: that tier failed, values last only for this page.
+ * `browserSession: 'page'`: this context cannot see the browser session (a Worker with no page of
+ * it open, blocked cookies), so session-lifetime IndexedDB keys are kept in memory for this page.
+ * `locks`: how tabs take turns (Web Locks; an IndexedDB transaction where Web Locks are missing;
+ * or not at all, and then `update` of a cookie key is refused rather than risk lost updates).
+ * `session`: the server-session sync: `'off'` without one, `'failing'` after a failed check.
  * @example if (store.status.indexeddb === 'memory') showBanner()
  */
 export interface StoreStatus {
   indexeddb: 'ok' | 'memory'
   cookies: 'ok' | 'unavailable'
   sessionStorage: 'ok' | 'memory'
+  browserSession: 'shared' | 'page'
+  locks: 'web-locks' | 'indexeddb' | 'none'
+  session: 'off' | 'ok' | 'failing' | 'unavailable'
 }
 
 /** Payload of the `invalid` event: a stored value was unreadable (tampered, corrupted) and was ignored. */
@@ -159,29 +181,80 @@ export type DeclaredKey<K> = K extends string
   : never
 
 /**
- * The `keys` option for a schema: every schema key (or family) declared exactly once.
+ * The `keys` option for a schema: every schema key (or family) declared exactly once, with a
+ * `validate` (if any) whose output fits the key's type.
  * @example const keys: KeysConfig<Schema> = { theme: { lifetime: 'persistent', serverVisible: true } }
  */
-export type KeysConfig<S> = { [K in keyof S as DeclaredKey<K>]: KeyOptions }
+export type KeysConfig<S> = { [K in keyof S as DeclaredKey<K>]: KeyOptions<S[K]> }
 
-type SyncOptions = PersistentCookieKey | SessionCookieKey | TabKey
+/**
+ * Any `keys` option: what a store made without a hand-written schema accepts.
+ * @example const keys = { theme: { lifetime: 'persistent', serverVisible: true } } as const satisfies AnyKeysConfig
+ */
+export type AnyKeysConfig = Readonly<Record<string, KeyOptions>>
+
+/** The schema key a declared key stands for: `'theme'` itself, the family `'draft:*'` as `draft:${string}`. */
+type SchemaKey<D> = D extends `${infer P}*` ? `${P}${string}` : D
+
+/** A key's value type from its options: its validator's output type, `unknown` without one. */
+type ValueOf<O> = O extends { readonly validate?: StandardSchemaV1<infer _I, infer T> } ? T : unknown
+
+/**
+ * The schema a `keys` option describes, for a store made without a hand-written one: each key's
+ * value type is its `validate` schema's output type (Standard Schema), `unknown` without one.
+ * @example type Shop = SchemaOf<typeof keys> // { theme: 'light' | 'dark', notes: unknown, [k: `draft:${string}`]: … }
+ */
+export type SchemaOf<C> = { -readonly [D in keyof C as SchemaKey<D>]: ValueOf<C[D]> }
+
+/**
+ * A store's schema: the hand-written one (the type argument `S`), or, when none is given
+ * (`S` is `never`), the one its `keys` describe ({@link SchemaOf}).
+ * @example SchemaFor<never, typeof keys> // SchemaOf<typeof keys>; SchemaFor<Schema, typeof keys> // Schema
+ */
+export type SchemaFor<S, C> = [S] extends [never] ? SchemaOf<C> : S
+
+/**
+ * The `keys` a store accepts: those of its hand-written schema, or any when none is given.
+ * @example KeysFor<Schema> // KeysConfig<Schema>; KeysFor<never> // AnyKeysConfig
+ */
+export type KeysFor<S> = [S] extends [never] ? AnyKeysConfig : KeysConfig<S>
+
+/** The kind of key (one member of {@link KeyOptions}) a declaration is; never for an impossible one. */
+type KindOf<O> = KeyOptions extends infer M ? (M extends unknown ? ([O] extends [M] ? M : never) : never) : never
+
+/**
+ * A `keys` option with no property its kind of key does not have: `maxAge` on a tab key or a
+ * misspelt `serverVisble` is a compile error even where the options' type is inferred (where no
+ * excess-property check happens).
+ * @example StrictKeys<{ t: { lifetime: 'tab', maxAge: 5 } }> // { t: … & { maxAge: never } }
+ */
+export type StrictKeys<C> = { [D in keyof C]: C[D] & { [P in Exclude<keyof C[D], keyof KindOf<C[D]>>]: never } }
+
 type OptionsOf<S, C, K extends StoreKey<S>> = DeclaredKey<K> extends keyof C ? C[DeclaredKey<K>] : never
+/** The schema keys whose declared options are known not to be of kind `Not`; all of them when the options' literal types are not known. */
+type KeysNot<S, C, Not> = { [K in StoreKey<S>]: [OptionsOf<S, C, K>] extends [Not] ? never : K }[StoreKey<S>]
 
 /**
  * The keys `peek` accepts: cookie-tier and tab-tier keys. When the key options' literal types are
- * not known (only the schema was given), every key is accepted and the check happens at run time.
+ * not known (a schema given as a type argument, not the `keys` object's own type), every key is
+ * accepted and the check happens at run time (`NOT_SYNC_READABLE`).
+ * @example SyncKey<SchemaOf<typeof keys>, typeof keys> // 'theme' | 'scroll' (not the IndexedDB 'cart')
  */
-export type SyncKey<S, C> = {
-  [K in StoreKey<S>]: KeyOptions extends OptionsOf<S, C, K>
-    ? K
-    : OptionsOf<S, C, K> extends SyncOptions ? K : never
-}[StoreKey<S>]
+export type SyncKey<S, C> = KeysNot<S, C, PersistentClientKey | SessionClientKey>
 
 /**
- * Options of {@link createStore}.
+ * The keys that live in cookies (`serverVisible: true`): what `readCookies` and
+ * `setCookieHeaders` of `visitstore/server` read and write. Every key when the options' literal
+ * types are not known (the check then happens at run time).
+ * @example CookieKey<SchemaOf<typeof keys>, typeof keys> // 'theme'
+ */
+export type CookieKey<S, C> = KeysNot<S, C, PersistentClientKey | SessionClientKey | TabKey>
+
+/**
+ * Options of {@link createStore}: `S` is the schema, `C` the type of the `keys` option.
  * @example createStore<Schema>({ name: 'shop', keys: { theme: { lifetime: 'persistent', serverVisible: true } } })
  */
-export interface StoreOptions<S, C extends KeysConfig<S> = KeysConfig<S>> {
+export interface StoreOptions<S, C = KeysConfig<S>> {
   /** Namespace: IndexedDB database, cookie prefix, sessionStorage prefix. Letters, digits and `-`. */
   name: string
   /** Every key the app uses, with what it is; families end in `*`. */
@@ -192,15 +265,127 @@ export interface StoreOptions<S, C extends KeysConfig<S> = KeysConfig<S>> {
   backends?: Backends
   /** Milliseconds to wait for IndexedDB to open before falling back to memory. Default 5000. */
   openTimeout?: number
-  /** The server session to bind session data to; without it, "session" means the browser session. */
-  session?: SessionOptions
+  /**
+   * The server session to bind session data to, made by `sessionSync` from `visitstore/session`;
+   * without it, "session" means the browser session.
+   */
+  session?: SessionSync
+  /**
+   * Server-side rendering: a store for one request, reading that request's `Cookie` header (even
+   * when it is undefined: no cookies). Its `peek`/`get` of cookie keys give what the browser's
+   * store will give; IndexedDB and tab keys read as `undefined`; writes reject
+   * (`setCookieHeaders` from `visitstore/server` is the server's way to write). No browser global is touched.
+   * @example createStore({ ...options, cookieHeader: req.headers.cookie })
+   */
+  cookieHeader?: string | undefined
 }
 
 /**
- * A store: one typed interface over cookies, IndexedDB and sessionStorage.
+ * A server-session sync for `createStore({ session })`, made by `sessionSync()` from
+ * `visitstore/session` (`VisitStore.sessionSync` in the script-tag build).
+ * @example createStore({ name, keys, session: sessionSync({ endpoint: '/session' }) })
+ */
+export interface SessionSync {
+  readonly kind: 'visitstore-session-sync'
+}
+
+/**
+ * Options of `sessionSync`: where the store learns the server session's tag (exactly one of
+ * `endpoint`, `cookie`, `header`, `read`), and how it syncs with it.
+ * @example sessionSync({ endpoint: '/session', keepOnLogin: true })
+ */
+export type SessionSyncOptions = SessionSource & {
+  /** Move data made with no session, or in an anonymous one, to the new session at login instead of purging it. */
+  keepOnLogin?: boolean
+  /** Milliseconds between checks (one tab at a time, and only after user activity unless `keepAlive`). Default 60000; 0 turns the interval off. */
+  interval?: number
+  /** Milliseconds before the end at which `expiring` fires. Default 60000. */
+  expiringBefore?: number
+  /** Milliseconds a session request may take before it counts as failed. Default 10000. */
+  timeout?: number
+  /** Check on the interval even without user activity, keeping an idle server session alive. Default false. */
+  keepAlive?: boolean
+}
+
+/**
+ * Where the store learns the server session's tag. The raw session ID stays HttpOnly on the
+ * server; the browser sees only a tag derived from it.
+ * @example { endpoint: '/session' } // GET → { "tag": "…", "expiresAt": 1767225600000 }
+ */
+export type SessionSource =
+  | { endpoint: string, credentials?: RequestCredentials }
+  | { cookie: string }
+  | { header: string }
+  | { read: () => Promise<SessionAnswer | null> }
+
+/**
+ * What a session source answers; the endpoint's JSON wire format.
+ * @example { tag: 'k3J…', expiresAt: 1767225600000, anonymous: false }
+ */
+export interface SessionAnswer {
+  tag: string | null
+  expiresAt?: number
+  anonymous?: boolean
+}
+
+/** The store's view of the server session. `'unknown'`: not asked successfully yet (or no sync). */
+export type SessionState = 'unknown' | 'none' | 'anonymous' | 'active'
+
+/**
+ * A point-in-time view of the server session. `expiresAt` is on this browser's clock (corrected
+ * for the server's, where the answer had a `Date` header).
+ * @example { tag: 'k3J…', state: 'active', expiresAt: 1767225600000 }
+ */
+export interface SessionSnapshot {
+  tag: string | null
+  state: SessionState
+  expiresAt: number | undefined
+}
+
+/** Payload of the session's `change` event. `source: 'remote'` when another tab saw the change first. */
+export interface SessionChange {
+  previous: SessionSnapshot
+  current: SessionSnapshot
+  source: 'local' | 'remote'
+}
+
+/** Events of `store.session`. */
+export interface SessionEvents {
+  change: SessionChange
+  expiring: SessionSnapshot
+  end: SessionSnapshot
+}
+
+/**
+ * `store.session`: the server session as the store sees it, kept in sync across tabs.
+ * @example store.session.on('change', ({ current }) => console.log(current.state))
+ */
+export interface StoreSession {
+  /** The session tag, or null when there is no session. */
+  readonly tag: string | null
+  readonly state: SessionState
+  /** When the session ends (ms since epoch, this browser's clock), if the source said. */
+  readonly expiresAt: number | undefined
+  /** Listens to `change`, `expiring` and `end`; returns an unsubscribe function. @example store.session.on('end', showSignIn) */
+  on<E extends keyof SessionEvents>(event: E, cb: (payload: SessionEvents[E]) => void): () => void
+  /** Asks the source now; resolves once the new state and any purge are applied. Rejects with `SESSION_SYNC_FAILED` and changes nothing when the source fails. @example await store.session.refresh() */
+  refresh(): Promise<void>
+  /**
+   * Ends the session here and in every tab (purging session data) without waiting for the network;
+   * `{ server: true }` also sends `DELETE <endpoint>`.
+   * @example await store.session.end({ server: true })
+   */
+  end(options?: { server?: boolean }): Promise<void>
+  /** `fetch` that also reads the session tag header (with the `header` source). @example const res = await store.session.fetch('/api/cart') */
+  fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>
+}
+
+/**
+ * A store: one typed interface over cookies, IndexedDB and sessionStorage. `S` is its schema, `C`
+ * the type of its `keys` option (which keys `peek` accepts).
  * @example const store = createStore<Schema>({ name: 'shop', keys }); await store.set('theme', 'dark')
  */
-export interface VisitStore<S, C extends KeysConfig<S> = KeysConfig<S>> {
+export interface VisitStore<S, C = KeysConfig<S>> {
   /** Resolves to the stored keys, optionally those starting with `prefix`. @example await store.keys('draft:') */
   keys(prefix?: string): Promise<StoreKey<S>[]>
   /** Reads a value; `undefined` when absent, expired or from an ended session. @example await store.get('cart') */

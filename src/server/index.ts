@@ -1,3 +1,8 @@
+import { base64url } from '../codec.js'
+import { VisitStoreError } from '../errors.js'
+
+export { readCookies, setCookieHeaders } from './cookies.js'
+export { VisitStoreError } from '../errors.js'
 /**
  * The answer of the session endpoint, as the browser side of visitstore reads it.
  * `tag: null` means no session; `expiresAt` is milliseconds since the epoch.
@@ -11,15 +16,9 @@ export interface SessionState {
 
 const encoder = new TextEncoder()
 
-function base64url(bytes: ArrayBuffer): string {
-  let binary = ''
-  for (const b of new Uint8Array(bytes)) binary += String.fromCharCode(b)
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
-}
-
 function checkSecret(secret: unknown): asserts secret is string {
   if (typeof secret !== 'string' || secret.length < 32) {
-    throw new TypeError('visitstore/server: secret must be a string of at least 32 characters (for example 32 random bytes, base64); keep it on the server.')
+    throw new VisitStoreError('INVALID_OPTIONS', 'visitstore/server: secret must be a string of at least 32 characters (for example 32 random bytes, base64); keep it on the server.')
   }
 }
 
@@ -31,7 +30,7 @@ function checkSecret(secret: unknown): asserts secret is string {
  */
 export async function sessionTag(sessionId: string, secret: string): Promise<string> {
   checkSecret(secret)
-  if (typeof sessionId !== 'string' || sessionId === '') throw new TypeError('visitstore/server: sessionTag needs a non-empty session ID.')
+  if (typeof sessionId !== 'string' || sessionId === '') throw new VisitStoreError('INVALID_VALUE', 'visitstore/server: sessionTag needs a non-empty session ID.')
   const key = await crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])
   return base64url(await crypto.subtle.sign('HMAC', key, encoder.encode(sessionId)))
 }

@@ -1,48 +1,83 @@
-import Cookies from 'js-cookie'
-import { cookieBytes, encodeCookieName } from '../codec.js'
-import { VisitStoreError } from '../errors.js'
-import { ownOptions, type KeySpec } from '../placement.js'
-import type { CookieOptions } from '../types.js'
+import { encodeCookieName } from '../codec.js'
+import { storageError, VisitStoreError } from '../errors.js'
+import type { KeySpec, KeyTable } from '../keys.js'
+import { COMMIT_KEY, MARKER_KEY, type Names } from '../names.js'
+import { MAX_COOKIE_AGE, type CookieConfig } from '../options.js'
+import type { CookieJar, StoreStatus } from '../types.js'
 
 /** RFC 6265bis §5.6: user agents must accept name+value of at least 4096 bytes, and most accept no more. */
 export const COOKIE_LIMIT = 4096
-/** The store's cookies together; far below the 8 KB header limit of nginx and Apache. */
-export const DEFAULT_COOKIE_BUDGET = 2048
 
-/** One cookie to write: the store key, its already-encoded value, and its key's rules. */
+/** One cookie to write: the store key, its encoded value (undefined removes it), and its key's rules. */
 export interface CookieWrite {
   key: string
-  encoded: string
-  spec: KeySpec
-}
-
-/** The cookie tier: synchronous reads and writes of the store's own cookies through js-cookie. */
-export interface CookieTier {
-  /** Whether this page can hold cookies at all (a document, cookies not disabled). */
-  readonly available: boolean
-  /** The raw (still encoded) value of a store key, or undefined. */
-  read(key: string): string | undefined
-  /** The raw value of a cookie the store does not own (the server's script-readable session cookie). */
-  readForeign(name: string): string | undefined
-  /** Checks size and budget for all writes first, then writes them; all or nothing. Returns the raw values they replaced. */
-  write(writes: readonly CookieWrite[]): Map<string, string | undefined>
-  remove(keys: readonly string[]): void
-  /** The store keys that have a cookie now. */
-  keys(): string[]
-}
-
-function unavailable(what: string): VisitStoreError {
-  return new VisitStoreError('STORAGE_UNAVAILABLE',
-    `${what}: cookies are not available here (no document, or cookies are disabled). Server-visible values need cookies; ` +
-    'check store.status.cookies before writing them.')
+  encoded: string | undefined
+  spec?: KeySpec | undefined
 }
 
 /**
- * `document.cookie` as js-cookie's `get()` reads it (names URL-decoded, the first of two equal
- * names wins, undecodable names skipped), from a string already read.
+ * The cookie tier: the store's own cookies, read and written synchronously. Writes happen in a
+ * section that other tabs' sections wait for (a Web Lock held for a burst of writes, or an
+ * IndexedDB transaction where Web Locks are missing), which starts with one fresh read of the
+ * jar: budget and undo values come from that view, kept up to date by the writes themselves,
+ * instead of a read before and after every write (in Chromium each such read is a synchronous
+ * round trip to the network service). A burst ends with one read that catches what the browser
+ * dropped silently.
  */
-export function parseCookieString(source: string): Map<string, string> {
-  const cookies = new Map<string, string>()
+export interface CookieTier {
+  /** Whether this page can hold cookies at all. */
+  readonly available: boolean
+  /** How sections exclude other tabs: `status.locks`. */
+  readonly locks: StoreStatus['locks']
+  /** The raw value of a store key now; throws `COOKIE_CONFLICT` when two cookies of its name are visible. */
+  read(key: string): string | undefined
+  /** The raw value of a cookie the store does not own (a script-readable session cookie). */
+  readForeign(name: string): string | undefined
+  /** The store keys that have a cookie now: declared keys and families, and the store's own marks. */
+  keys(): string[]
+  /** Runs `fn` in the cookie section; `current`, `check` and `write` may be called only inside one. */
+  section<T>(fn: () => T): Promise<T>
+  /** The raw value of `key` in this section's view. */
+  current(key: string): string | undefined
+  /** Throws what `write` would (sizes, budget, a same-name conflict), writing nothing. */
+  check(writes: readonly CookieWrite[]): void
+  /** Checks, then writes; all or nothing. */
+  write(writes: readonly CookieWrite[]): void
+}
+
+/** What the tier needs from its store. */
+export interface CookieTierOptions {
+  jar: () => CookieJar | null
+  names: Names
+  keys: KeyTable
+  config: CookieConfig
+  locks: () => LockManager | undefined
+  /** Web Locks refused a request (SecurityError). */
+  locksRefused: () => void
+  /** The Cookie Store API, for a section's view of the jar and its final check (see env.ts). */
+  cookieStore: () => CookieStore | undefined
+  /**
+   * The IndexedDB lock, where Web Locks are missing (undefined when IndexedDB is not usable either):
+   * runs `fn` inside a readwrite transaction, with the lock record's value and a way to replace it.
+   */
+  exclusive: () => (<T>(fn: (value: unknown, save: (value: unknown) => void) => T) => Promise<T>) | undefined
+  /** A write the browser dropped after the section's checks passed (found at the end of the burst). */
+  dropped(key: string): void
+  /** The jar became unreadable (a sandboxed frame), or the lock kind changed. */
+  changed(): void
+}
+
+type Parsed = { all: Map<string, string>, mine: Map<string, string>, twice: Set<string> }
+
+const INTERNAL = [MARKER_KEY, COMMIT_KEY]
+
+/**
+ * `document.cookie` split as a server and js-cookie's `get()` split it (names URL-decoded, the
+ * first of two equal names wins, undecodable names skipped), noting names seen twice: the same
+ * name on another path or domain.
+ */
+export function parseCookies(source: string, prefix: string, owned: (key: string) => boolean): Parsed {
+  const parsed: Parsed = { all: new Map(), mine: new Map(), twice: new Set() }
   for (const pair of source ? source.split('; ') : []) {
     const at = pair.indexOf('=')
     let name: string
@@ -51,150 +86,281 @@ export function parseCookieString(source: string): Map<string, string> {
     } catch {
       continue
     }
-    if (!cookies.has(name)) cookies.set(name, at < 0 ? '' : pair.slice(at + 1))
+    const key = name.startsWith(prefix) ? name.slice(prefix.length) : undefined
+    if (parsed.all.has(name)) {
+      if (key !== undefined) parsed.twice.add(key)
+      continue
+    }
+    const raw = at < 0 ? '' : pair.slice(at + 1)
+    parsed.all.set(name, raw)
+    if (key !== undefined && owned(key)) parsed.mine.set(key, raw)
   }
-  return cookies
+  return parsed
+}
+
+const error = (code: 'COOKIE_CONFLICT' | 'COOKIE_TOO_LARGE' | 'COOKIE_BUDGET_EXCEEDED' | 'STORAGE_UNAVAILABLE', message: string, cause?: unknown) =>
+  new VisitStoreError(code, message, cause === undefined ? undefined : { cause })
+
+const unavailable = (cause?: unknown) => error('STORAGE_UNAVAILABLE',
+  'cookies are not available here (no document, cookies disabled or blocked, a sandboxed frame, or a server-rendered request). ' +
+  'Server-visible values need cookies; check store.status.cookies.', cause)
+
+/**
+ * Cookie lines as the store writes them: names encoded once per key, attributes built once per
+ * store. The store's own marks are read on every page of the host: Path=/, host-only.
+ */
+export function cookieLines(o: Pick<CookieTierOptions, 'config'>, prefix: string) {
+  const { path, sameSite, domain, secure } = o.config
+  const tail = `; SameSite=${sameSite}${secure ? '; Secure' : ''}`
+  const base = `; Path=${path}${domain ? `; Domain=${domain}` : ''}${tail}`
+  const internal = `; Path=/${tail}`
+  const names = new Map<string, string>()
+  const name = (key: string): string => {
+    let encoded = names.get(key)
+    if (encoded === undefined) {
+      try {
+        names.set(key, (encoded = encodeCookieName(prefix + key)))
+      } catch (err) {
+        throw new VisitStoreError('NOT_SERIALIZABLE', `set("${key}"): the key cannot be a cookie name (it holds a lone surrogate). Use another key.`, { cause: err })
+      }
+    }
+    return encoded
+  }
+  /** The attributes that decide whether a browser keeps a cookie at all (one probe each). */
+  const attributes = (key: string) => (INTERNAL.includes(key) ? internal : base)
+  const line = (w: CookieWrite) => `${name(w.key)}=${w.encoded ?? ''}${attributes(w.key)}${w.encoded === undefined ? '; Expires=Thu, 01 Jan 1970 00:00:00 GMT'
+    : w.key === COMMIT_KEY ? `; Max-Age=${MAX_COOKIE_AGE}` : w.spec?.maxAge ? `; Max-Age=${w.spec.maxAge}` : ''}`
+  return { name, attributes, line }
+}
+
+/** Reads the jar: `look()` through `document.cookie` (parsed again only when its string changed), `authority()` through the Cookie Store API where there is one. */
+function createReader(o: CookieTierOptions, prefix: string) {
+  const owned = (key: string) => INTERNAL.includes(key) || o.keys.find(key) !== undefined
+  const r = { jar: undefined as CookieJar | null | undefined, seen: undefined as string | undefined, parsed: parseCookies('', '', () => false) }
+  const jar = () => (r.jar === undefined ? (r.jar = o.jar()) : r.jar)
+  const lost = (cause?: unknown) => {
+    r.jar = null
+    o.changed()
+    return unavailable(cause)
+  }
+  const look = (): Parsed => {
+    let source = ''
+    try {
+      source = jar()?.read() ?? ''
+    } catch {
+      lost() // document.cookie throws SecurityError in a sandboxed frame
+    }
+    if (source !== r.seen) r.parsed = parseCookies((r.seen = source), prefix, owned)
+    return r.parsed
+  }
+  /** The jar as the browser's cookie store holds it, where a content process's copy may lag (Firefox, WebKit). */
+  const authority = async (): Promise<Map<string, string>> => {
+    const api = o.cookieStore()
+    try {
+      if (api) return parseCookies((await api.getAll()).map((c) => `${c.name}=${c.value}`).join('; '), prefix, owned).mine
+    } catch {
+      // Refused (an opaque origin): document.cookie is all there is.
+    }
+    return look().mine
+  }
+  return { jar, lost, look, authority, parsed: () => r.parsed }
 }
 
 /**
- * js-cookie copies and writes attributes with `for…in`, which also walks Object.prototype: a
- * polluted prototype (`Object.prototype.domain = 'evil'`) would become a cookie attribute. Own
- * properties set to undefined shadow every inherited one, and js-cookie skips falsy attributes.
+ * What the IndexedDB lock keeps of each cookie the last sections wrote: [value, the value it
+ * replaced, when, which tab] (null: no cookie). Only another tab's recent entries count: a tab's
+ * own jar shows its own writes at once, and another's lags by milliseconds, not SHADOW_MS; an
+ * older difference, or one from another browser session (the marker differs: a restart), is a real
+ * change (a cookie cleared, a write a killed browser lost).
  */
-function shielded(attributes: Record<string, string | boolean | Date>): Record<string, string | boolean | Date | undefined> {
-  const out: Record<string, string | boolean | Date | undefined> = { ...attributes }
-  for (const name in out) if (!Object.prototype.hasOwnProperty.call(out, name)) out[name] = undefined
-  return out
+type Shadow = Record<string, [value: string | null, replaced: string | null, at: number, writer: string, session: string | undefined]>
+const SHADOW_MS = 2000
+
+/**
+ * A section's view of the jar and its end. Under Web Locks the view comes from the browser's
+ * cookie store, and the end waits until the store holds the section's writes (or reports them
+ * dropped). Under the IndexedDB lock there is no Cookie Store API (insecure origins), so the lock's
+ * record carries the shadow: the values the last sections wrote, which a lagging `document.cookie`
+ * (WebKit, Firefox) may not show yet.
+ */
+function createView(o: CookieTierOptions, reader: ReturnType<typeof createReader>) {
+  const v = { map: undefined as Map<string, string> | undefined, before: new Map<string, string>(), written: new Map<string, string | undefined>(), me: Math.random().toString(36) }
+  const begin = async (shadow?: Shadow) => {
+    const map = new Map(shadow ? reader.look().mine : await reader.authority())
+    for (const [key, [value, replaced, at, writer, session]] of Object.entries(shadow ?? {})) {
+      if (writer === v.me || session !== map.get(MARKER_KEY) || Date.now() - at >= SHADOW_MS || (map.get(key) ?? null) !== replaced || value === replaced) continue
+      if (value === null) map.delete(key)
+      else map.set(key, value)
+    }
+    v.before = new Map(map)
+    v.map = map
+  }
+  const end = async (shadow?: Shadow, save?: (next: Shadow) => void) => {
+    // A write can take a moment to reach the browser's cookie store: look again before calling it dropped.
+    for (let tries = 0; v.written.size && tries < 6; tries++) {
+      if (tries) await new Promise((resolve) => setTimeout(resolve, 5 * tries))
+      const now = save ? reader.look().mine : await reader.authority()
+      for (const [key, expected] of v.written) if (now.get(key) === expected) v.written.delete(key)
+      if (save) break
+    }
+    if (save) save(nextShadow(shadow ?? {}, v))
+    for (const key of v.written.keys()) o.dropped(key)
+    v.written.clear()
+    v.map = undefined
+  }
+  return { v, begin, end }
 }
 
-/** Hosts where browsers keep Secure cookies even on http (secure contexts by definition). */
-const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]'])
+/** The shadow after a section: its own writes added, entries older than SHADOW_MS dropped. */
+function nextShadow(shadow: Shadow, v: { before: Map<string, string>, map?: Map<string, string> | undefined, me: string }): Shadow {
+  const now = Date.now()
+  const session = v.map?.get(MARKER_KEY)
+  const next: Shadow = Object.create(null) as Shadow
+  for (const [key, entry] of Object.entries(shadow)) if (now - entry[2] < SHADOW_MS) next[key] = entry
+  for (const [key, value] of v.map ?? []) if (v.before.get(key) !== value) next[key] = [value, v.before.get(key) ?? null, now, v.me, session]
+  for (const key of v.before.keys()) if (!v.map?.has(key)) next[key] = [null, v.before.get(key) ?? null, now, v.me, session]
+  return next
+}
 
-/** Creates the cookie tier for a store whose cookie names all start with `prefix`. */
-export function createCookieTier(prefix: string, cookieOptions: CookieOptions = {}): CookieTier {
-  const options = ownOptions(cookieOptions)
-  const budget = options.budget ?? DEFAULT_COOKIE_BUDGET
-  if (!Number.isInteger(budget) || budget <= 0) {
-    throw new VisitStoreError('INVALID_OPTIONS', `cookie.budget must be a positive whole number of bytes; got ${String(options.budget)}.`)
-  }
-  const available = typeof document !== 'undefined' && (typeof navigator === 'undefined' || navigator.cookieEnabled !== false)
-  const secure = options.secure ?? (typeof location !== 'undefined' && location.protocol === 'https:')
-  const sameSite = options.sameSite ?? 'Lax'
-  if (options.secure === true && typeof location !== 'undefined' && location.protocol === 'http:' && !LOCAL_HOSTS.has(location.hostname)) {
-    throw new VisitStoreError('INVALID_OPTIONS', 'cookie.secure: true on a plain http page: browsers drop Secure cookies there. Serve the page over https, or leave secure unset (it defaults to true on https).')
-  }
-  if (sameSite === 'None' && !secure) {
-    throw new VisitStoreError('INVALID_OPTIONS', "cookie.sameSite 'None' requires secure: true (browsers drop such cookies otherwise); serve the page over https.")
-  }
-  const base: Record<string, string | boolean> = { path: options.path ?? '/', SameSite: sameSite }
-  if (options.domain) base.domain = options.domain
-  if (secure) base.Secure = true
-  // Identity converter: values arrive encoded by codec.ts, so that byte counts are exact and a
-  // hand-edited cookie is detected on decode rather than mangled silently.
-  const jar = Cookies.withConverter<string>({ read: (v) => v, write: (v) => v })
-
-  const cookieName = (key: string) => prefix + key
-  // Parsing document.cookie on every read is most of a cookie read's cost; parse once per distinct
-  // cookie string instead. Reading the string is still needed to see changes made elsewhere.
-  let parsedFrom: string | undefined
-  let parsed = new Map<string, string>()
-  let mine: Map<string, string> | undefined
-  const cookieJar = (): Map<string, string> => {
-    const source = document.cookie
-    if (source !== parsedFrom) {
-      parsedFrom = source
-      parsed = parseCookieString(source)
-      mine = undefined
-    }
-    return parsed
-  }
-  const owned = (): Map<string, string> => {
-    const all = cookieJar()
-    if (!mine) {
-      mine = new Map()
-      for (const [name, raw] of all) {
-        if (name.startsWith(prefix)) mine.set(name.slice(prefix.length), raw)
-      }
-    }
-    return mine
-  }
-  const attributesFor = (spec: KeySpec | undefined) =>
-    shielded(spec?.maxAge === undefined ? base : { ...base, 'Max-Age': String(spec.maxAge) })
-  // Not jar.remove(): it merges in an attributes literal of its own, which a polluted prototype reaches.
-  const removeCookie = (key: string) => jar.set(cookieName(key), '', shielded({ ...base, expires: new Date(0) }))
-  const encodedNames = new Map<string, string>()
-  const encodedName = (key: string): string => {
-    const known = encodedNames.get(key)
-    if (known !== undefined) return known
+/** Creates the cookie tier for a store. Nothing touches the jar until the first call. */
+export function createCookieTier(o: CookieTierOptions): CookieTier {
+  const prefix = o.names.cookie('')
+  const lines = cookieLines(o, prefix)
+  const reader = createReader(o, prefix)
+  const { v, begin, end } = createView(o, reader)
+  const section = createSection(o, begin, end)
+  const probed = new Set<string>()
+  const check = (writes: readonly CookieWrite[]) => checkWrites(writes, v.map ?? reader.look().mine, reader.parsed().twice, lines.name, o.config.budget, reader.jar() !== null)
+  const put = (w: CookieWrite, view: Map<string, string>) => {
     try {
-      const encoded = encodeCookieName(cookieName(key))
-      encodedNames.set(key, encoded)
-      return encoded
+      (reader.jar() as CookieJar).write(lines.line(w))
     } catch (err) {
-      throw new VisitStoreError('NOT_SERIALIZABLE', `set("${key}"): the key cannot be a cookie name (it holds a lone surrogate, which has no UTF-8 form). Use another key.`, { cause: err })
+      // A read-only jar (a server-rendered request) says so itself; anything else means no cookies here.
+      throw err instanceof VisitStoreError ? err : reader.lost(err)
     }
+    if (w.encoded === undefined) view.delete(w.key)
+    else view.set(w.key, w.encoded)
+    v.written.set(w.key, w.encoded)
   }
-
-  function checkSizes(writes: readonly CookieWrite[], current: Map<string, string>): void {
-    const usage = new Map<string, number>()
-    for (const [key, raw] of current) usage.set(key, cookieBytes(encodedName(key), raw))
-    for (const { key, encoded } of writes) {
-      const bytes = cookieBytes(encodedName(key), encoded)
-      if (bytes > COOKIE_LIMIT) {
-        throw new VisitStoreError('COOKIE_TOO_LARGE',
-          `set("${key}"): the cookie would take ${bytes} bytes of name+value; browsers keep at most ${COOKIE_LIMIT}. ` +
-          'Store less, or make the key client-only (drop serverVisible) to keep it in IndexedDB.')
-      }
-      usage.set(key, bytes)
-    }
-    let total = 0
-    for (const bytes of usage.values()) total += bytes
-    if (total > budget) {
-      throw new VisitStoreError('COOKIE_BUDGET_EXCEEDED',
-        `set("${writes.map((w) => w.key).join('", "')}"): the store's cookies would take ${total} bytes, over its budget of ${budget}. ` +
-        'Every cookie travels with every request; delete some, store less, or raise cookie.budget.')
-    }
-  }
-
-  function restore(previous: Map<string, string | undefined>, specs: Map<string, KeySpec>): void {
-    for (const [key, raw] of previous) {
-      if (raw === undefined) removeCookie(key)
-      else jar.set(cookieName(key), raw, attributesFor(specs.get(key)))
-    }
-  }
-
   return {
-    available,
+    get available() { return reader.jar() !== null },
+    get locks() { return section.kind() },
     read(key) {
-      return available ? cookieJar().get(cookieName(key)) : undefined
+      const now = reader.look()
+      if (now.twice.has(key)) throw conflict(key, prefix)
+      return now.mine.get(key)
     },
-    readForeign(name) {
-      return available ? cookieJar().get(name) : undefined
-    },
+    readForeign: (name) => reader.look().all.get(name),
+    keys: () => [...reader.look().mine.keys()],
+    section: (fn) => (reader.jar() ? section.run(fn) : Promise.reject(unavailable())),
+    current: (key) => v.map?.get(key),
+    check,
     write(writes) {
-      if (!available) throw unavailable(`set("${writes[0]?.key ?? ''}")`)
-      const current = owned()
-      checkSizes(writes, current)
-      const previous = new Map(writes.map((w) => [w.key, current.get(w.key)]))
-      const specs = new Map(writes.map((w) => [w.key, w.spec]))
-      for (const { key, encoded, spec } of writes) jar.set(cookieName(key), encoded, attributesFor(spec))
-      // Browsers drop cookies silently (Secure on http in WebKit, blocked third-party frames):
-      // read back, and undo the batch rather than report a write that did not happen.
-      const now = owned()
-      const dropped = writes.find((w) => now.get(w.key) !== w.encoded)
-      if (dropped) {
-        restore(previous, specs)
-        throw new VisitStoreError('STORAGE_UNAVAILABLE',
-          `set("${dropped.key}"): the browser did not keep the cookie (blocked cookies, or a Secure cookie on http). The previous value is kept.`)
-      }
-      return previous
-    },
-    remove(keys) {
-      if (!available) return
-      for (const key of keys) removeCookie(key)
-    },
-    keys() {
-      return available ? [...owned().keys()] : []
+      const view = v.map as Map<string, string>
+      check(writes)
+      const previous = writes.map((w): CookieWrite => ({ ...w, encoded: view.get(w.key) }))
+      const unprobed = writes.filter((w) => w.encoded !== undefined && !probed.has(lines.attributes(w.key)))
+      for (const w of writes) put(w, view)
+      if (!unprobed.length) return
+      // The first write with each attribute set is read back at once: blocked cookies, a
+      // third-party frame or a public-suffix Domain drop them all, and the write must say so.
+      const now = reader.look().mine
+      const dropped = unprobed.find((w) => now.get(w.key) !== w.encoded)
+      if (!dropped) return void unprobed.forEach((w) => probed.add(lines.attributes(w.key)))
+      for (const w of previous) put(w, view)
+      for (const w of writes) v.written.delete(w.key)
+      if (INTERNAL.includes(dropped.key)) throw reader.lost()
+      throw error('STORAGE_UNAVAILABLE', `set("${dropped.key}"): the browser did not keep the cookie (cookies blocked for this site or frame, or its Domain is not allowed here). The previous value is kept.`)
     },
   }
+}
+
+function conflict(key: string, prefix: string): VisitStoreError {
+  return error('COOKIE_CONFLICT', `"${key}": two cookies named ${prefix}${key} are visible here (one set for another path or domain, e.g. by the server). ` +
+    'visitstore will not guess which is its own. Remove the other one (Set-Cookie with its Path and Domain and Max-Age=0).')
+}
+
+/** Throws when `writes` cannot be written over `view`: a same-name conflict, a cookie over 4096 bytes, the budget. */
+export function checkWrites(writes: readonly CookieWrite[], view: Map<string, string>, twice: Set<string>, name: (key: string) => string, budget: number, available: boolean): void {
+  if (!available) throw unavailable()
+  const sizes = new Map<string, number>()
+  for (const [key, raw] of view) sizes.set(key, name(key).length + raw.length)
+  for (const { key, encoded } of writes) {
+    if (twice.has(key)) throw conflict(key, name(''))
+    if (encoded === undefined) {
+      sizes.delete(key)
+      continue
+    }
+    const bytes = name(key).length + encoded.length
+    if (bytes > COOKIE_LIMIT) {
+      throw error('COOKIE_TOO_LARGE', `set("${key}"): the cookie would take ${bytes} bytes of name+value; browsers keep at most ${COOKIE_LIMIT}. ` +
+        'Store less, or drop serverVisible to keep it in IndexedDB.')
+    }
+    sizes.set(key, bytes)
+  }
+  let total = 0
+  for (const bytes of sizes.values()) total += bytes
+  if (total > budget && writes.some((w) => w.encoded !== undefined)) {
+    throw error('COOKIE_BUDGET_EXCEEDED', `set("${writes.map((w) => w.key).join('", "')}"): the store's cookies would take ${total} bytes, over its budget of ${budget}. ` +
+      'Every cookie travels with every request; delete some, store less, or raise cookie.budget.')
+  }
+}
+
+/**
+ * The cross-tab section around cookie writes. With Web Locks, one lock is held for a burst: the
+ * writes made before the next task (a loop of awaited sets) share one acquisition, one fresh view
+ * and one check at the end, and the lock is released only once the browser's cookie store holds
+ * them. Without Web Locks, each section is an IndexedDB readwrite transaction (serialised across
+ * tabs by the browser) around synchronous work, whose record carries the shadow (createView), or,
+ * when IndexedDB is not usable either, this tab only.
+ */
+function createSection(o: CookieTierOptions, begin: (shadow?: Shadow) => Promise<void>, end: (shadow?: Shadow, save?: (next: Shadow) => void) => Promise<void>) {
+  const s = { open: false, held: undefined as Promise<void> | undefined }
+  const kind = (): StoreStatus['locks'] => (o.locks() ? 'web-locks' : o.exclusive() ? 'indexeddb' : 'none')
+  const acquire = (locks: LockManager) => new Promise<void>((granted) => {
+    locks.request(o.names.lock('cookies'), async () => {
+      await begin()
+      s.open = true
+      granted()
+      await new Promise((resolve) => setTimeout(resolve, 0))
+      // Callers from here on queue for the next burst; this one's writes are checked first.
+      s.open = false
+      s.held = undefined
+      await end()
+    }).catch(() => {
+      // Web Locks refuse third-party and opaque-origin frames (SecurityError): take the next kind.
+      o.locksRefused()
+      o.changed()
+      granted()
+    })
+  })
+  /** A section made of synchronous work (begin and end do not wait when given a shadow). */
+  const alone = <T>(fn: () => T, shadow: Shadow, save?: (next: Shadow) => void): T => {
+    void begin(shadow)
+    try {
+      return fn()
+    } finally {
+      void end(shadow, save ?? (() => {}))
+    }
+  }
+  const run = async <T>(fn: () => T): Promise<T> => {
+    for (let locks = o.locks(); locks; locks = o.locks()) {
+      await (s.held ??= acquire(locks))
+      if (s.open) return fn()
+    }
+    const exclusive = o.exclusive()
+    if (!exclusive) return alone(fn, {})
+    // fn's own errors (an update's fn, a size check) come back as they are; the lock's are coded.
+    let own: { error: unknown } | undefined
+    return exclusive((shadow, save) => alone(() => {
+      try {
+        return fn()
+      } catch (error) {
+        throw (own = { error }).error
+      }
+    }, (shadow ?? {}) as Shadow, save)).catch((err: unknown) => {
+      throw own ? own.error : storageError(err, 'taking the cookie lock (an IndexedDB transaction)')
+    })
+  }
+  return { kind, run }
 }

@@ -1,56 +1,58 @@
-import { BatchOpError, type EntryBackend, type WriteOp } from './indexeddb.js'
+import type { RecordBackend, Tx } from './backend.js'
 
-// structuredClone gives the memory tier IndexedDB's semantics: callers get copies, and
+type Stored = { p: string, k?: unknown, x?: unknown }
+
+// structuredClone gives the memory backend IndexedDB's semantics: callers get copies, and
 // uncloneable values fail with the same DataCloneError.
-const clone: <T>(value: T) => T = typeof structuredClone === 'function' ? (v) => structuredClone(v) : (v) => v
+const clone = <T>(value: T): T => structuredClone(value)
 
 /** The fallback for IndexedDB: the same records in a Map, for this page only. */
-export function createMemoryBackend(): EntryBackend {
-  const map = new Map<string, unknown>()
+export function createMemoryBackend(): RecordBackend {
+  const map = new Map<string, Stored>()
+  const sorted = () => [...map.values()].sort((a, b) => (a.p < b.p ? -1 : a.p > b.p ? 1 : 0))
   return {
-    async getMany(keys) {
-      return keys.map((k) => clone(map.get(k)))
-    },
-    async writeBatch(ops: readonly WriteOp[]) {
-      ops.forEach((op, index) => {
-        let copies: (readonly [string, unknown])[]
-        try {
-          copies = (op.put ?? []).map(([k, v]) => [k, clone(v)] as const)
-        } catch (err) {
-          throw new BatchOpError(index, err)
-        }
-        for (const [k, v] of copies) map.set(k, v)
-        for (const k of op.del ?? []) map.delete(k)
-      })
-    },
-    async setMany(entries) {
-      const copies = entries.map(([k, v]) => [k, clone(v)] as const)
-      for (const [k, v] of copies) map.set(k, v)
-    },
-    async delMany(keys) {
-      for (const k of keys) map.delete(k)
-    },
-    async update(key, fn) {
-      map.set(key, clone(fn(clone(map.get(key)))))
-    },
-    async entries() {
-      return [...map].map(([k, v]) => [k, clone(v)])
-    },
-    async sweep(keys, isDead) {
-      for (const k of keys) if (map.has(k) && isDead(map.get(k))) map.delete(k)
-    },
-    async rewrite(decide) {
-      const dropped: string[] = []
-      for (const [key, raw] of [...map]) {
-        const next = decide(clone(raw))
-        if (next === null) {
-          map.delete(key)
-          dropped.push(key)
-        } else if (next !== undefined) {
-          map.set(key, clone(next))
-        }
+    async run(_mode, fn) {
+      // Each write remembers what it replaced, so that a failing fn undoes them all, as an aborted transaction would.
+      const undo: [string, Stored | undefined][] = []
+      const write = (key: string, record?: Stored) => {
+        undo.push([key, map.get(key)])
+        if (record) map.set(key, record)
+        else map.delete(key)
       }
-      return dropped
+      let result: unknown
+      const tx: Tx = {
+        get: (key, then) => then(clone(map.get(key))),
+        put: (record) => write(record.p, clone(record)),
+        delete: (key) => write(key),
+      }
+      try {
+        fn(tx, (value) => { result = value })
+      } catch (err) {
+        for (const [key, old] of undo.reverse()) {
+          if (old) map.set(key, old)
+          else map.delete(key)
+        }
+        throw err
+      }
+      return result as never
+    },
+    async keys(prefix, limit = Infinity) {
+      return sorted().filter((r) => r.p.startsWith(prefix)).slice(0, limit).map((r) => r.p)
+    },
+    async keysOf(k, prefix = '', limit = Infinity, from = '') {
+      return sorted().filter((r) => r.k === k && r.p.startsWith(prefix) && r.p >= from).slice(0, limit).map((r) => r.p)
+    },
+    async livenessKeys() {
+      return [...new Set(sorted().flatMap((r) => (typeof r.k === 'string' ? [r.k] : [])))].sort()
+    },
+    async expired(now, limit) {
+      return sorted().filter((r) => typeof r.x === 'number' && r.x <= now).slice(0, limit).map((r) => r.p)
+    },
+    async range(from, to, limit = Infinity) {
+      return sorted().filter((r) => r.p >= from && r.p < to).slice(0, limit).map(clone)
+    },
+    async deleteRange(from, to) {
+      for (const key of [...map.keys()]) if (key >= from && (to === undefined || key < to)) map.delete(key)
     },
     close() {},
   }

@@ -11,15 +11,6 @@ export interface TabTier {
   keys(): string[]
 }
 
-function defaultStorage(): Storage | null {
-  try {
-    // Reading window.sessionStorage throws SecurityError in sandboxed frames and with storage blocked.
-    return (globalThis as { sessionStorage?: Storage }).sessionStorage ?? null
-  } catch {
-    return null
-  }
-}
-
 function memoryStorage(): Pick<Storage, 'getItem' | 'setItem' | 'removeItem' | 'key' | 'length'> {
   const map = new Map<string, string>()
   return {
@@ -32,15 +23,15 @@ function memoryStorage(): Pick<Storage, 'getItem' | 'setItem' | 'removeItem' | '
 }
 
 /**
- * Creates the tab tier; `storage` undefined means the page's sessionStorage, null means none.
- * The page's sessionStorage is first touched at the first use: in Chromium that costs a few
+ * Creates the tab tier over `storage()` (the page's sessionStorage, a replacement, or null for
+ * none). sessionStorage is first touched at the first use: in Chromium that costs a few
  * milliseconds, which a store without tab keys should not pay at every page load.
  */
-export function createTabTier(prefix: string, storage: Storage | null | undefined): TabTier {
+export function createTabTier(prefix: string, storage: () => Storage | null): TabTier {
   let chosen: { area: Pick<Storage, 'getItem' | 'setItem' | 'removeItem' | 'key' | 'length'>, mode: TabTier['mode'] } | undefined
   const choose = () => {
     if (!chosen) {
-      const real = storage === undefined ? defaultStorage() : storage
+      const real = storage()
       chosen = real ? { area: real, mode: 'sessionStorage' } : { area: memoryStorage(), mode: 'memory' }
     }
     return chosen

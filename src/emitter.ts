@@ -4,6 +4,8 @@ export interface Emitter<Events> {
   emit<E extends keyof Events>(event: E, payload: Events[E]): void
   /** Whether anyone listens to `event`. */
   has(event: keyof Events): boolean
+  /** The events someone listens to. */
+  listened(): (keyof Events)[]
   clear(): void
 }
 
@@ -30,6 +32,7 @@ export function createEmitter<Events>(): Emitter<Events> {
       }
     },
     has: (event) => (listeners.get(event)?.size ?? 0) > 0,
+    listened: () => [...listeners].flatMap(([event, set]) => (set.size ? [event] : [])),
     clear: () => listeners.clear(),
   }
 }

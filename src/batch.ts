@@ -1,0 +1,30 @@
+/** Items gathered until their batch is flushed; see {@link createBatch}. */
+export interface Batch<T> {
+  /** Adds an item; the first item of a batch schedules its flush. */
+  add(item: T): void
+  /** Flushes now what is gathered (nothing happens when it is empty, so a scheduled flush may find nothing). */
+  flush(): void
+}
+
+/**
+ * One idea used three times: items added close together are handed to `flush` as one batch,
+ * when `schedule` calls back. The write queue (a microtask: one IndexedDB transaction for the
+ * writes of a tick), the read queue (until the database is open) and the outbox to other tabs
+ * (a 10 ms timer: one message for many writes) are each a Batch.
+ * @example const outbox = createBatch((run) => setTimeout(run, 10), (keys) => channel.post(keys))
+ */
+export function createBatch<T>(schedule: (run: () => void) => void, flush: (items: T[]) => void): Batch<T> {
+  let items: T[] = []
+  const run = () => {
+    const taken = items
+    items = []
+    if (taken.length) flush(taken)
+  }
+  return {
+    add(item) {
+      items.push(item)
+      if (items.length === 1) schedule(run)
+    },
+    flush: run,
+  }
+}

@@ -1,0 +1,60 @@
+import type { VisitStoreError } from './errors.js'
+import type { Env } from './env.js'
+import type { Names } from './names.js'
+import type { SessionSnapshot, SessionSync, StoreSession, StoreStatus, WatchInfo } from './types.js'
+
+// The contract between a store and the session sync it was given (visitstore/session): the store
+// knows nothing of sources, polling or expiry, and the sync nothing of tiers and records.
+
+/** A session change for the store to apply to its data. */
+export interface SessionApply {
+  previous: SessionSnapshot
+  next: SessionSnapshot
+  /** Move the previous session's data to the next one (keepOnLogin at a login) instead of purging it. */
+  keep: boolean
+  /** Purge even data already stamped with `next`'s tag (`session.end()`). */
+  force: boolean
+  /**
+   * Another tab applied this change and purged the shared tiers already: purge only what this
+   * context keeps to itself (purging again could delete what that tab wrote since).
+   */
+  remote: boolean
+}
+
+/** What a store gives its session sync. */
+export interface SessionHost {
+  names: Names
+  env: Env
+  /** The last state this origin saw (saved by `apply`), to start from before the first answer. */
+  load(): Promise<SessionSnapshot | undefined>
+  /** Purges (or moves) session data and saves `next`; resolves to the keys purged. */
+  apply(change: SessionApply): Promise<string[]>
+  /** Watchers of these keys hear `undefined`: data another tab purged. */
+  purged(keys: readonly string[], source: WatchInfo['source']): void
+  /** Sends a message to the session syncs of the store's other tabs. */
+  post(message: SessionMessage): void
+  report(error: VisitStoreError): void
+  status(state: StoreStatus['session']): void
+  /** Whether a cookie of this name is one the store writes (a session cookie source must not be). */
+  ownsCookie(name: string): boolean
+  readCookie(name: string): string | undefined
+}
+
+/** What tabs' session syncs tell each other: a session state one of them learned, with the keys it purged. */
+export type SessionMessage = { t: 's', snapshot: SessionSnapshot, purged: string[], force: boolean }
+
+/** What a session sync gives its store. */
+export interface SessionController {
+  readonly session: StoreSession
+  /** Settles after the first answer or failure (within the request time-out), at once without a sync. */
+  readonly started: Promise<void>
+  /** The tag session records must carry: a string, or null for no session; undefined when nothing is synced. */
+  tag(): string | null | undefined
+  receive(message: SessionMessage): void
+  close(): void
+}
+
+/** A `SessionSync` as the store uses it. */
+export interface SessionSyncImpl extends SessionSync {
+  attach(host: SessionHost): SessionController
+}

@@ -1,0 +1,167 @@
+import { createBatch, type Batch } from '../batch.js'
+import { openChannel, type Channel } from '../cross-tab.js'
+import { createEmitter, type Emitter } from '../emitter.js'
+import { createEnv, unref, type Env } from '../env.js'
+import { VisitStoreError } from '../errors.js'
+import type { KeyTable } from '../keys.js'
+import type { Names } from '../names.js'
+import type { StoreConfig } from '../options.js'
+import type { SessionController, SessionMessage } from '../session-host.js'
+import { createClientTier, type ClientTier } from '../tiers/client.js'
+import { createCookieTier, type CookieTier } from '../tiers/cookie.js'
+import { openIndexedDbBackend } from '../tiers/idb.js'
+import { createMemoryBackend } from '../tiers/memory.js'
+import { createTabTier, type TabTier } from '../tiers/tab.js'
+import type { StoreEvents, StoreStatus, WatchInfo } from '../types.js'
+
+/** A value change for `watch` callbacks. */
+export interface Change {
+  value: unknown
+  info: WatchInfo
+}
+
+/** What a store's tabs tell each other. */
+export type Message =
+  /** These keys' values changed. */
+  | { t: 'k', keys: string[] }
+  /** Everything (or everything of one lifetime) was cleared. */
+  | { t: 'c', lifetime?: string }
+  | SessionMessage
+
+/** How long writes gather before other tabs are told of them in one message. */
+const TELL_DELAY = 10
+
+/**
+ * Everything a store knows, declared in one place: the modules of store/ are functions of it.
+ * Mutable state is the `marker`, `status` and `closed` fields and the tiers' own.
+ */
+export interface StoreContext {
+  readonly config: StoreConfig
+  readonly keys: KeyTable
+  readonly names: Names
+  readonly env: Env
+  readonly events: Emitter<StoreEvents>
+  /** Watch callbacks, by key. */
+  readonly watchers: Emitter<Record<string, Change>>
+  readonly cookies: CookieTier
+  readonly tab: TabTier
+  /** IndexedDB (or memory, when it cannot be used). */
+  readonly client: ClientTier
+  /** Session records of a context that cannot see the browser session: memory, this page only. */
+  readonly pageClient: ClientTier
+  readonly channel: Channel<Message>
+  /** Keys whose change other tabs have not heard of yet (sent in one message per TELL_DELAY). */
+  readonly outbox: Batch<string>
+  /** The browser session: its stamp once known, and whether this context shares it. */
+  readonly marker: { stamp?: string, scope: 'shared' | 'page', settled: Promise<void>, fresh: boolean, release?: () => void }
+  /** The server session sync (or the local stand-in); set by createStore right after the context. */
+  session: SessionController
+  /** Resolves once the start-up journal replay is done (cross-tier batches whole again). */
+  recovered: Promise<void>
+  /** Status fields the tiers do not tell by themselves. */
+  readonly flags: { indexeddb: StoreStatus['indexeddb'], browserSession: StoreStatus['browserSession'], session: StoreStatus['session'] }
+  /** Clean-up for close(). */
+  readonly stops: (() => void)[]
+  /** The raw value last seen of each watched cookie key, to tell other writers' changes from this tab's. */
+  readonly cookieSeen: Map<string, string | undefined>
+  /** Looks for cookie changes made outside this tab's writes (store/watch.ts sets it). */
+  recheckCookies: () => void
+  closed: boolean
+}
+
+/** Creates a store's context: its tiers, channel and emitters. Touches no browser API yet. */
+export function createContext(config: StoreConfig): StoreContext {
+  const env = createEnv(config.backends)
+  const events = createEmitter<StoreEvents>()
+  const channel = openChannel<Message>(env, config.names.channel)
+  const factory = env.indexedDB()
+  // Without IndexedDB at all (server rendering, Node) the status says so from the start, and no
+  // error is raised for what is simply not there.
+  // Server rendering (a request's store, or Node): there is no browser session to see.
+  const server = config.request || typeof self === 'undefined'
+  const flags: StoreContext['flags'] = { indexeddb: factory ? 'ok' : 'memory', browserSession: server ? 'page' : 'shared', session: 'off' }
+  const client = createClientTier(async () => openIndexedDbBackend(factory as IDBFactory, config.names.db, config.openTimeout), (error) => {
+    if (!factory) return
+    flags.indexeddb = 'memory'
+    events.emit('status', statusOf(ctx))
+    events.emit('error', error)
+  })
+  const ctx: StoreContext = {
+    config,
+    keys: config.keys,
+    names: config.names,
+    env,
+    events,
+    watchers: createEmitter(),
+    cookies: createCookieTier({
+      jar: env.cookies,
+      names: config.names,
+      keys: config.keys,
+      config: config.cookie,
+      locks: () => env.locks(),
+      locksRefused: () => env.locksRefused(),
+      cookieStore: () => env.cookieStore(),
+      exclusive: () => (client.mode === 'indexeddb' && factory ? client.exclusive : undefined),
+      dropped: (key) => dropped(ctx, key),
+      changed: () => events.emit('status', statusOf(ctx)),
+    }),
+    tab: createTabTier(config.names.tab, env.sessionStorage),
+    client,
+    pageClient: createClientTier(async () => createMemoryBackend(), () => {}),
+    channel,
+    outbox: createBatch<string>((run) => {
+      // News not sent yet goes when the page does (armed at the first news).
+      if (!ctx.stops.includes(ctx.outbox.flush)) ctx.stops.push(ctx.outbox.flush, env.listen('window', 'pagehide', ctx.outbox.flush))
+      unref(setTimeout(run, TELL_DELAY))
+    }, (keys) => channel.post({ t: 'k', keys: [...new Set(keys)] })),
+    marker: { scope: flags.browserSession, settled: Promise.resolve(), fresh: false },
+    session: undefined as unknown as SessionController,
+    recovered: Promise.resolve(),
+    flags,
+    stops: [],
+    cookieSeen: new Map(),
+    recheckCookies: () => {},
+    closed: false,
+  }
+  return ctx
+}
+
+/** `store.status` now. sessionStorage is looked up when asked for, so that it is not touched before then. */
+export function statusOf(ctx: StoreContext): StoreStatus {
+  return {
+    indexeddb: ctx.flags.indexeddb,
+    cookies: ctx.cookies.available ? 'ok' : 'unavailable',
+    sessionStorage: ctx.tab.mode === 'sessionStorage' ? 'ok' : 'memory',
+    browserSession: ctx.flags.browserSession,
+    locks: ctx.cookies.locks,
+    session: ctx.flags.session,
+  }
+}
+
+/** Changes status flags and tells `status` listeners. */
+export function setFlags(ctx: StoreContext, change: Partial<StoreContext['flags']>): void {
+  Object.assign(ctx.flags, change)
+  ctx.events.emit('status', statusOf(ctx))
+}
+
+/** Reports a failure that is not the answer to a call, as a coded error. */
+export function report(ctx: StoreContext, err: unknown, fallback: string): void {
+  ctx.events.emit('error', err instanceof VisitStoreError ? err : new VisitStoreError('STORAGE_UNAVAILABLE', fallback, { cause: err }))
+}
+
+export function assertOpen(ctx: StoreContext, what: string): void {
+  if (ctx.closed) throw new VisitStoreError('STORAGE_UNAVAILABLE', `${what}: this store was closed; create a new one with createStore.`)
+}
+
+/** Notifies `watch` callbacks of `key`. */
+export function notify(ctx: StoreContext, key: string, value: unknown, source: WatchInfo['source'] = 'local'): void {
+  if (ctx.watchers.has(key)) ctx.watchers.emit(key, { value, info: { source } })
+}
+
+/** A cookie write the browser dropped after its checks passed: say so; watchers then hear the value it really has. */
+function dropped(ctx: StoreContext, key: string): void {
+  ctx.events.emit('error', new VisitStoreError('COOKIE_CONFLICT',
+    `set("${key}"): the browser did not keep cookie ${ctx.names.cookie(key)}: a cookie of that name set by the server with HttpOnly ` +
+    '(which scripts cannot overwrite) is the usual cause. Rename the key, or stop the server from setting that cookie.'))
+  ctx.recheckCookies()
+}

@@ -1,0 +1,109 @@
+import { storageError } from '../errors.js'
+import { COMMIT_KEY } from '../names.js'
+import type { StoredRecord } from '../records.js'
+import type { ClientTier } from '../tiers/client.js'
+import type { CookieWrite } from '../tiers/cookie.js'
+import { report, type StoreContext } from './context.js'
+
+// A batch across cookies and IndexedDB must be all or nothing after a crash too. Order:
+// 1. the IndexedDB part and a journal entry (the batch's cookie values, and the values they
+//    replace) commit in one transaction: from here on the batch has happened;
+// 2. the cookies are written, with the commit mark `<name>_$c` = the entry's number last.
+// A page gone between 1 and 2 (navigation, a closed tab) leaves the cookies behind; so does a
+// killed browser, which persists cookie writes late (Chromium every 30 s) and in order. At the
+// next start the journal entries after the mark are replayed, per cookie: a cookie still showing
+// a value of that batch chain (lost writes) is brought to the batch's; a cookie holding anything
+// else was written after the batch by someone else, and is left alone.
+
+const JOURNAL = '$j:'
+const SEQ = '$seq'
+/** Journal entries kept: a browser killed with more cross-tier batches than this unpersisted cannot be replayed in full. */
+const KEEP = 1000
+const entryKey = (id: number) => JOURNAL + id.toString(36).padStart(8, '0')
+
+/** One journal entry's cookies: [key, value written (null: removed), value replaced]. */
+type JournalCookies = [key: string, value: string | null, replaced: string | null][]
+
+/**
+ * Commits a batch across cookies and IndexedDB (see above). `puts`/`dels` are the IndexedDB part.
+ * A cookie the browser then refuses undoes the IndexedDB part exactly, and the batch rejects.
+ */
+export async function commitAcrossTiers(ctx: StoreContext, cookies: CookieWrite[], puts: StoredRecord[], dels: string[]): Promise<void> {
+  // Checked first, so that a cookie over the limit or the budget writes nothing anywhere.
+  const replaced = await ctx.cookies.section(() => {
+    ctx.cookies.check(cookies)
+    return cookies.map((w) => ctx.cookies.current(w.key) ?? null)
+  })
+  const entry: JournalCookies = cookies.map((w, i) => [w.key, w.encoded ?? null, replaced[i] ?? null])
+  const { id, previous } = await commitRecords(ctx.client, puts, dels, entry).catch((err: unknown) => {
+    throw storageError(err, `setMany("${[...cookies.map((w) => w.key), ...puts.map((r) => r.p), ...dels].join('", "')}") in IndexedDB`)
+  })
+  try {
+    await ctx.cookies.section(() => {
+      ctx.cookies.write([...cookies, { key: COMMIT_KEY, encoded: id.toString(36) }])
+      for (const w of cookies) if (ctx.cookieSeen.has(w.key)) ctx.cookieSeen.set(w.key, w.encoded)
+    })
+  } catch (err) {
+    await undoRecords(ctx.client, [...puts.map((r) => r.p), ...dels], previous, id)
+      .catch((undoErr: unknown) => report(ctx, undoErr, 'Undoing the IndexedDB part of a failed batch failed; its values may be visible without its cookies.'))
+    throw err
+  }
+}
+
+/** The IndexedDB part and the journal entry in one transaction; the records replaced come back for an undo. */
+function commitRecords(client: ClientTier, puts: StoredRecord[], dels: string[], entry: JournalCookies) {
+  return client.run<{ id: number, previous: unknown[] }>('readwrite', (tx, done) => tx.get(SEQ, (seq) => {
+    const id = ((seq as { v?: number } | undefined)?.v ?? 0) + 1
+    const keys = [...puts.map((r) => r.p), ...dels]
+    const previous = new Array<unknown>(keys.length)
+    // Requests run in order: each get sees the record before this batch's put or delete.
+    keys.forEach((key, i) => tx.get(key, (raw) => { previous[i] = raw }))
+    for (const record of puts) tx.put(record)
+    for (const key of dels) tx.delete(key)
+    tx.put({ p: SEQ, v: id })
+    tx.put({ p: entryKey(id), v: entry })
+    tx.delete(entryKey(id - KEEP))
+    done({ id, previous })
+  }))
+}
+
+function undoRecords(client: ClientTier, keys: string[], previous: unknown[], id: number): Promise<void> {
+  return client.run('readwrite', (tx, done) => {
+    keys.forEach((key, i) => (previous[i] === undefined ? tx.delete(key) : tx.put(previous[i] as StoredRecord)))
+    tx.delete(entryKey(id))
+    done(undefined)
+  })
+}
+
+/**
+ * Replays the journal at start-up (see above). `fresh`: this tab began the browser session, so
+ * the commit mark it read came from disk: entries up to it are durable and are pruned.
+ */
+export async function replayJournal(ctx: StoreContext, fresh: boolean): Promise<void> {
+  if (!ctx.cookies.available || ctx.client.mode !== 'indexeddb') return
+  const entries = (await ctx.client.range(JOURNAL, '$j;')) as { p: string, v: JournalCookies }[]
+  if (!entries.length) return
+  const mark = await ctx.cookies.section(() => {
+    const mark = parseInt(ctx.cookies.current(COMMIT_KEY) ?? '0', 36) || 0
+    const pending = entries.filter((e) => parseInt(e.p.slice(JOURNAL.length), 36) > mark)
+    const chain = new Map<string, Set<string | null>>()
+    const last = new Map<string, string | null>()
+    for (const { v } of pending) {
+      for (const [key, value, replaced] of v) {
+        const seen = chain.get(key) ?? new Set()
+        chain.set(key, seen.add(value).add(replaced))
+        last.set(key, value)
+      }
+    }
+    const writes: CookieWrite[] = []
+    for (const [key, value] of last) {
+      const spec = ctx.keys.find(key)
+      const now = ctx.cookies.current(key) ?? null
+      if (spec?.tier === 'cookie' && now !== value && chain.get(key)?.has(now)) writes.push({ key, encoded: value ?? undefined, spec })
+    }
+    const newest = pending.at(-1)
+    if (newest) ctx.cookies.write([...writes, { key: COMMIT_KEY, encoded: newest.p.slice(JOURNAL.length).replace(/^0+/, '') }])
+    return mark
+  })
+  if (fresh && mark > 0) await ctx.client.deleteRange(JOURNAL, entryKey(mark + 1))
+}

@@ -1,0 +1,208 @@
+import { liveStamps } from '../cross-tab.js'
+import { VisitStoreError } from '../errors.js'
+import { declaredAs, familyPrefix, type HomeTier, type KeySpec } from '../keys.js'
+import { partsOf, type StoredRecord } from '../records.js'
+import { after } from '../tiers/backend.js'
+import type { ClientTier } from '../tiers/client.js'
+import type { Lifetime } from '../types.js'
+import { assertOpen, notify, report, type StoreContext } from './context.js'
+import { clientFor, sessionLive } from './marker.js'
+import { get } from './read.js'
+
+// Work proportional to what it touches: listing, clearing and sweeping go through key ranges and
+// the [k, p] and x indexes; deletions run in slices of SLICE records with a pause between, so the
+// page never stalls on a big store.
+
+const SLICE = 500
+const DECLARATIONS = '$decl'
+const pause = () => new Promise((resolve) => setTimeout(resolve, 0))
+const declares = (ctx: StoreContext, tier: HomeTier, lifetime?: Lifetime) =>
+  ctx.keys.specs.some((s) => s.tier === tier && (lifetime === undefined || s.lifetime === lifetime))
+
+/** `store.keys(prefix)`: the stored keys, sorted; IndexedDB's listed from its key ranges and indexes, without reading values. */
+export async function listKeys(ctx: StoreContext, prefix = ''): Promise<string[]> {
+  assertOpen(ctx, 'keys()')
+  const found = ctx.cookies.keys().filter((k) => declaredAs(ctx.keys, k, 'cookie'))
+  if (declares(ctx, 'sessionStorage')) found.push(...ctx.tab.keys().filter((k) => declaredAs(ctx.keys, k, 'sessionStorage')))
+  if (declares(ctx, 'indexeddb', 'persistent')) {
+    const keys = (await ctx.client.keys(prefix)).filter((k) => declaredAs(ctx.keys, k, 'indexeddb', 'persistent'))
+    const expiring = keys.some((k) => ctx.keys.find(k)?.ttlMs !== undefined)
+    const expired = new Set(expiring ? await ctx.client.expired(Date.now()) : [])
+    found.push(...keys.filter((k) => !expired.has(k)))
+  }
+  if (declares(ctx, 'indexeddb', 'session')) {
+    const live = await sessionLive(ctx)
+    found.push(...(await clientFor(ctx, true).keysOf(live, prefix)).filter((k) => declaredAs(ctx.keys, k, 'indexeddb', 'session')))
+  }
+  return found.filter((k) => k.startsWith(prefix)).sort()
+}
+
+/** The key ranges of the IndexedDB records declared with `lifetime`: each key or family, minus what is declared otherwise inside it. */
+function rangesOf(ctx: StoreContext, lifetime: Lifetime): [string, string][] {
+  const span = (spec: KeySpec): [string, string] => {
+    const prefix = familyPrefix(spec)
+    return prefix === undefined ? [spec.declared, `${spec.declared}\0`] : [prefix, after(prefix)]
+  }
+  const ours = (s: KeySpec) => s.tier === 'indexeddb' && s.lifetime === lifetime
+  const holes = ctx.keys.specs.filter((s) => !ours(s)).map(span).sort(([a], [b]) => (a < b ? -1 : 1))
+  return ctx.keys.specs.filter(ours).flatMap((spec) => {
+    const [from, to] = span(spec)
+    const out: [string, string][] = []
+    let at = from
+    // Only what is declared more specifically inside this key range is left out.
+    for (const [a, b] of holes) {
+      if (a < from || b > to || (a === from && b === to) || b <= at) continue
+      if (a > at) out.push([at, a])
+      if (b > at) at = b
+    }
+    if (at < to) out.push([at, to])
+    return out
+  })
+}
+
+/** `store.clear`: removes the store's data, or one lifetime's; never a cookie it does not declare. */
+export async function clear(ctx: StoreContext, lifetime?: Lifetime): Promise<void> {
+  assertOpen(ctx, 'clear()')
+  const matches = (key: string, tier: HomeTier) => declaredAs(ctx.keys, key, tier, lifetime)
+  const watched = ctx.watchers.listened().filter((key) => matches(key, 'indexeddb'))
+  const existed = await Promise.all(watched.map((key) => get(ctx, key).then((v) => v !== undefined, () => false)))
+  const cookieKeys = ctx.cookies.keys().filter((k) => matches(k, 'cookie'))
+  if (cookieKeys.length) {
+    await ctx.recovered
+    await ctx.cookies.section(() => ctx.cookies.write(cookieKeys.map((key) => ({ key, encoded: undefined }))))
+  }
+  const tabKeys = declares(ctx, 'sessionStorage', lifetime) ? ctx.tab.keys().filter((k) => matches(k, 'sessionStorage')) : []
+  ctx.tab.remove(tabKeys)
+  for (const client of [ctx.client, ctx.pageClient]) {
+    // Internal records ($session, $seq, the journal) have keys starting with "$": they stay.
+    const ranges: [string, string | undefined][] = lifetime === undefined ? [['', '$'], ['%', undefined]] : rangesOf(ctx, lifetime)
+    for (const [from, to] of ranges) await client.deleteRange(from, to)
+  }
+  for (const key of [...cookieKeys, ...tabKeys, ...watched.filter((_, i) => existed[i])]) notify(ctx, key, undefined)
+  ctx.outbox.flush()
+  ctx.channel.post({ t: 'c', lifetime })
+}
+
+/** Deletes those of `keys` that `dead` still says are dead when read again in the deleting transaction. */
+function deleteIf(client: ClientTier, keys: readonly string[], dead: (raw: Partial<StoredRecord>) => boolean): Promise<void> {
+  return client.run('readwrite', (tx, done) => {
+    for (const key of keys) tx.get(key, (raw) => { if (raw !== undefined && dead(raw as Partial<StoredRecord>)) tx.delete(key) })
+    done(undefined)
+  })
+}
+
+/**
+ * Deletes (or, with `to`, moves to liveness key `to`) every record of liveness key `k`, a slice
+ * at a time; resolves to the keys. Deletes only records of keys declared session-scoped today: a
+ * key re-declared persistent keeps its data whatever session it was written in.
+ */
+export async function dropLivenessKey(ctx: StoreContext, client: ClientTier, k: string, to?: string): Promise<string[]> {
+  const touched: string[] = []
+  const session = (key: string) => ctx.keys.find(key)?.lifetime === 'session'
+  for (let from = ''; ;) {
+    const found = await client.keysOf(k, undefined, SLICE, from)
+    // A move takes every record; a deletion leaves those of keys declared persistent now.
+    const keys = to === undefined ? found.filter(session) : found
+    if (!found.length) return touched
+    touched.push(...keys)
+    from = `${found.at(-1) as string}\0`
+    if (to === undefined) await deleteIf(client, keys, (raw) => raw.k === k)
+    else {
+      await client.run('readwrite', (tx, done) => {
+        for (const key of keys) tx.get(key, (raw) => { if ((raw as StoredRecord | undefined)?.k === k) tx.put({ ...(raw as StoredRecord), k: to }) })
+        done(undefined)
+      })
+    }
+  }
+}
+
+/**
+ * The background sweep after start-up: expired records, then session records whose own stamps
+ * prove their session ended. A context that cannot see the browser session (a Worker, blocked
+ * cookies) sweeps no session data; an ended browser session is proven only by Web Locks (no
+ * page holds its stamp), so without them such records only read as missing.
+ */
+export async function sweep(ctx: StoreContext): Promise<void> {
+  for (;;) {
+    const keys = await ctx.client.expired(Date.now(), SLICE)
+    if (!keys.length || ctx.closed) break
+    await deleteIf(ctx.client, keys, (raw) => typeof raw.x === 'number' && raw.x <= Date.now())
+    await pause()
+  }
+  if (ctx.marker.scope === 'page' || !ctx.cookies.available || ctx.client.mode !== 'indexeddb') return
+  const live = await liveStamps(ctx.env, ctx.names)
+  const tag = ctx.session.tag()
+  const tagKnown = tag !== undefined && ctx.session.session.state !== 'unknown'
+  for (const k of await ctx.client.livenessKeys()) {
+    const [stamp, part] = partsOf(k)
+    const browserEnded = stamp !== ctx.marker.stamp && live !== undefined && !live.has(stamp)
+    if ((browserEnded || (tagKnown && part !== (tag ?? ''))) && !ctx.closed) await dropLivenessKey(ctx, ctx.client, k)
+  }
+}
+
+/**
+ * Data written under an older declaration is judged by today's (reads already do that): when a
+ * key became session-scoped, its IndexedDB records without a session stamp are deleted and its
+ * persistent cookie is written again as a session cookie, so it ends with this browser session.
+ * Runs once per change of the declarations (their fingerprint is kept in the database).
+ */
+export async function applyDeclarations(ctx: StoreContext): Promise<void> {
+  if (ctx.client.mode !== 'indexeddb') return
+  const now = JSON.stringify(ctx.keys.specs.map((s) => [s.declared, s.lifetime, s.tier]))
+  const [saved] = await ctx.client.read([DECLARATIONS])
+  const before = (saved as { v?: string } | undefined)?.v
+  if (before === now) return
+  const was = new Map((before ? JSON.parse(before) as [string, Lifetime][] : []).map(([d, l]) => [d, l]))
+  const became = ctx.keys.specs.filter((s) => s.lifetime === 'session' && was.get(s.declared) !== 'session')
+  const cookies = ctx.cookies.available ? ctx.cookies.keys().filter((k) => became.includes(ctx.keys.find(k) as KeySpec) && ctx.keys.find(k)?.tier === 'cookie') : []
+  if (cookies.length) {
+    await ctx.cookies.section(() => ctx.cookies.write(cookies.flatMap((key) => {
+      const encoded = ctx.cookies.current(key)
+      return encoded === undefined ? [] : [{ key, encoded, spec: ctx.keys.find(key) }]
+    })))
+  }
+  for (const [from, to] of rangesOf(ctx, 'session')) {
+    for (let at = from; ;) {
+      const records = (await ctx.client.range(at, to, SLICE)) as Partial<StoredRecord>[]
+      // Only the store's own records: a foreign one (no `v`) is reported on read and left in place.
+      const stale = records.filter((r) => r.k === undefined && 'v' in r && became.includes(ctx.keys.find(r.p as string) as KeySpec)).map((r) => r.p as string)
+      if (stale.length) await deleteIf(ctx.client, stale, (raw) => raw.k === undefined && 'v' in raw)
+      if (records.length < SLICE) break
+      at = `${(records.at(-1) as StoredRecord).p}\0`
+    }
+  }
+  await ctx.client.write({ put: [{ p: DECLARATIONS, v: now }], what: () => 'saving the key declarations' })
+}
+
+const persisted = new WeakMap<StoreContext, Promise<boolean>>()
+
+/** `store.persist()`: asks the browser once (per store) not to evict this site's storage. */
+export function persist(ctx: StoreContext): Promise<boolean> {
+  let asked = persisted.get(ctx)
+  if (!asked) {
+    persisted.set(ctx, (asked = (async () => {
+      const storage = typeof navigator === 'undefined' ? undefined : navigator.storage
+      if (typeof storage?.persist !== 'function') return false
+      try {
+        return await storage.persist()
+      } catch (err) {
+        report(ctx, new VisitStoreError('STORAGE_UNAVAILABLE', 'navigator.storage.persist() failed; the browser may evict this site\'s data under storage pressure.', { cause: err }), '')
+        return false
+      }
+    })()))
+  }
+  return asked
+}
+
+/** `store.estimate()`: bytes used and available, where the browser can say. */
+export async function estimate(ctx: StoreContext): Promise<{ usage?: number, quota?: number } | undefined> {
+  const storage = typeof navigator === 'undefined' ? undefined : navigator.storage
+  if (typeof storage?.estimate !== 'function') return undefined
+  try {
+    const { usage, quota } = await storage.estimate()
+    return { usage, quota }
+  } catch (err) {
+    report(ctx, new VisitStoreError('STORAGE_UNAVAILABLE', 'navigator.storage.estimate() failed.', { cause: err }), '')
+    return undefined
+  }
+}

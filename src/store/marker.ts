@@ -1,0 +1,99 @@
+import { holdStamp, liveStamps } from '../cross-tab.js'
+import { VisitStoreError } from '../errors.js'
+import { MARKER_KEY } from '../names.js'
+import { livenessKey, newStamp, STAMP } from '../records.js'
+import type { ClientTier } from '../tiers/client.js'
+import { report, setFlags, type StoreContext } from './context.js'
+
+// "Session" data in IndexedDB must end with the browser session, which IndexedDB knows nothing
+// of. A session cookie does: the marker `<name>_$s` holds a random stamp shared by every tab of
+// the browser session and gone when it ends; session records carry the stamp. The protocol:
+// - a tab that finds the marker uses it (the fast path, one cookie read);
+// - a tab that finds none decides inside the cookie section (one tab at a time), after reading
+//   the jar again: another tab may have made it meanwhile (two tabs starting together);
+// - pages hold a shared Web Lock named after their stamp while shown, so a missing cookie (a
+//   clean-up script, the user clearing cookies) is told apart from an ended browser session: a
+//   live stamp is adopted and its cookie written again, never replaced;
+// - a context without the cookie (a Worker) uses the one live stamp if there is one, and
+//   otherwise keeps its session data to itself (status.browserSession 'page'), and never sweeps.
+
+/** Finds (or makes) the browser-session stamp. Never rejects: a failure degrades to page scope. */
+export async function settleMarker(ctx: StoreContext): Promise<void> {
+  // Server rendering: no browser session to see, and no error for what is simply not there (store/context.ts).
+  if (ctx.marker.scope === 'page') return
+  try {
+    const found = ctx.cookies.available ? ctx.cookies.readForeign(ctx.names.cookie(MARKER_KEY)) : undefined
+    if (found !== undefined && STAMP.test(found)) return adopt(ctx, found)
+    const live = await liveStamps(ctx.env, ctx.names)
+    if (!ctx.cookies.available) {
+      if (live?.size === 1) return adopt(ctx, [...live][0] as string)
+      return pageScope(ctx, 'this context cannot read the browser session\'s cookie (a Worker with no page of the session open, or cookies blocked)')
+    }
+    const stamp = await ctx.cookies.section(() => {
+      const again = ctx.cookies.current(MARKER_KEY)
+      if (again !== undefined && STAMP.test(again)) return again
+      let chosen = live?.values().next().value
+      if (chosen === undefined) {
+        chosen = newStamp()
+        ctx.marker.fresh = true
+      }
+      ctx.cookies.write([{ key: MARKER_KEY, encoded: chosen }])
+      return chosen
+    })
+    adopt(ctx, stamp)
+  } catch (err) {
+    pageScope(ctx, `the session marker cookie could not be written (${err instanceof Error ? err.message : String(err)})`)
+  }
+}
+
+function adopt(ctx: StoreContext, stamp: string): void {
+  ctx.marker.release?.()
+  ctx.marker.stamp = stamp
+  // A store closed while it started holds nothing.
+  ctx.marker.release = ctx.closed ? undefined : holdStamp(ctx.env, ctx.names, stamp)
+}
+
+function pageScope(ctx: StoreContext, why: string): void {
+  ctx.marker.scope = 'page'
+  setFlags(ctx, { browserSession: 'page' })
+  report(ctx, new VisitStoreError('STORAGE_UNAVAILABLE',
+    `Session-lifetime data is kept in memory for this page only: ${why}. Persistent data is not affected.`), '')
+}
+
+/**
+ * Called when the jar may have changed: an open tab whose marker vanished writes it again (it is
+ * alive, so the browser session goes on); one whose marker now holds another stamp (made by a tab
+ * that could not see this one) moves its records to that stamp, so that nothing it wrote is lost.
+ */
+export async function checkMarker(ctx: StoreContext, restamp: (from: string, to: string) => Promise<void>): Promise<void> {
+  const ours = ctx.marker.stamp
+  if (ours === undefined || ctx.closed || ctx.marker.scope === 'page' || !ctx.cookies.available) return
+  const seen = ctx.cookies.readForeign(ctx.names.cookie(MARKER_KEY))
+  if (seen === ours) return
+  try {
+    if (seen !== undefined && STAMP.test(seen)) {
+      await restamp(ours, seen)
+      adopt(ctx, seen)
+    } else {
+      await ctx.cookies.section(() => {
+        if (ctx.cookies.current(MARKER_KEY) === undefined) ctx.cookies.write([{ key: MARKER_KEY, encoded: ours }])
+      })
+    }
+  } catch (err) {
+    report(ctx, err, 'Restoring the session marker cookie failed; session data written from now on may not be seen by new tabs.')
+  }
+}
+
+/**
+ * The liveness key session records carry now (records.ts): waits for the browser session's stamp
+ * and for the server session's first answer (which the session sync bounds by its time-out).
+ */
+export async function sessionLive(ctx: StoreContext): Promise<string> {
+  await ctx.marker.settled
+  await ctx.session.started
+  return livenessKey(ctx.marker.stamp ?? 'page', ctx.session.tag())
+}
+
+/** Where session-scoped (or other) records live: this page's memory when it cannot see the browser session. */
+export const clientFor = (ctx: StoreContext, session: boolean): ClientTier =>
+  (session && ctx.marker.scope === 'page' ? ctx.pageClient : ctx.client)

@@ -1,0 +1,93 @@
+import { createEmitter } from '../emitter.js'
+import { livenessKey, partsOf } from '../records.js'
+import type { SessionApply, SessionController, SessionHost } from '../session-host.js'
+import type { SessionEvents, SessionSnapshot } from '../types.js'
+import { notify, setFlags, type StoreContext } from './context.js'
+import { dropLivenessKey } from './maintenance.js'
+import { clientFor } from './marker.js'
+
+// The store's side of the session sync: what a change of server session does to the data. All
+// of it is here; the sync itself (visitstore/session) knows nothing of tiers and records.
+
+const SESSION_RECORD = '$session'
+
+/**
+ * Applies a change of server session to the data: session records of any other tag are deleted
+ * (by the [k, p] index: one range per liveness key), or, at a login with keepOnLogin, moved to
+ * the new tag; session cookies are removed; the new state is saved for the next page load.
+ * Resolves to the declared keys purged.
+ */
+export async function applySessionChange(ctx: StoreContext, { previous, next, keep, force, remote }: SessionApply): Promise<string[]> {
+  await ctx.marker.settled
+  const client = clientFor(ctx, true)
+  const purged: string[] = []
+  if (remote && client === ctx.client) return purged
+  for (const k of await client.livenessKeys()) {
+    const [stamp, part] = partsOf(k)
+    if (!force && part === (next.tag ?? '')) continue
+    if (keep && part === (previous.tag ?? '')) await dropLivenessKey(ctx, client, k, livenessKey(stamp, next.tag))
+    else purged.push(...await dropLivenessKey(ctx, client, k))
+  }
+  if (!keep && ctx.cookies.available) {
+    const cookies = ctx.cookies.keys().filter((key) => ctx.keys.find(key)?.lifetime === 'session')
+    if (cookies.length) await ctx.cookies.section(() => ctx.cookies.write(cookies.map((key) => ({ key, encoded: undefined }))))
+    purged.push(...cookies)
+  }
+  if (next.state !== 'unknown') await ctx.client.write({ put: [{ p: SESSION_RECORD, v: next }], what: () => 'saving the session state' })
+  return [...new Set(purged)].filter((key) => ctx.keys.find(key))
+}
+
+/** What the store offers the session sync it was given. */
+export function sessionHost(ctx: StoreContext): SessionHost {
+  const prefix = ctx.names.cookie('')
+  return {
+    names: ctx.names,
+    env: ctx.env,
+    load: async () => ((await ctx.client.read([SESSION_RECORD]))[0] as { v?: SessionSnapshot } | undefined)?.v,
+    apply: (change) => applySessionChange(ctx, change),
+    purged(keys, source) {
+      for (const key of keys) if (ctx.keys.find(key)) notify(ctx, key, undefined, source)
+    },
+    post(message) {
+      // Earlier writes first: the other tabs then apply them before the session change.
+      ctx.outbox.flush()
+      ctx.channel.post(message)
+    },
+    report: (error) => ctx.events.emit('error', error),
+    status: (session) => setFlags(ctx, { session }),
+    ownsCookie: (name) => name.startsWith(prefix) && ctx.keys.find(name.slice(prefix.length))?.tier === 'cookie',
+    readCookie: (name) => ctx.cookies.readForeign(name),
+  }
+}
+
+const NO_SESSION: SessionSnapshot = { tag: null, state: 'unknown', expiresAt: undefined }
+
+/**
+ * `store.session` of a store without a session sync: "session" is the browser session, `state`
+ * stays `'unknown'`, and `end()` purges the session data here and tells the other tabs.
+ */
+export function localSession(ctx: StoreContext): SessionController {
+  const events = createEmitter<SessionEvents>()
+  const host = sessionHost(ctx)
+  return {
+    session: {
+      tag: null,
+      state: 'unknown',
+      expiresAt: undefined,
+      on: events.on,
+      refresh: async () => {},
+      async end() {
+        const purged = await applySessionChange(ctx, { previous: NO_SESSION, next: NO_SESSION, keep: false, force: true, remote: false })
+        host.purged(purged, 'local')
+        host.post({ t: 's', snapshot: NO_SESSION, purged, force: true })
+      },
+      fetch: (input, init) => fetch(input, init),
+    },
+    started: Promise.resolve(),
+    tag: () => undefined,
+    receive(message) {
+      if (message.t === 's') host.purged(message.purged, 'remote')
+    },
+    close: () => events.clear(),
+  }
+}

@@ -1,0 +1,69 @@
+import { onCookieActivity } from '../cross-tab.js'
+import type { WatchInfo } from '../types.js'
+import { notify, report, type Message, type StoreContext } from './context.js'
+import { decodeSync, get, rawSync } from './read.js'
+
+/** How often a tab re-reads watched cookies when no event tells it of changes made elsewhere. */
+const COOKIE_POLL = 2000
+
+/** Starts listening to the other tabs (once); they speak only of keys someone watches, and of the session. */
+const listening = new WeakSet<StoreContext>()
+
+export function listen(ctx: StoreContext): void {
+  if (listening.has(ctx)) return
+  listening.add(ctx)
+  ctx.stops.push(ctx.channel.on((message) => receive(ctx, message)))
+}
+
+/** `store.watch`. */
+export function watch(ctx: StoreContext, key: string, cb: (value: unknown, info: WatchInfo) => void): () => void {
+  const spec = ctx.keys.resolve(key)
+  listen(ctx)
+  if (spec.tier === 'cookie' && !ctx.cookieSeen.has(key)) {
+    if (!ctx.cookieSeen.size) {
+      ctx.recheckCookies = () => recheck(ctx)
+      ctx.stops.push(onCookieActivity(ctx.env, ctx.recheckCookies, COOKIE_POLL))
+    }
+    ctx.cookieSeen.set(key, safely(() => rawSync(ctx, key, spec)))
+  }
+  return ctx.watchers.on(key, ({ value, info }) => cb(value, info))
+}
+
+/** Looks for watched cookies that changed outside this tab's writes (the server, another tab). */
+function recheck(ctx: StoreContext): void {
+  for (const [key, seen] of ctx.cookieSeen) {
+    const spec = ctx.keys.resolve(key)
+    const raw = safely(() => rawSync(ctx, key, spec))
+    if (raw === seen) continue
+    ctx.cookieSeen.set(key, raw)
+    notify(ctx, key, decodeSync(ctx, key, spec, raw), 'remote')
+  }
+}
+
+/** A cookie that is now ambiguous (COOKIE_CONFLICT) is not a change to report from a background check. */
+function safely(read: () => string | undefined): string | undefined {
+  try {
+    return read()
+  } catch {
+    return undefined
+  }
+}
+
+function receive(ctx: StoreContext, message: Message): void {
+  if (ctx.closed) return
+  if (message.t === 'k') {
+    for (const key of message.keys) {
+      const spec = ctx.keys.find(key)
+      if (!spec || !ctx.watchers.has(key)) continue
+      if (spec.tier === 'cookie') ctx.recheckCookies()
+      else get(ctx, key).then((value) => notify(ctx, key, value, 'remote'), (err: unknown) => report(ctx, err, `Reading "${key}" after another tab changed it failed.`))
+    }
+  } else if (message.t === 'c') {
+    // Another tab cleared everything, or one lifetime: its IndexedDB records are gone for everyone.
+    ctx.recheckCookies()
+    for (const key of ctx.watchers.listened()) {
+      const spec = ctx.keys.find(key)
+      if (spec?.tier === 'indexeddb' && (!message.lifetime || spec.lifetime === message.lifetime)) notify(ctx, key, undefined, 'remote')
+    }
+  } else ctx.session.receive(message)
+}

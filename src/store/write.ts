@@ -1,0 +1,215 @@
+import { encodeCookieValue, encodeTabValue } from '../codec.js'
+import { storageError, VisitStoreError } from '../errors.js'
+import type { KeySpec } from '../keys.js'
+import { makeRecord, type StoredRecord } from '../records.js'
+import type { CookieWrite } from '../tiers/cookie.js'
+import { validate, type Checked } from '../validation.js'
+import { assertOpen, notify, type StoreContext } from './context.js'
+import { commitAcrossTiers } from './journal.js'
+import { clientFor, sessionLive } from './marker.js'
+import { checkReadNow, decodeSync, recordValue } from './read.js'
+
+/** What a write does in each tier, planned (validated, encoded) before any tier is touched. */
+interface Plan {
+  keys: string[]
+  /** The values stored (validators may transform them); undefined for a deletion. */
+  values: unknown[]
+  cookies: CookieWrite[]
+  tab: [key: string, text: string | undefined][]
+  puts: StoredRecord[]
+  dels: string[]
+  /** The session-scoped keys of the IndexedDB part: they live where session records live (store/marker.ts clientFor). */
+  session: Set<string>
+}
+
+function refused(key: string, checked: Checked): VisitStoreError {
+  return new VisitStoreError('INVALID_VALUE', `set("${key}"): the value does not pass the key's validator: ${checked.ok ? '' : checked.reason}. The previous value is kept.`)
+}
+
+/** Validates values to write; synchronous unless a validator is async. Resolves to the values to store. */
+function checkWrites(keys: readonly string[], values: readonly unknown[], specs: readonly KeySpec[]): unknown[] | Promise<unknown[]> {
+  const results = values.map((value, i) => {
+    if (value === undefined) {
+      const key = keys[i] as string
+      throw new VisitStoreError('INVALID_VALUE', `set("${key}", undefined): undefined is not a storable value; call store.delete("${key}") to remove it.`)
+    }
+    return validate((specs[i] as KeySpec).validate, value)
+  })
+  const accepted = (checked: Checked[]) => checked.map((c, i) => {
+    if (!c.ok) throw refused(keys[i] as string, c)
+    return c.value
+  })
+  return results.some((r) => r instanceof Promise) ? Promise.all(results).then(accepted) : accepted(results as Checked[])
+}
+
+/** Encodes each value for its tier; `values` undefined deletes. `live`: the liveness key for session records. */
+function encode(keys: string[], specs: KeySpec[], values: unknown[] | undefined, live: string): Plan {
+  const plan: Plan = { keys, values: values ?? [], cookies: [], tab: [], puts: [], dels: [], session: new Set() }
+  const now = Date.now()
+  keys.forEach((key, i) => {
+    const spec = specs[i] as KeySpec
+    const value = values?.[i]
+    if (spec.tier === 'cookie') plan.cookies.push({ key, encoded: values && encodeCookieValue(value, key, spec.type), spec })
+    else if (spec.tier === 'sessionStorage') plan.tab.push([key, values && encodeTabValue(value, key)])
+    else {
+      if (spec.lifetime === 'session') plan.session.add(key)
+      if (values) plan.puts.push(makeRecord(key, value, spec, live, now))
+      else plan.dels.push(key)
+    }
+  })
+  return plan
+}
+
+/**
+ * Plans a write (`values`) or a deletion (no `values`) of `keys`; synchronously when nothing
+ * needs waiting for (no async validator, no session record), so that the write is queued in the
+ * caller's tick: a `get` made right after an un-awaited `set` then reads the new value.
+ */
+function plan(ctx: StoreContext, keys: string[], values?: unknown[]): Plan | Promise<Plan> {
+  const specs = keys.map((key) => ctx.keys.resolve(key))
+  const checked = values && checkWrites(keys, values, specs)
+  const session = specs.some((s) => s.tier === 'indexeddb' && s.lifetime === 'session')
+  if (!session && !(checked instanceof Promise)) return encode(keys, specs, checked, '')
+  return (async () => encode(keys, specs, await checked, session ? await sessionLive(ctx) : ''))()
+}
+
+/** Writes sessionStorage items; returns what puts them back. Fails all or nothing (tiers/tab.ts). */
+function writeTab(ctx: StoreContext, items: Plan['tab']): () => void {
+  if (!items.length) return () => {}
+  const before = items.map(([key]) => [key, ctx.tab.read(key)] as const)
+  const apply = (list: readonly (readonly [string, string | undefined])[]) => {
+    const removed = list.flatMap(([key, text]) => (text === undefined ? [key] : []))
+    ctx.tab.write(list.filter((e): e is readonly [string, string] => e[1] !== undefined))
+    ctx.tab.remove(removed)
+  }
+  apply(items)
+  return () => apply(before)
+}
+
+/**
+ * Writes cookies inside a section. Watchers' view of them changes in the same step, so that the
+ * Cookie Store's change event for this very write is not taken for another tab's.
+ */
+function writeInSection(ctx: StoreContext, cookies: CookieWrite[]): void {
+  ctx.cookies.write(cookies)
+  for (const w of cookies) if (ctx.cookieSeen.has(w.key)) ctx.cookieSeen.set(w.key, w.encoded)
+}
+
+/**
+ * Carries out a plan, all or nothing: the tab part first (undone if the rest fails), then cookies
+ * and IndexedDB: across both through the journal (store/journal.ts), else the one tier alone.
+ */
+async function commit(ctx: StoreContext, p: Plan): Promise<void> {
+  // Cookies wait for the start-up journal replay, which must not overwrite what this tab writes.
+  if (p.cookies.length) await ctx.recovered
+  const undoTab = writeTab(ctx, p.tab)
+  try {
+    const what = () => `${p.values.length ? 'set' : 'delete'}("${p.keys.join('", "')}")`
+    // A context that cannot see the browser session keeps session records in its own memory.
+    const apart = clientFor(ctx, true) !== ctx.client
+    const part = (session: boolean) => ({ put: p.puts.filter((r) => p.session.has(r.p) === session), del: p.dels.filter((k) => p.session.has(k) === session), what })
+    const records = p.puts.length + p.dels.length > 0
+    if (p.cookies.length && records && !apart) await commitAcrossTiers(ctx, p.cookies, p.puts, p.dels)
+    else {
+      if (records) await Promise.all(apart ? [ctx.pageClient.write(part(true)), ctx.client.write(part(false))] : [ctx.client.write({ put: p.puts, del: p.dels, what })])
+      if (p.cookies.length) await ctx.cookies.section(() => writeInSection(ctx, p.cookies))
+    }
+  } catch (err) {
+    undoTab()
+    throw err
+  }
+  p.keys.forEach((key, i) => {
+    // A cookie the browser did not keep is not news; the check that found the drop told watchers the real value.
+    const w = p.cookies.find((c) => c.key === key)
+    if (!w || (ctx.watchers.has(key) && safeRead(ctx, key) === w.encoded)) notify(ctx, key, p.values[i])
+  })
+  tellOtherTabs(ctx, p.cookies.map((w) => w.key), [...p.puts.map((r) => r.p), ...p.dels])
+}
+
+function safeRead(ctx: StoreContext, key: string): string | undefined {
+  try {
+    return ctx.cookies.read(key)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Other tabs hear of IndexedDB writes by message; of cookie writes too where the Cookie Store API
+ * is missing (where it exists, every tab gets a change event, and a message would only cost time).
+ */
+function tellOtherTabs(ctx: StoreContext, cookieKeys: string[], recordKeys: string[]): void {
+  for (const key of ctx.env.cookieStore() ? recordKeys : [...cookieKeys, ...recordKeys]) ctx.outbox.add(key)
+}
+
+/** `store.set` / `store.setMany`: all or nothing across tiers. */
+export async function set(ctx: StoreContext, entries: [string, unknown][], what: string): Promise<void> {
+  assertOpen(ctx, what)
+  const p = plan(ctx, entries.map(([k]) => k), entries.map(([, v]) => v))
+  await commit(ctx, p instanceof Promise ? await p : p)
+}
+
+/** `store.delete`. */
+export async function remove(ctx: StoreContext, key: string): Promise<void> {
+  assertOpen(ctx, `delete("${key}")`)
+  const p = plan(ctx, [key])
+  await commit(ctx, p instanceof Promise ? await p : p)
+}
+
+/** `fn` applied to the current value, validated synchronously (an update cannot wait in its transaction). */
+function nextValue(ctx: StoreContext, key: string, spec: KeySpec, current: unknown, fn: (current: unknown) => unknown): unknown {
+  const checked = checkWrites([key], [fn(checkReadNow(ctx, key, spec, current, 'update'))], [spec])
+  if (checked instanceof Promise) {
+    void checked.catch(() => {})
+    throw new VisitStoreError('NOT_SYNC_READABLE', `update("${key}"): the key's validator is asynchronous; update reads and writes in one step and needs a synchronous one.`)
+  }
+  return checked[0]
+}
+
+/**
+ * `store.update`: read, `fn`, write with nothing else in between, in this tab and across tabs:
+ * an IndexedDB readwrite transaction, or the cookie section (a cross-tab lock). Where no lock
+ * can exclude other tabs, updating a cookie key is refused rather than risking lost updates.
+ */
+export async function update(ctx: StoreContext, key: string, fn: (current: unknown) => unknown): Promise<unknown> {
+  assertOpen(ctx, `update("${key}")`)
+  const spec = ctx.keys.resolve(key)
+  let next: unknown
+  if (spec.tier === 'indexeddb') {
+    const live = spec.lifetime === 'session' ? await sessionLive(ctx) : ''
+    let thrown: { error: unknown } | undefined
+    await clientFor(ctx, spec.lifetime === 'session').run('readwrite', (tx, done) => tx.get(key, (raw) => {
+      try {
+        next = nextValue(ctx, key, spec, recordValue(ctx, key, spec, raw, live), fn)
+      } catch (error) {
+        throw (thrown = { error }).error
+      }
+      tx.put(makeRecord(key, next, spec, live, Date.now()))
+      done(undefined)
+    })).catch((err: unknown) => {
+      // The app's own fn (or its validator) answers for itself; the storage's errors come coded.
+      throw thrown ? thrown.error : storageError(err, `update("${key}") in IndexedDB`)
+    })
+    notify(ctx, key, next)
+    tellOtherTabs(ctx, [], [key])
+    return next
+  }
+  if (spec.tier === 'cookie' && ctx.cookies.available && ctx.cookies.locks === 'none') {
+    throw new VisitStoreError('STORAGE_UNAVAILABLE', `update("${key}"): neither Web Locks nor IndexedDB can keep other tabs out here, so an update could lose another tab's write. Use set, or make the key client-only.`)
+  }
+  const write = () => {
+    const cookie = spec.tier === 'cookie'
+    next = nextValue(ctx, key, spec, decodeSync(ctx, key, spec, cookie ? ctx.cookies.current(key) : ctx.tab.read(key)), fn)
+    const p = encode([key], [spec], [next], '')
+    if (cookie) writeInSection(ctx, p.cookies)
+    else writeTab(ctx, p.tab)
+  }
+  // The tab tier has no other tabs to keep out; the cookie section reads the jar fresh at its start.
+  if (spec.tier === 'cookie') {
+    await ctx.recovered
+    await ctx.cookies.section(write)
+  } else write()
+  notify(ctx, key, next)
+  tellOtherTabs(ctx, spec.tier === 'cookie' ? [key] : [], [])
+  return next
+}

@@ -1,0 +1,141 @@
+import { createBatch } from '../batch.js'
+import { storageError, VisitStoreError } from '../errors.js'
+import type { RecordBackend, Tx } from './backend.js'
+import { createMemoryBackend } from './memory.js'
+
+/** One caller's writes: its puts and deletes land together or not at all. */
+export interface WriteOp {
+  put?: readonly { p: string, [field: string]: unknown }[]
+  del?: readonly string[]
+  /** Names the write in an error message; called only when one is needed (a setMany of 1,000 keys makes a long one). */
+  what: () => string
+}
+
+type QueuedWrite = WriteOp & { resolve(): void, reject(err: unknown): void }
+type QueuedRead = { keys: readonly string[], resolve(raws: unknown[]): void, reject(err: unknown): void }
+
+/** A write of a batch whose own value could not be stored (DataCloneError); the batch was rolled back. */
+class BatchOpError extends Error {
+  constructor(readonly index: number, readonly error: unknown) {
+    super('one write of the batch failed')
+  }
+}
+
+/**
+ * The client-only tier: records in IndexedDB, or in memory when IndexedDB cannot be used.
+ * Reads and writes are batched (see batch.ts); everything else goes to the backend as it is.
+ */
+export interface ClientTier extends Omit<RecordBackend, 'close'> {
+  /** `'memory'` once the tier fell back. */
+  readonly mode: 'indexeddb' | 'memory'
+  /** The backend, once open (or fallen back); never rejects. */
+  open(): Promise<RecordBackend>
+  /** Raw records of `keys` (undefined where absent); the reads of one tick share a transaction. */
+  read(keys: readonly string[]): Promise<unknown[]>
+  /** Queues a write; the writes of one tick share a transaction, each caller keeping its own result. */
+  write(op: WriteOp): Promise<void>
+  /**
+   * Runs `fn` (synchronous) while no other tab of this origin runs one on the same database:
+   * IndexedDB serialises readwrite transactions across tabs. The lock where Web Locks are missing;
+   * `fn` gets the lock record's value and `save`, which replaces it in the same transaction.
+   */
+  exclusive<T>(fn: (value: unknown, save: (value: unknown) => void) => T): Promise<T>
+  close(): void
+}
+
+/**
+ * Creates the client tier over `openBackend` (IndexedDB, or memory for a page-scoped tier).
+ * `onFallback` hears once that it could not be used and the tier fell back to memory.
+ */
+export function createClientTier(openBackend: () => Promise<RecordBackend>, onFallback: (error: VisitStoreError) => void): ClientTier {
+  let mode: ClientTier['mode'] = 'indexeddb'
+  let backend: Promise<RecordBackend> | undefined
+  const open = () => (backend ??= openBackend().catch((cause: unknown) => {
+    mode = 'memory'
+    onFallback(new VisitStoreError('STORAGE_UNAVAILABLE',
+      `IndexedDB cannot be used here (${cause instanceof Error ? cause.message : String(cause)}); client-only values ` +
+      'are kept in memory for this page only. Private browsing or blocked storage usually causes this.', { cause }))
+    return createMemoryBackend()
+  }))
+  const call = <K extends keyof RecordBackend>(name: K) =>
+    ((...args: unknown[]) => open().then((b) => (b[name] as (...a: unknown[]) => unknown)(...args))) as RecordBackend[K]
+  const writes = createBatch<QueuedWrite>(queueMicrotask, (ops) => void open().then((b) => commit(b, ops)))
+  // Reads asked for while the database opens, or in one tick, share one readonly transaction: at
+  // a cold start the saved session state and the app's first get take one round trip, not two.
+  const reads = createBatch<QueuedRead>((run) => void open().then(run), (batch) => void readBatch(backend as Promise<RecordBackend>, batch))
+  return {
+    get mode() { return mode },
+    open,
+    read: (keys) => new Promise((resolve, reject) => reads.add({ keys, resolve, reject })),
+    write: (op) => new Promise((resolve, reject) => writes.add({ ...op, resolve, reject })),
+    // A readwrite transaction holds its scope until it commits; fn runs inside it.
+    exclusive: (fn) => open().then((b) => b.run('readwrite', (tx, done) => tx.get('$lock', (raw) => {
+      done(fn((raw as { v?: unknown } | undefined)?.v, (v) => tx.put({ p: '$lock', v })))
+    }))),
+    run: call('run'),
+    keys: call('keys'),
+    keysOf: call('keysOf'),
+    livenessKeys: call('livenessKeys'),
+    expired: call('expired'),
+    range: call('range'),
+    deleteRange: call('deleteRange'),
+    close: () => void backend?.then((b) => b.close()),
+  }
+}
+
+async function readBatch(backend: Promise<RecordBackend>, batch: QueuedRead[]): Promise<void> {
+  try {
+    const keys = batch.flatMap((r) => r.keys)
+    // One promise for the lot: requests of a transaction succeed in order, so the last one's
+    // success means all are in.
+    const raws = await (await backend).run<unknown[]>('readonly', (tx, done) => {
+      const values = new Array<unknown>(keys.length)
+      if (!keys.length) done(values)
+      keys.forEach((key, i) => tx.get(key, (raw) => {
+        values[i] = raw
+        if (i === keys.length - 1) done(values)
+      }))
+    })
+    let at = 0
+    for (const r of batch) r.resolve(raws.slice(at, (at += r.keys.length)))
+  } catch (err) {
+    for (const r of batch) r.reject(err)
+  }
+}
+
+function putAll(tx: Tx, op: WriteOp): void {
+  for (const record of op.put ?? []) tx.put(record)
+  for (const key of op.del ?? []) tx.delete(key)
+}
+
+/**
+ * Writes of one tick in one transaction. Each caller still gets its own result: an op whose value
+ * cannot be cloned fails alone (the rest run again without it), and when the whole transaction
+ * fails (quota) every op is retried on its own, so only the ones that cannot fit fail.
+ */
+async function commit(backend: RecordBackend, ops: QueuedWrite[]): Promise<void> {
+  try {
+    await backend.run('readwrite', (tx, done) => {
+      ops.forEach((op, index) => {
+        try {
+          putAll(tx, op)
+        } catch (err) {
+          throw new BatchOpError(index, err)
+        }
+      })
+      done(undefined)
+    })
+    for (const op of ops) op.resolve()
+  } catch (err) {
+    if (err instanceof BatchOpError) {
+      const failed = ops[err.index] as QueuedWrite
+      failed.reject(storageError(err.error, `${failed.what()} in IndexedDB`))
+      const rest = ops.filter((op) => op !== failed)
+      if (rest.length) await commit(backend, rest)
+    } else if (ops.length > 1) {
+      for (const op of ops) await commit(backend, [op])
+    } else {
+      ops[0]?.reject(storageError(err, `${ops[0].what()} in IndexedDB`))
+    }
+  }
+}

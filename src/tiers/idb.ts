@@ -1,0 +1,203 @@
+import { promisifyRequest, type UseStore } from 'idb-keyval'
+import { after, type RecordBackend } from './backend.js'
+
+/** The layout's version: 1 was one out-of-line `entries` store; 2 adds liveness and expiry indexes. */
+const VERSION = 2
+const RECORDS = 'records'
+const OLD_ENTRIES = 'entries'
+
+/** Whether `db` has the object store and indexes this layout needs (other code may have made it). */
+function complete(db: IDBDatabase): boolean {
+  if (!db.objectStoreNames.contains(RECORDS)) return false
+  const store = db.transaction(RECORDS).objectStore(RECORDS)
+  return store.keyPath === 'p' && store.indexNames.contains('live') && store.indexNames.contains('x')
+}
+
+/**
+ * Brings a database to this layout inside its upgrade transaction: creates what is missing (and
+ * nothing else: object stores of other code stay), and moves a version-1 `entries` store's
+ * records over, stamps included, so an upgrade of the app loses nothing.
+ */
+function upgrade(db: IDBDatabase, tx: IDBTransaction): void {
+  const records = db.objectStoreNames.contains(RECORDS) ? tx.objectStore(RECORDS) : db.createObjectStore(RECORDS, { keyPath: 'p' })
+  if (!records.indexNames.contains('live')) records.createIndex('live', ['k', 'p'])
+  if (!records.indexNames.contains('x')) records.createIndex('x', 'x')
+  if (!db.objectStoreNames.contains(OLD_ENTRIES)) return
+  const cursor = tx.objectStore(OLD_ENTRIES).openCursor()
+  cursor.onsuccess = () => {
+    const at = cursor.result
+    if (!at) return db.deleteObjectStore(OLD_ENTRIES)
+    records.put(fromVersion1(String(at.key), at.value))
+    at.continue()
+  }
+}
+
+/** A version-1 envelope `{ v, x?, s?, t? }` as a record; anything else is kept, and reads as malformed. */
+function fromVersion1(key: string, old: unknown): object {
+  if (typeof old !== 'object' || old === null || !('v' in old)) return { p: key, old }
+  const { v, x, s, t } = old as { v: unknown, x?: number, s?: string, t?: string | null }
+  const record: Record<string, unknown> = { p: key, v }
+  if (s !== undefined) record.k = t === undefined ? s : `${s}=${t ?? ''}`
+  if (x !== undefined) record.x = x
+  return record
+}
+
+function openAt(factory: IDBFactory, name: string, version: number | undefined, timeoutMs: number): Promise<IDBDatabase> {
+  return new Promise((resolve, reject) => {
+    let late = false
+    const request = version === undefined ? factory.open(name) : factory.open(name, version)
+    const timer = setTimeout(() => {
+      late = true
+      reject(new Error(`indexedDB.open("${name}") did not answer within ${timeoutMs} ms`))
+    }, timeoutMs)
+    request.onupgradeneeded = () => upgrade(request.result, request.transaction as IDBTransaction)
+    request.onsuccess = () => {
+      clearTimeout(timer)
+      // An answer after the time-out: nobody uses this connection, so release it.
+      if (late) request.result.close()
+      else resolve(request.result)
+    }
+    request.onerror = () => {
+      clearTimeout(timer)
+      reject(request.error ?? new Error(`indexedDB.open("${name}") failed`))
+    }
+  })
+}
+
+/**
+ * Opens the database at this layout. A database made by a newer version or by other code at a
+ * higher version (VersionError) is opened as it is; one that lacks the layout's object store or
+ * indexes is repaired by an upgrade to the next version.
+ */
+async function openDatabase(factory: IDBFactory, name: string, timeoutMs: number): Promise<IDBDatabase> {
+  let db: IDBDatabase
+  try {
+    db = await openAt(factory, name, VERSION, timeoutMs)
+  } catch (err) {
+    if ((err as Error).name !== 'VersionError') throw err
+    db = await openAt(factory, name, undefined, timeoutMs)
+  }
+  if (complete(db)) return db
+  db.close()
+  db = await openAt(factory, name, db.version + 1, timeoutMs)
+  if (complete(db)) return db
+  db.close()
+  throw new Error(`the database "${name}" has an object store "${RECORDS}" of another layout (made by other code?)`)
+}
+
+/** Whether `conn` can no longer start transactions (closed or closing), the close event or not. */
+function gone(conn: IDBDatabase): boolean {
+  try {
+    conn.transaction(RECORDS).abort()
+    return false
+  } catch {
+    return true
+  }
+}
+
+/**
+ * A lazily opened idb-keyval `UseStore` that survives lost connections: it forgets a connection
+ * that closed (Safari drops them; clearing site data closes them) or that another tab wants
+ * upgraded or deleted (closing on `versionchange` keeps that tab from being blocked), and opens a
+ * new one on the next call. An operation whose transaction died with its connection runs once
+ * more on a new one (it was rolled back, so running it again is safe); never more than once.
+ */
+function connect(factory: IDBFactory, name: string, timeoutMs: number): { use: UseStore, opened: () => Promise<IDBDatabase>, close(): void } {
+  let db: Promise<IDBDatabase> | undefined
+  const opened = () => (db ??= openDatabase(factory, name, timeoutMs).then((conn) => {
+    conn.onclose = () => { db = undefined }
+    conn.onversionchange = () => {
+      conn.close()
+      db = undefined
+    }
+    return conn
+  }, (err: unknown) => {
+    db = undefined
+    throw err
+  }))
+  const use: UseStore = async (mode, callback) => {
+    for (let attempt = 0; ; attempt++) {
+      const conn = await opened()
+      try {
+        return await callback(conn.transaction(RECORDS, mode).objectStore(RECORDS))
+      } catch (err) {
+        // An aborted transaction (error null or AbortError) on a connection that is gone died with
+        // it; transaction() throwing InvalidStateError means the same. Nothing was committed.
+        const name = (err as { name?: string } | null)?.name
+        if (attempt > 0 || !(err === null || name === 'AbortError' || name === 'InvalidStateError') || !gone(conn)) throw err
+        if (db && (await db) === conn) db = undefined
+      }
+    }
+  }
+  return { use, opened, close: () => { void db?.then((c) => c.close(), () => {}); db = undefined } }
+}
+
+/** The records in IndexedDB, through idb-keyval's `UseStore` and `promisifyRequest`. */
+export async function openIndexedDbBackend(factory: IDBFactory, name: string, timeoutMs: number): Promise<RecordBackend> {
+  const { use, opened, close } = connect(factory, name, timeoutMs)
+  await opened()
+  const live = (store: IDBObjectStore) => store.index('live')
+  return {
+    run: (mode, fn) => use(mode, (store) => new Promise((resolve, reject) => {
+      const tx = store.transaction
+      let result: unknown
+      const fail = (err: unknown) => {
+        reject(err)
+        try {
+          tx.abort()
+        } catch {
+          // Already finished or aborting.
+        }
+      }
+      tx.oncomplete = () => resolve(result as never)
+      tx.onabort = () => reject(tx.error)
+      try {
+        fn({
+          get(key, then) {
+            const request = store.get(key)
+            request.onsuccess = () => {
+              try {
+                then(request.result)
+              } catch (err) {
+                fail(err)
+              }
+            }
+          },
+          put: (record) => store.put(record),
+          delete: (key) => store.delete(key),
+        }, (value) => {
+          result = value
+          // A read needs no commit to be true: answer at once rather than at `complete`.
+          if (mode === 'readonly') resolve(value as never)
+        })
+      } catch (err) {
+        fail(err)
+      }
+    })),
+    keysOf: (k, prefix = '', limit, from = '') => use('readonly', (store) => promisifyRequest(live(store).getAllKeys(
+      IDBKeyRange.bound([k, from > prefix ? from : prefix], [k, prefix ? after(prefix) : []], false, true), limit,
+    ))) as Promise<string[]>,
+    livenessKeys: () => use('readonly', (store) => new Promise<string[]>((resolve, reject) => {
+      const found: string[] = []
+      const cursor = live(store).openKeyCursor()
+      cursor.onerror = () => reject(cursor.error)
+      cursor.onsuccess = () => {
+        const at = cursor.result
+        if (!at) return resolve(found)
+        const k = (at.key as [string, string])[0]
+        // Any valid key is indexed; a record other code put there with a numeric k is not ours to judge.
+        if (typeof k === 'string') found.push(k)
+        // An array sorts after every string: [k, []] is past every [k, key], so this skips to the next k.
+        at.continue([k, []])
+      }
+    })),
+    expired: (now, limit) => use('readonly', (store) => promisifyRequest(store.index('x').getAllKeys(IDBKeyRange.upperBound(now), limit))) as Promise<string[]>,
+    keys: (prefix, limit) => use('readonly', (store) => promisifyRequest(store.getAllKeys(prefix ? IDBKeyRange.bound(prefix, after(prefix), false, true) : undefined, limit))) as Promise<string[]>,
+    range: (from, to, limit) => use('readonly', (store) => promisifyRequest(store.getAll(IDBKeyRange.bound(from, to, false, true), limit))),
+    deleteRange: (from, to) => use('readwrite', (store) => {
+      store.delete(to === undefined ? IDBKeyRange.lowerBound(from) : IDBKeyRange.bound(from, to, false, true))
+      return promisifyRequest(store.transaction)
+    }),
+    close,
+  }
+}
