@@ -1,52 +1,74 @@
-// Writes made in the same tick share one IndexedDB transaction, yet each caller gets its own result.
+// Batching, through the front door: the writes of one tick share one IndexedDB transaction, yet
+// each caller gets its own result; reads of one tick share one too; other tabs are told of many
+// writes in one message.
 import { IDBFactory } from 'fake-indexeddb'
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
-import { createStore, VisitStoreError, type VisitStore } from '../src/index.js'
-import { rawRecord } from './fixtures/page-storage.js'
+import { createStore, VisitStoreError, type VisitStore, type WatchInfo } from '../src/index.js'
+import { sessionSync } from '../src/session.js'
+import { clearAllCookies, rawRecord } from './fixtures/page-storage.js'
 
 interface Schema { [k: `k:${string}`]: unknown }
 const keys = { 'k:*': { lifetime: 'persistent' } } as const
 
+/** The IndexedDB transaction of every put, delete and get of the store's records, by key. */
+interface Seen { op: 'put' | 'delete' | 'get', key: string, tx: IDBTransaction }
+
 let idb: IDBFactory
 let store: VisitStore<Schema>
-let readwrite: number
-let readonly: number
-beforeEach(async () => {
-  idb = new IDBFactory()
-  store = createStore<Schema>({ name: 'co', keys, backends: { indexedDB: idb } })
-  await store.ready
-  readwrite = 0
-  readonly = 0
-  const original = IDBDatabase.prototype.transaction
-  vi.spyOn(IDBDatabase.prototype, 'transaction').mockImplementation(function (this: IDBDatabase, ...args: Parameters<IDBDatabase['transaction']>) {
-    if (args[1] === 'readwrite') readwrite++
-    else readonly++
-    return original.apply(this, args)
-  })
-})
-afterEach(() => {
-  vi.restoreAllMocks()
-  store.close()
-})
+let seen: Seen[]
+const opened: { close(): void }[] = []
+
+/** Records which transaction each request on an object store ran in. */
+function watchRequests(): void {
+  seen = []
+  const spy = <M extends 'put' | 'delete' | 'get'>(op: M, keyOf: (arg: unknown) => unknown) => {
+    const original = IDBObjectStore.prototype[op] as (this: IDBObjectStore, ...args: unknown[]) => IDBRequest
+    vi.spyOn(IDBObjectStore.prototype, op).mockImplementation(function (this: IDBObjectStore, ...args: unknown[]) {
+      const key = keyOf(args[0])
+      if (typeof key === 'string') seen.push({ op, key, tx: this.transaction })
+      return original.apply(this, args)
+    } as never)
+  }
+  spy('put', (record) => (record as { p?: unknown }).p)
+  spy('delete', (key) => key)
+  spy('get', (key) => key)
+}
+
+/** The distinct transactions the requests of `op` on the app's keys (k:…) ran in. */
+const transactionsOf = (op: Seen['op'], key = (k: string) => k.startsWith('k:')) => new Set(seen.filter((s) => s.op === op && key(s.key)).map((s) => s.tx))
 
 const outcome = (p: Promise<unknown>) => p.then(() => 'ok', (e: unknown) => (e instanceof VisitStoreError ? e.code : String(e)))
 
-describe('write coalescing', () => {
+beforeEach(async () => {
+  clearAllCookies()
+  idb = new IDBFactory()
+  store = createStore<Schema>({ name: 'co', keys, backends: { indexedDB: idb } })
+  opened.push(store)
+  await store.ready
+  watchRequests()
+})
+afterEach(() => {
+  vi.restoreAllMocks()
+  vi.useRealTimers()
+  for (const s of opened.splice(0)) s.close()
+})
+
+describe('writes of one tick', () => {
   test('1,000 concurrent sets commit in one transaction and all land', async () => {
     await Promise.all(Array.from({ length: 1000 }, (_, i) => store.set(`k:${i}`, i)))
-    expect(readwrite).toBe(1)
+    expect(transactionsOf('put').size).toBe(1)
+    expect(seen.filter((s) => s.op === 'put' && s.key.startsWith('k:'))).toHaveLength(1000)
     expect(await store.getMany(['k:0', 'k:500', 'k:999'])).toEqual({ 'k:0': 0, 'k:500': 500, 'k:999': 999 })
     expect(await store.keys('k:')).toHaveLength(1000)
   })
 
-  test('sequential sets are not delayed into batches: one transaction each', async () => {
+  test('sequential sets are not held back into batches: one transaction each', async () => {
     for (let i = 0; i < 5; i++) await store.set(`k:${i}`, i)
-    expect(readwrite).toBe(5)
+    expect(transactionsOf('put').size).toBe(5)
   })
 
   test('an uncloneable value fails only its own caller; the others land', async () => {
     await store.set('k:bad', 'old')
-    readwrite = 0
     const results = await Promise.all([
       outcome(store.set('k:a', 1)),
       outcome(store.set('k:bad', { fn: () => 1 })),
@@ -56,11 +78,12 @@ describe('write coalescing', () => {
     expect(await store.getMany(['k:a', 'k:bad', 'k:b'])).toEqual({ 'k:a': 1, 'k:bad': 'old', 'k:b': 2 })
   })
 
-  test('a quota error in one write is reported to that caller only, with the old value kept', async () => {
+  test('a quota error in one write is reported to that caller only, with its old value kept', async () => {
     await store.set('k:big', 'old')
+    vi.restoreAllMocks()
     const put = IDBObjectStore.prototype.put
     vi.spyOn(IDBObjectStore.prototype, 'put').mockImplementation(function (this: IDBObjectStore, value: unknown, key?: IDBValidKey) {
-      if (key === 'k:big') throw new DOMException('full', 'QuotaExceededError')
+      if ((value as { p?: string }).p === 'k:big') throw new DOMException('full', 'QuotaExceededError')
       return put.call(this, value, key)
     })
     const results = await Promise.all([outcome(store.set('k:x', 'x')), outcome(store.set('k:big', 'y'.repeat(10))), outcome(store.set('k:z', 'z'))])
@@ -71,7 +94,7 @@ describe('write coalescing', () => {
   test('a failing setMany in a batch writes none of its entries; its neighbours land', async () => {
     const results = await Promise.all([
       outcome(store.set('k:before', 1)),
-      outcome(store.setMany({ 'k:m1': 1, 'k:m2': Symbol('no') as never })),
+      outcome(store.setMany({ 'k:m1': 1, 'k:m2': Symbol('no') })),
       outcome(store.set('k:after', 2)),
     ])
     expect(results).toEqual(['ok', 'NOT_SERIALIZABLE', 'ok'])
@@ -79,91 +102,47 @@ describe('write coalescing', () => {
     expect(await store.getMany(['k:before', 'k:after'])).toEqual({ 'k:before': 1, 'k:after': 2 })
   })
 
-  test('sets and deletes of one key in one tick apply in call order', async () => {
+  test('a transaction that fails at commit (quota) is retried per caller: only the one that cannot fit fails', async () => {
+    await store.set('k:huge', 'old')
+    vi.restoreAllMocks()
+    // The browser aborts the whole transaction with QuotaExceededError; no single request fails.
+    const original = IDBDatabase.prototype.transaction
+    vi.spyOn(IDBDatabase.prototype, 'transaction').mockImplementation(function (this: IDBDatabase, ...args: Parameters<IDBDatabase['transaction']>) {
+      const tx = original.apply(this, args)
+      const records = tx.objectStore('records')
+      const put = records.put
+      let doomed = false
+      records.put = function (this: IDBObjectStore, value: unknown, key?: IDBValidKey) {
+        const request = put.call(this, value, key)
+        if (!doomed && (value as { p?: string }).p === 'k:huge') {
+          doomed = true
+          queueMicrotask(() => (tx as unknown as { _abort(name: string): void })._abort('QuotaExceededError'))
+        }
+        return request
+      }
+      return tx
+    })
+    const results = await Promise.all([outcome(store.set('k:1', 1)), outcome(store.set('k:huge', 'x'.repeat(10))), outcome(store.set('k:2', 2))])
+    expect(results).toEqual(['ok', 'QUOTA_EXCEEDED', 'ok'])
+    vi.restoreAllMocks()
+    expect(await store.getMany(['k:1', 'k:huge', 'k:2'])).toEqual({ 'k:1': 1, 'k:huge': 'old', 'k:2': 2 })
+  })
+
+  test('sets and deletes of one key in one tick apply in call order, in one transaction', async () => {
     await Promise.all([store.set('k:o', 1), store.delete('k:o'), store.set('k:o', 3), store.delete('k:p'), store.set('k:p', 4)])
-    expect(readwrite).toBe(1)
+    expect(new Set([...transactionsOf('put'), ...transactionsOf('delete')]).size).toBe(1)
     expect(await store.getMany(['k:o', 'k:p'])).toEqual({ 'k:o': 3, 'k:p': 4 })
   })
 })
 
-describe('telling other tabs', () => {
-  /** Closes this block's extra channels and stores, and puts the real timers back. */
-  const afterwards: (() => void)[] = []
-  afterEach(() => {
-    vi.useRealTimers()
-    for (const done of afterwards.splice(0)) done()
-  })
-
-  /** What another tab of store "co" hears on the store's channel. */
-  function otherTab(): { heard: unknown[], close(): void } {
-    const heard: unknown[] = []
-    const channel = new BroadcastChannel('visitstore:co')
-    channel.onmessage = (event: MessageEvent) => heard.push(event.data)
-    const other = { heard, close: () => channel.close() }
-    afterwards.push(other.close)
-    return other
-  }
-
-  /** A store in memory (no IndexedDB, so that no timer of fake-indexeddb's gets faked), closed after the test. */
-  function memoryStore(): VisitStore<Schema> {
-    const mem = createStore<Schema>({ name: 'co', keys, backends: { indexedDB: null } })
-    afterwards.push(() => mem.close())
-    return mem
-  }
-
-  test('1,000 writes of one tick make one message naming every key', async () => {
-    const other = otherTab()
-    await Promise.all(Array.from({ length: 1000 }, (_, i) => store.set(`k:${i}`, i)))
-    await store.delete('k:0')
-    await vi.waitFor(() => expect(other.heard.length).toBeGreaterThan(0))
-    await new Promise((r) => setTimeout(r, 20))
-    const keysHeard = other.heard.map((m) => (m as { type: string, keys: string[] }).keys)
-    expect(other.heard.every((m) => (m as { type: string }).type === 'keys')).toBe(true)
-    expect(new Set(keysHeard.flat())).toEqual(new Set(Array.from({ length: 1000 }, (_, i) => `k:${i}`)))
-    expect(keysHeard.length).toBeLessThanOrEqual(2) // the batch, and the delete unless it joined the same message
-    expect(keysHeard[0]).toHaveLength(1000)
-  })
-
-  test('sequential writes within the delay make one message; nothing is said before it', async () => {
-    const realTimeout = globalThis.setTimeout
-    const mem = memoryStore()
-    await mem.ready
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
-    const other = otherTab()
-    for (let i = 0; i < 5; i++) await mem.set(`k:${i}`, i)
-    await new Promise((r) => realTimeout(r, 30))
-    expect(other.heard).toEqual([])
-    vi.advanceTimersByTime(10)
-    await new Promise((r) => realTimeout(r, 30))
-    expect(other.heard).toEqual([{ type: 'keys', keys: ['k:0', 'k:1', 'k:2', 'k:3', 'k:4'] }])
-  })
-
-  test('pending news goes out when the page goes away', async () => {
-    const other = otherTab()
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
-    const mem = memoryStore()
-    await mem.set('k:gone', 1)
-    window.dispatchEvent(new Event('pagehide'))
-    // Real timers again: the faked 10 ms timer never fires, so only pagehide can have sent it.
-    vi.useRealTimers()
-    await vi.waitFor(() => expect(other.heard).toEqual([{ type: 'keys', keys: ['k:gone'] }]))
-  })
-
-  test('a write right before close() still reaches the other tabs', async () => {
-    const other = otherTab()
-    await store.set('k:last', 1)
-    store.close()
-    await vi.waitFor(() => expect(other.heard).toEqual([{ type: 'keys', keys: ['k:last'] }]))
-  })
-})
-
-describe('read coalescing', () => {
+describe('reads of one tick', () => {
   test('gets of one tick share one readonly transaction, each with its own values', async () => {
     await store.setMany({ 'k:a': 'A', 'k:b': 'B' })
-    readonly = 0
+    seen = []
     const [a, b, both, none] = await Promise.all([store.get('k:a'), store.get('k:b'), store.getMany(['k:b', 'k:a']), store.get('k:none')])
     expect([a, b, both, none]).toEqual(['A', 'B', { 'k:b': 'B', 'k:a': 'A' }, undefined])
-    expect(readonly).toBe(1)
+    expect(transactionsOf('get').size).toBe(1)
+    expect([...transactionsOf('get')][0]?.mode).toBe('readonly')
   })
 
   test('a get made right after a set that was not awaited sees the new value', async () => {
@@ -174,13 +153,89 @@ describe('read coalescing', () => {
     expect(await read).toBe('new')
   })
 
-  test('the first get of a new page shares its transaction with the start-up read of the session state', async () => {
+  test("the first get of a new page shares its transaction with the start-up read of the saved session state", async () => {
     await store.set('k:first', 1)
     store.close()
-    const fresh = createStore<Schema>({ name: 'co', keys, backends: { indexedDB: idb }, session: { read: async () => ({ tag: 't' }) } })
-    readonly = 0
+    seen = []
+    const fresh = createStore<Schema>({ name: 'co', keys, backends: { indexedDB: idb }, session: sessionSync({ read: async () => ({ tag: 't' }), interval: 0 }) })
+    opened.push(fresh)
     expect(await fresh.get('k:first')).toBe(1)
-    expect(readonly).toBe(1)
-    fresh.close()
+    const first = seen.find((s) => s.op === 'get' && s.key === 'k:first')?.tx
+    expect(first).toBeDefined()
+    expect(seen.filter((s) => s.op === 'get' && s.tx === first).map((s) => s.key).sort()).toEqual(['$session', 'k:first'])
+  })
+})
+
+describe('telling other tabs', () => {
+  /** Everything another tab of store "co" hears on the store's channel. */
+  function otherTab(): unknown[] {
+    const heard: unknown[] = []
+    const channel = new BroadcastChannel('visitstore:co')
+    channel.onmessage = (event: MessageEvent) => heard.push(event.data)
+    opened.push(channel)
+    return heard
+  }
+
+  /** A tab of store "co" that watches `key`: what its watcher hears. */
+  function watchingTab(key: `k:${string}`): [unknown, WatchInfo['source']][] {
+    const tab = createStore<Schema>({ name: 'co', keys, backends: { indexedDB: idb } })
+    opened.push(tab)
+    const got: [unknown, WatchInfo['source']][] = []
+    tab.watch(key, (value, info) => got.push([value, info.source]))
+    return got
+  }
+
+  /** A store in memory (no IndexedDB, so that no timer of fake-indexeddb's gets faked). */
+  function memoryStore(): VisitStore<Schema> {
+    const mem = createStore<Schema>({ name: 'co', keys, backends: { indexedDB: null } })
+    opened.push(mem)
+    return mem
+  }
+
+  /** The keys named in what was heard, one array per message. */
+  const keysIn = (heard: unknown[]) => heard.map((m) => (m as { keys?: string[] }).keys)
+
+  test('1,000 writes of one tick make one message naming every key; the other tab hears each', async () => {
+    const heard = otherTab()
+    const watcher = watchingTab('k:999')
+    await Promise.all(Array.from({ length: 1000 }, (_, i) => store.set(`k:${i}`, i)))
+    await vi.waitFor(() => expect(watcher).toEqual([[999, 'remote']]))
+    expect(heard).toHaveLength(1)
+    expect(new Set(keysIn(heard)[0])).toEqual(new Set(Array.from({ length: 1000 }, (_, i) => `k:${i}`)))
+  })
+
+  test('writes within 10 ms make one message, and nothing is said before it', async () => {
+    const realTimeout = globalThis.setTimeout
+    const settle = () => new Promise((resolve) => realTimeout(resolve, 30))
+    const mem = memoryStore()
+    await mem.ready
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    const heard = otherTab()
+    for (let i = 0; i < 5; i++) await mem.set(`k:${i}`, i)
+    await settle()
+    expect(heard).toEqual([])
+    vi.advanceTimersByTime(10)
+    await settle()
+    expect(keysIn(heard)).toEqual([['k:0', 'k:1', 'k:2', 'k:3', 'k:4']])
+  })
+
+  test('news not yet sent goes out when the page goes away (pagehide)', async () => {
+    const heard = otherTab()
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    const mem = memoryStore()
+    await mem.set('k:gone', 1)
+    window.dispatchEvent(new Event('pagehide'))
+    // Real timers again: the faked 10 ms timer never fires, so only pagehide can have sent it.
+    vi.useRealTimers()
+    await vi.waitFor(() => expect(keysIn(heard)).toEqual([['k:gone']]))
+  })
+
+  test('a write right before close() still reaches the other tabs', async () => {
+    const heard = otherTab()
+    const watcher = watchingTab('k:last')
+    await store.set('k:last', 1)
+    store.close()
+    await vi.waitFor(() => expect(watcher).toEqual([[1, 'remote']]))
+    expect(keysIn(heard)).toEqual([['k:last']])
   })
 })

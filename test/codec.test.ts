@@ -1,6 +1,6 @@
 import Cookies from 'js-cookie'
 import { afterEach, describe, expect, test } from 'vitest'
-import { assertJsonSafe, cookieBytes, decodeCookieValue, encodeCookieName, encodeCookieValue, encodeTabValue } from '../src/codec.js'
+import { assertJsonSafe, base64url, decodeCookieValue, decodeTabValue, encodeCookieName, encodeCookieValue, encodeTabValue } from '../src/codec.js'
 import { VisitStoreError } from '../src/errors.js'
 import { clearAllCookies, interceptCookieWrites } from './fixtures/page-storage.js'
 
@@ -187,30 +187,38 @@ describe('encodeCookieName', () => {
   })
 })
 
-describe('cookieBytes', () => {
-  test('counts the bytes of the encoded name plus value', () => {
-    expect(cookieBytes('shop_theme', 'dark')).toBe(14)
-    expect(cookieBytes('', '')).toBe(0)
-  })
-
-  test('equals the UTF-8 size of what is sent, for non-ASCII data once encoded', () => {
+describe('the byte count of a cookie', () => {
+  // The budget and the 4,096-byte limit count name+value as the browser stores and sends them:
+  // encoded names and values are ASCII, so their string length is their size in bytes.
+  test('encoded names and values are ASCII, so their length is the UTF-8 size that is sent', () => {
     const name = encodeCookieName('shop_é')
     const value = encodeCookieValue('日本 😀', 'k')
-    expect(cookieBytes(name, value)).toBe(new TextEncoder().encode(name + value).length)
-    expect(cookieBytes(name, value)).toBe('shop_%C3%A9'.length + '%E6%97%A5%E6%9C%AC%20%F0%9F%98%80'.length)
+    expect(name.length + value.length).toBe(new TextEncoder().encode(name + value).length)
+    expect(name.length + value.length).toBe('shop_%C3%A9'.length + '%E6%97%A5%E6%9C%AC%20%F0%9F%98%80'.length)
+  })
+
+  test.each(['dark', 'ünïcödé 日本', 'emoji 😀👍🏽', { a: ['é', 1] }])('the encoding of %j has no character above U+007F', (value) => {
+    expect([...encodeCookieValue(value, 'k')].every((c) => c.charCodeAt(0) < 0x80)).toBe(true)
   })
 })
 
-describe('encodeTabValue', () => {
+describe('encodeTabValue / decodeTabValue', () => {
   test('writes JSON that parses back to the value, strings included', () => {
     for (const value of ['42', 'text', 7, null, { a: [1, { b: 'c' }] }]) {
       expect(JSON.parse(encodeTabValue(value, 'k'))).toEqual(value)
+      expect(decodeTabValue(encodeTabValue(value, 'k'))).toEqual({ ok: true, value })
     }
   })
 
   test('rejects what JSON would change with NOT_SERIALIZABLE', () => {
     expect(codeOf(() => encodeTabValue({ m: new Map() }, 'k'))).toBe('NOT_SERIALIZABLE')
     expect(codeOf(() => encodeTabValue(Infinity, 'k'))).toBe('NOT_SERIALIZABLE')
+  })
+
+  test('an item that is not JSON (edited by hand) is reported as ok: false with a reason, never thrown', () => {
+    const decoded = decodeTabValue('{oops')
+    expect(decoded.ok).toBe(false)
+    if (!decoded.ok) expect(decoded.reason).toMatch(/sessionStorage item is not JSON/)
   })
 })
 
@@ -231,5 +239,26 @@ describe('cookie value types', () => {
     expect(decodeURIComponent(encodeCookieValue('dark', 'k', 'json'))).toBe('"dark"')
     expect(decodeCookieValue(encodeCookieValue({ a: [1] }, 'k', 'json'), 'json')).toEqual({ ok: true, value: { a: [1] } })
     expect(decodeCookieValue('dark', 'json')).toMatchObject({ ok: false })
+  })
+})
+
+describe('base64url (session tags, on both sides)', () => {
+  const bytes = (text: string) => new TextEncoder().encode(text).buffer as ArrayBuffer
+
+  // RFC 4648 §10 test vectors, in the URL-safe alphabet without padding (§5).
+  test.each([['', ''], ['f', 'Zg'], ['fo', 'Zm8'], ['foo', 'Zm9v'], ['foob', 'Zm9vYg'], ['fooba', 'Zm9vYmE'], ['foobar', 'Zm9vYmFy']])(
+    'encodes %j as %j', (text, encoded) => {
+      expect(base64url(bytes(text))).toBe(encoded)
+    })
+
+  test("uses '-' and '_' instead of '+' and '/', and no '=' padding", () => {
+    const all = new Uint8Array([0xfb, 0xff, 0xbf, 0xfe])
+    expect(base64url(all.buffer)).toBe('-_-__g')
+    expect(Buffer.from(base64url(all.buffer), 'base64url')).toEqual(Buffer.from(all))
+  })
+
+  test('a 32-byte digest (an HMAC-SHA-256 tag) is 43 URL-safe characters', () => {
+    const digest = new Uint8Array(32).map((_, i) => i * 8)
+    expect(base64url(digest.buffer)).toMatch(/^[A-Za-z0-9_-]{43}$/)
   })
 })

@@ -56,7 +56,7 @@ describe('demo server: files', () => {
 
   test.each([
     ['/', 'text/html', '<script src="/visitstore.iife.js"></script>'],
-    ['/app.js', 'text/javascript', "{ endpoint: '/session', keepOnLogin: true }"],
+    ['/app.js', 'text/javascript', 'VisitStore.createStore('],
     ['/style.css', 'text/css', '[data-theme="dark"]'],
     ['/visitstore.iife.js', 'text/javascript', 'var VisitStore='],
   ])('serves %s as %s', async (path, type, excerpt) => {
@@ -64,6 +64,23 @@ describe('demo server: files', () => {
     expect(response.status).toBe(200)
     expect(response.headers.get('content-type')).toContain(type)
     expect(await response.text()).toContain(excerpt)
+  })
+
+  test('the page creates its store with VisitStore.sessionSync (a plain object as session is INVALID_OPTIONS)', async () => {
+    const app = await (await fetch(url('/app.js'))).text()
+    expect(app).toMatch(/VisitStore\.sessionSync\(\{[^}]*endpoint: '\/session'[^}]*keepOnLogin: true[^}]*\}\)/)
+    expect(app).not.toMatch(/session:\s*\{/)
+    // What the page tells the user about how the store is made shows the same form.
+    const page = await (await fetch(url('/'))).text()
+    expect(page).not.toMatch(/session:\s*\{/)
+  })
+
+  test('the page comes with the theme of the theme cookie (readCookies), so its first paint needs no script', async () => {
+    const page = async (cookie?: string) => (await fetch(url('/'), { headers: cookie ? { cookie } : {} })).text()
+    expect(await page('shop_theme=dark')).toContain('<html lang="en" data-theme="dark">')
+    expect(await page()).toContain('<html lang="en" data-theme="light">')
+    // Anything but a stored "dark" is the light default, never text copied into the page.
+    expect(await page('shop_theme=%22%3E%3Cscript%3E')).toContain('<html lang="en" data-theme="light">')
   })
 
   test('an unknown path is a 404, not the page', async () => {

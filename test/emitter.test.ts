@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test, vi } from 'vitest'
-import { createEmitter } from '../src/events.js'
+import { createEmitter } from '../src/emitter.js'
 
 type Events = { change: number, status: string }
 
@@ -52,6 +52,28 @@ describe('createEmitter', () => {
     expect(emitter.has('status')).toBe(false)
     off()
     expect(emitter.has('change')).toBe(false)
+  })
+
+  test('listened names the events someone listens to now (what a clear or a purge has to notify)', () => {
+    const emitter = createEmitter<Events>()
+    expect(emitter.listened()).toEqual([])
+    const off = emitter.on('change', () => {})
+    emitter.on('status', () => {})
+    expect(emitter.listened().sort()).toEqual(['change', 'status'])
+    off()
+    expect(emitter.listened()).toEqual(['status'])
+  })
+
+  test('the same function subscribed twice is called twice, and each subscription ends on its own', () => {
+    const emitter = createEmitter<Events>()
+    const cb = vi.fn()
+    const first = emitter.on('change', cb)
+    emitter.on('change', cb)
+    emitter.emit('change', 1)
+    expect(cb).toHaveBeenCalledTimes(2)
+    first()
+    emitter.emit('change', 2)
+    expect(cb).toHaveBeenCalledTimes(3)
   })
 
   test('clear removes every listener', () => {

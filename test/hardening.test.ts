@@ -4,6 +4,7 @@ import fc from 'fast-check'
 import { forceCloseDatabase, IDBFactory } from 'fake-indexeddb'
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
 import { createStore, VisitStoreError, type StandardSchemaV1, type VisitStore } from '../src/index.js'
+import { sessionSync } from '../src/session.js'
 import { clearAllCookies, cookieJar } from './fixtures/page-storage.js'
 
 let idb: IDBFactory
@@ -18,8 +19,7 @@ afterEach(() => {
   for (const s of stores.splice(0)) s.close()
   vi.restoreAllMocks()
   vi.unstubAllGlobals()
-  delete (Object.prototype as Record<string, unknown>).domain
-  delete (Object.prototype as Record<string, unknown>).expires
+  for (const name of ['domain', 'expires', 'maxAge']) delete (Object.prototype as Record<string, unknown>)[name]
 })
 const codeOf = (p: Promise<unknown>) => p.then(() => 'ok', (e: unknown) => (e instanceof VisitStoreError ? e.code : `raw ${String(e)}`))
 
@@ -125,20 +125,20 @@ describe('3. prototype safety', () => {
       },
     })
     try {
-      Object.assign(Object.prototype, { domain: 'evil.example', expires: 'Thu, 01 Jan 2099 00:00:00 GMT' })
+      Object.assign(Object.prototype, { domain: 'evil.example', expires: 'Thu, 01 Jan 2099 00:00:00 GMT', maxAge: 99999 })
       const s = keep(createStore<{ t: string }>({ name: 'pol', keys: { t: { lifetime: 'session', serverVisible: true } } }))
       await s.set('t', 'v')
       expect(s.peek('t')).toBe('v')
       await s.delete('t')
       expect(s.peek('t')).toBeUndefined()
     } finally {
-      delete (Object.prototype as Record<string, unknown>).domain
-      delete (Object.prototype as Record<string, unknown>).expires
+      for (const name of ['domain', 'expires', 'maxAge']) delete (Object.prototype as Record<string, unknown>)[name]
       delete (document as unknown as Record<string, unknown>).cookie
     }
     const ours = writes.filter((w) => w.startsWith('pol_t='))
     expect(ours).toHaveLength(2)
-    for (const w of ours) expect(w).not.toMatch(/evil|2099/)
+    // No Domain, no far expiry, and the session cookie stays a session cookie (no Max-Age).
+    for (const w of ours) expect(w).not.toMatch(/evil|2099|99999/)
   })
 })
 
@@ -195,7 +195,7 @@ describe('5. IndexedDB unavailable', () => {
     ['open throws', openThrows],
     ['open errors', openErrors],
     ['open never settles', neverSettles],
-  ])('%s: memory fallback within the time-out, STORAGE_UNAVAILABLE reported, session semantics kept', async (_case, factory) => {
+  ])('%s: memory fallback within the time-out, the failure reported, session semantics kept', async (_case, factory) => {
     interface S { cart: string[], note: string }
     const s = keep(createStore<S>({ name: `down${String(_case).length}`, openTimeout: 100, backends: { indexedDB: factory as IDBFactory | null },
       keys: { cart: { lifetime: 'session' }, note: { lifetime: 'persistent' } } }))
@@ -203,7 +203,9 @@ describe('5. IndexedDB unavailable', () => {
     s.on('error', (e) => errors.push(e.code))
     await s.ready
     expect(s.status.indexeddb).toBe('memory')
-    expect(errors).toEqual(['STORAGE_UNAVAILABLE'])
+    // A missing IndexedDB is simply not there: status says so from the start, with no error event.
+    // One that exists but fails is a failure: one error event.
+    expect(errors).toEqual(factory === null ? [] : ['STORAGE_UNAVAILABLE'])
     await s.setMany({ cart: ['a'], note: 'n' })
     await s.session.end()
     expect(await s.getMany(['cart', 'note'])).toEqual({ cart: undefined, note: 'n' })
@@ -262,7 +264,7 @@ describe('8. another tab upgrading or deleting the database', () => {
 
 describe('9. reserved and risky names', () => {
   test("keys that would overwrite the server's session cookie are refused", () => {
-    const make = (keys: object) => () => createStore({ name: 'shop', keys: keys as never, session: { cookie: 'shop_sid' } })
+    const make = (keys: object) => () => createStore({ name: 'shop', keys: keys as never, session: sessionSync({ cookie: 'shop_sid' }) })
     expect(make({ sid: { lifetime: 'session', serverVisible: true } })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }))
     expect(make({ 's*': { lifetime: 'session', serverVisible: true } })).toThrow(/session cookie/)
     expect(make({ sid: { lifetime: 'session' } })).not.toThrow() // not a cookie
@@ -273,9 +275,15 @@ describe('9. reserved and risky names', () => {
   })
 
   test('secure: true on plain http is refused; sameSite None without secure too', () => {
-    vi.stubGlobal('location', { protocol: 'http:', hostname: 'shop.example' })
+    vi.stubGlobal('location', new URL('http://shop.example/cart'))
     expect(() => createStore({ name: 'h', keys: {}, cookie: { secure: true } })).toThrow(/https/)
     expect(() => createStore({ name: 'h', keys: {}, cookie: { sameSite: 'None' } })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }))
+  })
+
+  test('a cookie.domain that does not match the page host is refused at createStore, not dropped on every write', () => {
+    vi.stubGlobal('location', new URL('https://shop.example.com/'))
+    expect(() => createStore({ name: 'd', keys: {}, cookie: { domain: 'other.example' } })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS', message: expect.stringContaining('other.example') }))
+    expect(() => keep(createStore({ name: 'd', keys: {}, cookie: { domain: 'example.com' } }))).not.toThrow()
   })
 
   test('an expiry beyond 400 days is clamped with a warning', () => {
@@ -337,5 +345,61 @@ describe('7b. a connection lost in the middle of an operation', () => {
     expect(closedOnce).toBe(true)
     expect(open).toHaveBeenCalledTimes(2)
     expect(await s.getMany(['k:0', 'k:1'])).toEqual({ 'k:0': 0, 'k:1': 1 })
+  })
+})
+
+describe('11. restricted pages: createStore never throws for the environment, and every call answers with a VisitStoreError', () => {
+  interface S { theme: string, cart: string[], n: number }
+  const keys = { theme: { lifetime: 'persistent', serverVisible: true }, cart: { lifetime: 'session' }, n: { lifetime: 'persistent' } } as const
+
+  test('document.cookie throws (a sandboxed frame): cookies unavailable, cookie reads undefined, cookie writes STORAGE_UNAVAILABLE, the rest works', async () => {
+    const sandboxed = { read: () => { throw new DOMException('sandboxed', 'SecurityError') }, write: () => { throw new DOMException('sandboxed', 'SecurityError') } }
+    const s = keep(createStore<S>({ name: 'sbx', keys, backends: { indexedDB: idb, cookies: sandboxed } }))
+    await s.ready
+    expect(s.status.cookies).toBe('unavailable')
+    expect(s.peek('theme')).toBeUndefined()
+    expect(await s.get('theme')).toBeUndefined()
+    expect(await codeOf(s.set('theme', 'dark'))).toBe('STORAGE_UNAVAILABLE')
+    expect(await codeOf(s.delete('theme'))).toBe('STORAGE_UNAVAILABLE')
+    expect(await codeOf(s.update('theme', () => 'x'))).toBe('STORAGE_UNAVAILABLE')
+    await s.set('cart', ['a'])
+    await s.set('n', 1)
+    expect(await s.getMany(['cart', 'n'])).toEqual({ cart: ['a'], n: 1 })
+  })
+
+  test('BroadcastChannel throwing (Firefox with cookies blocked): the store works in this tab alone', async () => {
+    vi.stubGlobal('BroadcastChannel', function BroadcastChannel() { throw new DOMException('blocked', 'SecurityError') })
+    const s = keep(createStore<S>({ name: 'nobc', keys, backends: { indexedDB: idb } }))
+    const seen = vi.fn()
+    s.watch('n', seen)
+    await s.set('n', 1)
+    await s.set('theme', 'dark')
+    expect(await s.getMany(['n', 'theme'])).toEqual({ n: 1, theme: 'dark' })
+    expect(seen).toHaveBeenCalledWith(1, { source: 'local' })
+  })
+
+  test('Web Locks refusing (a third-party frame): tabs take turns through IndexedDB instead, and updates still work', async () => {
+    const locks = { request: () => Promise.reject(new DOMException('refused', 'SecurityError')), query: () => Promise.reject(new DOMException('refused', 'SecurityError')) }
+    vi.stubGlobal('navigator', { cookieEnabled: true, locks })
+    const s = keep(createStore<S>({ name: 'nolocks', keys, backends: { indexedDB: idb } }))
+    await s.ready
+    expect(await s.update('theme', (t) => `${t ?? ''}x`)).toBe('x')
+    expect(await s.update('theme', (t) => `${t ?? ''}x`)).toBe('xx')
+    expect(s.status.locks).toBe('indexeddb')
+    await s.set('cart', ['a'])
+    expect(await s.get('cart')).toEqual(['a'])
+  })
+
+  test('no crypto.getRandomValues: createStore does not throw and every key still works', async () => {
+    vi.stubGlobal('crypto', undefined)
+    let s: VisitStore<S> | undefined
+    expect(() => { s = keep(createStore<S>({ name: 'nocrypto', keys, backends: { indexedDB: idb } })) }).not.toThrow()
+    const store = s as VisitStore<S>
+    const errors: unknown[] = []
+    store.on('error', (e) => errors.push(e))
+    await store.ready
+    for (const [key, value] of [['theme', 'dark'], ['cart', ['a']], ['n', 1]] as const) await store.set(key, value as never)
+    expect(await store.getMany(['theme', 'cart', 'n'])).toEqual({ theme: 'dark', cart: ['a'], n: 1 })
+    for (const e of errors) expect(e).toBeInstanceOf(VisitStoreError)
   })
 })

@@ -1,7 +1,10 @@
 import { IDBFactory } from 'fake-indexeddb'
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
-import { createStore, VisitStoreError, type ErrorCode, type VisitStore } from '../src/index.js'
-import { clearAllCookies, cookieJar, interceptCookieWrites, rawRecord, simulateBrowserRestart } from './fixtures/page-storage.js'
+import { createStore, VisitStoreError, type CookieOptions, type ErrorCode, type StoreStatus, type VisitStore } from '../src/index.js'
+import { sessionSync } from '../src/session.js'
+import {
+  clearAllCookies, cookieAttributes, cookieJar, interceptCookieWrites, pageJar, rawPut, rawRecord, rawRecords, settle, simulateBrowserRestart, useWebLocks,
+} from './fixtures/page-storage.js'
 
 interface Draft { title: string, body: string }
 interface Schema {
@@ -14,6 +17,7 @@ interface Schema {
   prefs: { compact: boolean }
   [k: `doc:${string}`]: Draft
   [k: `flag:${string}`]: boolean
+  [k: `note:${string}`]: string
 }
 
 const keys = {
@@ -26,15 +30,23 @@ const keys = {
   prefs: { lifetime: 'persistent', serverVisible: true },
   'doc:*': { lifetime: 'persistent' },
   'flag:*': { lifetime: 'session', serverVisible: true },
+  'note:*': { lifetime: 'session' },
 } as const
 
 let idb: IDBFactory
-const open: VisitStore<Schema>[] = []
-function makeStore(extra: { cookie?: { budget?: number } } = {}): VisitStore<Schema> {
-  const store = createStore<Schema>({ name: 'shop', keys, backends: { indexedDB: idb }, ...extra })
+const open: { close(): void }[] = []
+function makeStore(extra: { name?: string, cookie?: CookieOptions, backends?: { cookies?: ReturnType<typeof pageJar> | null } } = {}): VisitStore<Schema> {
+  const store = createStore<Schema>({ name: 'shop', keys, ...extra, backends: { indexedDB: idb, ...extra.backends } })
   open.push(store)
   return store
 }
+
+/** Lets background work (the sweep, IndexedDB transactions, channel messages) run: real macrotasks, no clock involved. */
+async function idle(turns = 100): Promise<void> {
+  for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => setImmediate(resolve))
+}
+
+const expireCookie = (name: string) => { document.cookie = `${name}=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT` }
 
 async function expectCode(promise: Promise<unknown>, code: ErrorCode): Promise<VisitStoreError> {
   const err = await promise.then(() => undefined, (e: unknown) => e)
@@ -52,6 +64,8 @@ beforeEach(() => {
 afterEach(() => {
   for (const s of open.splice(0)) s.close()
   vi.useRealTimers()
+  vi.restoreAllMocks()
+  vi.unstubAllGlobals()
 })
 
 describe('placement rules', () => {
@@ -98,18 +112,45 @@ describe('placement rules', () => {
   test('without IndexedDB the store works in memory and says so', async () => {
     const store = createStore<Schema>({ name: 'nodb', keys, backends: { indexedDB: null } })
     open.push(store)
-    const statuses: unknown[] = []
-    const errors: VisitStoreError[] = []
-    store.on('status', (s) => statuses.push(s))
-    store.on('error', (e) => errors.push(e))
+    // No IndexedDB at all is known at once: the status says so from the start.
+    expect(store.status.indexeddb).toBe('memory')
     await store.ready
     await store.set('cart', [{ sku: 'a', qty: 1 }])
     expect(await store.get('cart')).toEqual([{ sku: 'a', qty: 1 }])
     expect(store.placement('cart').tier).toBe('memory')
     expect(store.placement('cart').reason).toMatch(/memory/)
+    // No Web Locks in this page and no IndexedDB: nothing can keep other tabs out of a cookie update.
+    expect(store.status).toEqual({ indexeddb: 'memory', cookies: 'ok', sessionStorage: 'ok', browserSession: 'shared', locks: 'none', session: 'off' } satisfies StoreStatus)
+    expect(await store.update('visits', (n) => (n ?? 0) + 1)).toBe(1)
+    await expectCode(store.update('theme', () => 'dark'), 'STORAGE_UNAVAILABLE')
+    expect(cookieJar().nodb_theme).toBeUndefined()
+  })
+
+  test('an IndexedDB that fails to open: memory, and a status event and one error event say so', async () => {
+    const failing = { open: () => { throw new DOMException('blocked', 'SecurityError') } } as unknown as IDBFactory
+    const store = createStore<Schema>({ name: 'nodb', keys, backends: { indexedDB: failing } })
+    open.push(store)
+    const statuses: StoreStatus[] = []
+    const errors: VisitStoreError[] = []
+    store.on('status', (s) => statuses.push(s))
+    store.on('error', (e) => errors.push(e))
+    await store.ready
     expect(store.status.indexeddb).toBe('memory')
-    expect(statuses).toEqual([{ indexeddb: 'memory', cookies: 'ok', sessionStorage: 'ok' }])
+    expect(statuses.map((s) => s.indexeddb)).toEqual(['memory'])
     expect(errors.map((e) => e.code)).toEqual(['STORAGE_UNAVAILABLE'])
+    expect(errors[0]?.message).toMatch(/memory/)
+  })
+
+  test('status tells what works: every tier, the browser session, how tabs take turns, and no session sync', async () => {
+    const store = makeStore()
+    await store.ready
+    // happy-dom has no Web Locks: an IndexedDB transaction serialises the tabs instead.
+    expect(store.status).toEqual({ indexeddb: 'ok', cookies: 'ok', sessionStorage: 'ok', browserSession: 'shared', locks: 'indexeddb', session: 'off' } satisfies StoreStatus)
+    useWebLocks()
+    const withLocks = createStore<Schema>({ name: 'locks', keys, backends: { indexedDB: idb } })
+    open.push(withLocks)
+    await withLocks.ready
+    expect(withLocks.status.locks).toBe('web-locks')
   })
 
   test('an IndexedDB whose open fails also degrades to memory instead of throwing', async () => {
@@ -162,8 +203,21 @@ describe('lifetimes', () => {
     await after.ready
     expect(await after.getMany(['theme', 'locale', 'cart', 'visits', 'scroll']))
       .toEqual({ theme: 'dark', locale: undefined, cart: undefined, visits: 3, scroll: undefined })
-    // The stale session record was swept from the database during ready, not just hidden.
-    expect(await rawRecord(idb, 'shop', 'cart')).toBeUndefined()
+    expect(await rawRecord(idb, 'shop', 'visits')).toMatchObject({ p: 'visits', v: 3 })
+  })
+
+  test('with Web Locks (which prove that no page of the old browser session is left), its session records are deleted from disk', async () => {
+    useWebLocks()
+    const before = makeStore()
+    await before.setMany({ cart: [{ sku: 'a', qty: 2 }], visits: 3 })
+    before.close()
+    await idle() // the browser is gone, and its pages' locks with it
+    simulateBrowserRestart(['shop_$s'])
+    const after = makeStore()
+    await after.ready
+    expect(await after.get('cart')).toBeUndefined()
+    // The sweep runs in the background after ready, in slices.
+    await vi.waitFor(async () => expect(await rawRecord(idb, 'shop', 'cart')).toBeUndefined())
     expect(await rawRecord(idb, 'shop', 'visits')).toMatchObject({ v: 3 })
   })
 
@@ -193,9 +247,9 @@ describe('lifetimes', () => {
     expect(prefs).toMatch(/; Max-Age=34560000/) // 400 days, RFC 6265bis's cap
     expect(locale).not.toMatch(/Max-Age|expires/i)
     for (const w of [theme, locale, prefs]) {
-      expect(w).toMatch(/; path=\//)
-      expect(w).toMatch(/; SameSite=Lax/)
-      expect(w).not.toMatch(/Secure/) // the page is http
+      expect(cookieAttributes(w)).toMatchObject({ path: '/', samesite: 'Lax' })
+      expect(cookieAttributes(w)).not.toHaveProperty('secure') // the page is http
+      expect(cookieAttributes(w)).not.toHaveProperty('domain') // host-only
     }
   })
 
@@ -218,9 +272,11 @@ describe('lifetimes', () => {
     first.close()
     vi.setSystemTime(Date.now() + 604801_000)
     const second = makeStore()
-    await second.ready
-    expect(await rawRecord(idb, 'shop', 'draft')).toBeUndefined()
     expect(await second.keys()).toEqual(['visits'])
+    await second.ready
+    // The sweep runs in the background after ready.
+    await vi.waitFor(async () => expect(await rawRecord(idb, 'shop', 'draft')).toBeUndefined())
+    expect(await rawRecord(idb, 'shop', 'visits')).toMatchObject({ v: 1 })
   })
 
   test('clear({ lifetime }) removes only that lifetime, in every tier', async () => {
@@ -311,17 +367,54 @@ describe('errors leave the previous value intact', () => {
     expect(await store.get('visits')).toBe(3)
   })
 
-  test('STORAGE_UNAVAILABLE: a cookie the browser silently drops is reported, not pretended', async () => {
-    const store = makeStore()
+  test('STORAGE_UNAVAILABLE: with cookies blocked, the store says so and refuses cookie writes instead of pretending', async () => {
+    document.cookie = 'shop_locale=en; Path=/'
+    // A browser blocking this site's cookies: every write is ignored.
+    const jar = pageJar({ drop: () => true })
+    const store = makeStore({ backends: { cookies: jar } })
+    const errors: VisitStoreError[] = []
+    store.on('error', (e) => errors.push(e))
+    await store.ready
+    expect(store.status.cookies).toBe('unavailable')
+    await expectCode(store.set('locale', 'fr'), 'STORAGE_UNAVAILABLE')
+    await expectCode(store.delete('locale'), 'STORAGE_UNAVAILABLE')
+    expect(store.peek('locale')).toBeUndefined()
+    expect(await store.get('locale')).toBeUndefined()
+    expect(cookieJar().shop_locale).toBe('en')
+    // Session data cannot be tied to the browser session without its cookie: kept for this page, and said so.
+    expect(store.status.browserSession).toBe('page')
+    expect(errors.map((e) => e.code)).toContain('STORAGE_UNAVAILABLE')
+    await store.set('cart', [{ sku: 'a', qty: 1 }])
+    expect(await store.get('cart')).toEqual([{ sku: 'a', qty: 1 }])
+  })
+
+  test('STORAGE_UNAVAILABLE: the first write with an attribute set the browser drops rejects, keeping the previous value', async () => {
+    document.cookie = 'shop_theme=light; Path=/'
+    // A Domain attribute: one the store's own marks (host-only) never use, so this write is the first with it.
+    const jar = pageJar({ drop: (line) => line.startsWith('shop_theme=') })
+    const store = makeStore({ cookie: { domain: 'localhost' }, backends: { cookies: jar } })
+    const seen = vi.fn()
+    store.watch('theme', seen)
+    await store.ready
+    await expectCode(store.set('theme', 'dark'), 'STORAGE_UNAVAILABLE')
+    expect(await store.get('theme')).toBe('light')
+    expect(seen).not.toHaveBeenCalled()
+  })
+
+  test('COOKIE_CONFLICT: a later write the browser drops (a server HttpOnly cookie of that name) fires an error event; reads show what the jar holds', async () => {
+    let blocked = false
+    const jar = pageJar({ drop: (line) => blocked && line.startsWith('shop_locale=') })
+    const store = makeStore({ backends: { cookies: jar } })
+    const errors: VisitStoreError[] = []
+    store.on('error', (e) => errors.push(e))
     await store.set('locale', 'en')
-    // Like WebKit with a Secure cookie on http, or a browser blocking cookies: the write is ignored.
-    const restore = interceptCookieWrites((line) => !line.startsWith('shop_locale='))
-    try {
-      await expectCode(store.set('locale', 'fr'), 'STORAGE_UNAVAILABLE')
-    } finally {
-      restore()
-    }
+    blocked = true
+    // Found at the end of the write burst: the set itself has resolved.
+    await store.set('locale', 'fr')
+    await vi.waitFor(() => expect(errors.map((e) => e.code)).toContain('COOKIE_CONFLICT'))
+    expect(errors.find((e) => e.code === 'COOKIE_CONFLICT')?.message).toContain('shop_locale')
     expect(await store.get('locale')).toBe('en')
+    expect(store.peek('locale')).toBe('en')
   })
 
   test('STORAGE_UNAVAILABLE: a closed store', async () => {
@@ -332,6 +425,18 @@ describe('errors leave the previous value intact', () => {
     await expectCode(store.set('visits', 6), 'STORAGE_UNAVAILABLE')
     const reopened = makeStore()
     expect(await reopened.get('visits')).toBe(5)
+  })
+
+  test('a store closed while it is still starting up leaves the page alone afterwards: it never writes a cookie again', async () => {
+    const store = makeStore({ name: 'closing' })
+    store.close()
+    await idle()
+    expireCookie('closing_$s')
+    // Whatever would make a live store look at its cookies again.
+    document.dispatchEvent(new Event('visibilitychange'))
+    window.dispatchEvent(new Event('focus'))
+    await idle()
+    expect(cookieJar().closing_$s).toBeUndefined()
   })
 
   test('INVALID_OPTIONS at createStore, never a silent session cookie', () => {
@@ -348,6 +453,19 @@ describe('errors leave the previous value intact', () => {
     expect.assertions(5)
   })
 
+  test('INVALID_OPTIONS: a plain object as session, with a message that shows the sessionSync form', () => {
+    let err: unknown
+    try {
+      createStore<Schema>({ name: 'shop', keys, session: { endpoint: '/session' } as never })
+    } catch (e) {
+      err = e
+    }
+    expect(err).toBeInstanceOf(VisitStoreError)
+    expect((err as VisitStoreError).code).toBe('INVALID_OPTIONS')
+    expect((err as VisitStoreError).message).toMatch(/sessionSync\(\{ endpoint: '\/session' \}\)/)
+    expect((err as VisitStoreError).message).toContain("from 'visitstore/session'")
+  })
+
   test('NOT_SYNC_READABLE: peek of an IndexedDB key', () => {
     const store = makeStore()
     try {
@@ -361,13 +479,18 @@ describe('errors leave the previous value intact', () => {
   test('setMany is all or nothing across tiers', async () => {
     const store = makeStore()
     await store.setMany({ theme: 'light', cart: [], scroll: 1 })
-    await expectCode(store.setMany({ theme: 'dark', scroll: 2, cart: [{ sku: 'x', qty: 1 }], locale: 'x'.repeat(5000) }), 'COOKIE_TOO_LARGE')
-    await expectCode(store.setMany({ theme: 'dark', scroll: 2, draft: { title: 'a', body: Symbol('no') } as never }), 'NOT_SERIALIZABLE')
+    const codes: string[] = []
+    const attempt = (p: Promise<unknown>) => p.then(() => codes.push('resolved'), (e: unknown) => codes.push(e instanceof VisitStoreError ? e.code : `raw ${String(e)}`))
+    await attempt(store.setMany({ theme: 'dark', scroll: 2, cart: [{ sku: 'x', qty: 1 }], locale: 'x'.repeat(5000) }))
+    await attempt(store.setMany({ theme: 'dark', scroll: 2, draft: { title: 'a', body: Symbol('no') } as never }))
     const put = vi.spyOn(IDBObjectStore.prototype, 'put').mockImplementation(() => { throw new DOMException('full', 'QuotaExceededError') })
-    await expectCode(store.setMany({ theme: 'dark', scroll: 2, cart: [{ sku: 'y', qty: 1 }] }), 'QUOTA_EXCEEDED')
+    await attempt(store.setMany({ theme: 'dark', scroll: 2, cart: [{ sku: 'y', qty: 1 }] }))
     put.mockRestore()
-    expect(await store.getMany(['theme', 'scroll', 'cart'])).toEqual({ theme: 'light', scroll: 1, cart: [] })
+    expect(await store.getMany(['theme', 'scroll', 'cart', 'draft'])).toEqual({ theme: 'light', scroll: 1, cart: [], draft: undefined })
     expect(cookieJar().shop_theme).toBe('light')
+    expect(sessionStorage.getItem('visitstore:shop:scroll')).toBe('1')
+    // Each failure is a coded VisitStoreError, whichever tier refused.
+    expect(codes).toEqual(['COOKIE_TOO_LARGE', 'NOT_SERIALIZABLE', 'QUOTA_EXCEEDED'])
   })
 })
 
@@ -480,11 +603,580 @@ describe('watch (this tab)', () => {
     expect(other).not.toHaveBeenCalled()
   })
 
+  test('setMany across a cookie and IndexedDB fires each watcher exactly once, as local', async () => {
+    const store = makeStore()
+    await store.ready
+    const theme = vi.fn()
+    const cart = vi.fn()
+    store.watch('theme', theme)
+    store.watch('cart', cart)
+    await store.setMany({ theme: 'dark', cart: [{ sku: 'a', qty: 1 }] })
+    // Whatever makes the store look at its cookies again does not report this tab's own write a second time.
+    document.dispatchEvent(new Event('visibilitychange'))
+    window.dispatchEvent(new Event('focus'))
+    await idle()
+    expect(theme.mock.calls).toEqual([['dark', { source: 'local' }]])
+    expect(cart.mock.calls).toEqual([[[{ sku: 'a', qty: 1 }], { source: 'local' }]])
+  })
+
   test('a failed write fires nothing', async () => {
     const store = makeStore()
     const cb = vi.fn()
     store.watch('locale', cb)
     await store.set('locale', 'x'.repeat(5000)).catch(() => {})
     expect(cb).not.toHaveBeenCalled()
+  })
+})
+
+describe('placement(key) says where a key lives and why', () => {
+  test('a session cookie: the server reads it from the Cookie header; a session cookie, no Expires', () => {
+    const placement = makeStore().placement('locale')
+    expect(placement).toMatchObject({ tier: 'cookie', lifetime: 'session' })
+    expect(placement.reason).toMatch(/Cookie header/)
+    expect(placement.reason).toMatch(/session cookie/)
+  })
+
+  test('a persistent cookie states its Max-Age (400 days unless maxAge)', () => {
+    const store = makeStore()
+    expect(store.placement('theme').reason).toMatch(/Max-Age 31536000s/)
+    expect(store.placement('prefs').reason).toMatch(/Max-Age 34560000s/)
+  })
+
+  test('a tab key: sessionStorage, or memory when sessionStorage is unavailable', () => {
+    expect(makeStore().placement('scroll')).toMatchObject({ tier: 'sessionStorage', lifetime: 'tab', reason: expect.stringMatching(/sessionStorage/) })
+    const store = createStore<Schema>({ name: 'nosession', keys, backends: { indexedDB: idb, sessionStorage: null } })
+    open.push(store)
+    const degraded = store.placement('scroll')
+    expect(degraded.tier).toBe('memory')
+    expect(degraded.reason).toMatch(/unavailable/)
+    expect(degraded.reason).toMatch(/memory/)
+  })
+
+  test('a client key: IndexedDB, never sent to the server', () => {
+    const placement = makeStore().placement('visits')
+    expect(placement).toMatchObject({ tier: 'indexeddb', lifetime: 'persistent' })
+    expect(placement.reason).toMatch(/IndexedDB/)
+    expect(placement.reason).toMatch(/never sent to the server/)
+    expect(placement.reason).not.toMatch(/memory/)
+  })
+
+  test('a client key with a ttl states when it expires', () => {
+    expect(makeStore().placement('draft').reason).toMatch(/expires 604800s after each write/)
+  })
+
+  test('a session client key says it is swept when the browser session ends', () => {
+    const placement = makeStore().placement('cart')
+    expect(placement).toMatchObject({ tier: 'indexeddb', lifetime: 'session' })
+    expect(placement.reason).toMatch(/session.*swept/)
+    expect(placement.reason).not.toMatch(/server session/)
+  })
+
+  test('without IndexedDB: memory, and the reason says IndexedDB is unavailable', async () => {
+    const store = createStore<Schema>({ name: 'nodb', keys, backends: { indexedDB: null } })
+    open.push(store)
+    await store.ready
+    const placement = store.placement('cart')
+    expect(placement.tier).toBe('memory')
+    expect(placement.reason).toMatch(/IndexedDB is unavailable/)
+    expect(placement.reason).toMatch(/in memory/)
+  })
+
+  test('with a server session sync, session data says it is bound to the server session too', async () => {
+    const store = createStore<Schema>({ name: 'bound', keys, backends: { indexedDB: idb }, session: sessionSync({ read: async () => ({ tag: 'tag-1' }) }) })
+    open.push(store)
+    await store.ready
+    expect(store.placement('cart').reason).toMatch(/server session/)
+    expect(store.placement('locale').reason).toMatch(/server session changes/)
+    expect(store.placement('visits').reason).not.toMatch(/server session/)
+  })
+
+  test('where the browser session cannot be seen (no cookies: a Worker, blocked cookies), session client keys are in memory and the reason says why', async () => {
+    const store = makeStore({ backends: { cookies: null } })
+    await store.ready
+    expect(store.status.indexeddb).toBe('ok')
+    expect(store.placement('visits').tier).toBe('indexeddb')
+    const placement = store.placement('cart')
+    expect(placement.tier).toBe('memory')
+    expect(placement.reason).toMatch(/memory/)
+    // IndexedDB works here; what is missing is the browser session.
+    expect(placement.reason).not.toMatch(/IndexedDB is unavailable/)
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+// Data safety (issue 12), as far as one page with a fake IndexedDB can show it; the real-browser
+// suites (test/browser/scenarios-reliability.mjs) run the races and crashes.
+// ---------------------------------------------------------------------------------------------
+
+/** Opens (and upgrades with `upgrade`) a database as other code would; resolves once it is closed again. */
+async function makeDatabase(factory: IDBFactory, name: string, version: number, upgrade: (db: IDBDatabase) => void): Promise<void> {
+  const req = factory.open(name, version)
+  req.onupgradeneeded = () => upgrade(req.result)
+  const db = await settle(req)
+  db.close()
+}
+
+/** What the previous release (database version 1) left: an out-of-line `entries` store of `{ v, x?, s?, t? }` envelopes. */
+function writeVersion1Database(factory: IDBFactory, storeName: string, entries: [key: string, envelope: unknown][]): Promise<void> {
+  return makeDatabase(factory, `visitstore-${storeName}`, 1, (db) => {
+    const store = db.createObjectStore('entries')
+    for (const [key, envelope] of entries) store.put(envelope, key)
+  })
+}
+
+/** The database's version and object stores, and every record of one object store. */
+async function inspectDatabase(factory: IDBFactory, name: string, storeName?: string): Promise<{ version: number, stores: string[], records: unknown[] }> {
+  const db = await settle(factory.open(name))
+  try {
+    const records = storeName ? await settle(db.transaction(storeName).objectStore(storeName).getAll()) : []
+    return { version: db.version, stores: [...db.objectStoreNames].sort(), records }
+  } finally {
+    db.close()
+  }
+}
+
+const stampOf = (name = 'shop') => cookieJar()[`${name}_$s`] as string
+const appRecords = async (storeName = 'shop') => new Map([...await rawRecords(idb, storeName)].filter(([key]) => !key.startsWith('$')))
+
+describe('data safety: a key re-declared from persistent to session (an app upgrade)', () => {
+  interface V { profile: string, locale: string, kept: string }
+  const v1 = { profile: { lifetime: 'persistent' }, locale: { lifetime: 'persistent', serverVisible: true }, kept: { lifetime: 'persistent' } } as const
+  const v2 = { profile: { lifetime: 'session' }, locale: { lifetime: 'session', serverVisible: true }, kept: { lifetime: 'persistent' } } as const
+
+  async function upgraded(jar = pageJar()): Promise<VisitStore<V>> {
+    const before = createStore<V>({ name: 'upg', keys: v1, backends: { indexedDB: idb } })
+    open.push(before)
+    await before.ready
+    await before.setMany({ profile: 'alice', locale: 'fr', kept: 'k' })
+    before.close()
+    const after = createStore<V>({ name: 'upg', keys: v2, backends: { indexedDB: idb, cookies: jar } })
+    open.push(after)
+    return after
+  }
+
+  test('its IndexedDB records written before carry no session stamp: they read as missing at once, and are deleted at start-up', async () => {
+    const store = await upgraded()
+    expect(await store.get('profile')).toBeUndefined()
+    expect(await store.getMany(['profile', 'kept'])).toEqual({ profile: undefined, kept: 'k' })
+    await store.ready
+    expect(await rawRecord(idb, 'upg', 'profile')).toBeUndefined()
+    expect(await rawRecord(idb, 'upg', 'kept')).toMatchObject({ v: 'k' })
+    await store.set('profile', 'bob')
+    expect(await store.get('profile')).toBe('bob')
+  })
+
+  test('its persistent cookie is written again as a session cookie at the first start, so it ends with the browser session', async () => {
+    const jar = pageJar()
+    const store = await upgraded(jar)
+    await store.ready
+    const rewritten = jar.lines.filter((line) => line.startsWith('upg_locale='))
+    expect(rewritten).toHaveLength(1)
+    expect(rewritten[0]).toMatch(/^upg_locale=fr;/)
+    expect(cookieAttributes(rewritten[0])).not.toHaveProperty('max-age')
+    expect(cookieAttributes(rewritten[0])).not.toHaveProperty('expires')
+    expect(await store.get('locale')).toBe('fr')
+  })
+
+  test('that cookie is then removed with the other session data by session.end()', async () => {
+    const store = await upgraded()
+    await store.ready
+    await store.session.end()
+    expect(cookieJar().upg_locale).toBeUndefined()
+    expect(await store.getMany(['locale', 'profile', 'kept'])).toEqual({ locale: undefined, profile: undefined, kept: 'k' })
+  })
+})
+
+describe('data safety: foreign and malformed records in the records object store', () => {
+  const NOW_PLUS_DAY = () => Date.now() + 86_400_000
+  const foreign = (): { p: string, [field: string]: unknown }[] => [
+    { p: 'visits', value: 3 }, // no v: not a visitstore record
+    { p: 'cart', v: [{ sku: 'a', qty: 1 }], k: 42 }, // a liveness key that is not a string
+    { p: 'draft', v: { title: 't', body: '' }, x: 'never' }, // an expiry that is not a number
+    { p: 'doc:x', v: { title: 'x', body: '' }, x: String(NOW_PLUS_DAY()) },
+    { p: 'alien', v: 1 }, // a key this store does not declare
+  ]
+
+  async function withForeignRecords(): Promise<{ store: VisitStore<Schema>, invalid: { key: string, reason: string }[], put: { p: string }[] }> {
+    const first = makeStore()
+    await first.ready
+    const put = foreign()
+    for (const record of put) await rawPut(idb, 'shop', record)
+    // An expired record: swept in the background, which tells when the sweep has run.
+    await rawPut(idb, 'shop', { p: 'doc:old', v: { title: 'old', body: '' }, x: Date.now() - 1000 })
+    first.close()
+    const store = makeStore()
+    const invalid: { key: string, reason: string }[] = []
+    store.on('invalid', (e) => invalid.push(e))
+    return { store, invalid, put }
+  }
+
+  test('read as missing, each reported through invalid with a reason', async () => {
+    const { store, invalid } = await withForeignRecords()
+    expect(await store.getMany(['visits', 'cart', 'draft', 'doc:x'])).toEqual({ visits: undefined, cart: undefined, draft: undefined, 'doc:x': undefined })
+    expect(invalid.map((e) => e.key).sort()).toEqual(['cart', 'doc:x', 'draft', 'visits'])
+    for (const e of invalid) expect(e.reason).toMatch(/record/)
+    expect(await store.get('visits')).toBeUndefined()
+    expect(invalid.filter((e) => e.key === 'visits')).toHaveLength(2)
+  })
+
+  test('an expiry that is not a number never makes a record immortal', async () => {
+    const { store } = await withForeignRecords()
+    vi.useFakeTimers({ toFake: ['Date'] })
+    for (const days of [0, 30, 3650]) {
+      vi.setSystemTime(Date.now() + days * 86_400_000)
+      expect(await store.get('draft')).toBeUndefined()
+    }
+  })
+
+  test('left in place: the start-up work and the sweep do not delete them', async () => {
+    const { store, put } = await withForeignRecords()
+    await store.ready
+    await vi.waitFor(async () => expect(await rawRecord(idb, 'shop', 'doc:old')).toBeUndefined())
+    await idle()
+    const after = await appRecords()
+    for (const record of put) expect(after.get(record.p)).toEqual(record)
+  })
+
+  test('a write replaces a malformed record with a good one', async () => {
+    const { store } = await withForeignRecords()
+    await store.setMany({ visits: 4, cart: [] })
+    expect(await store.getMany(['visits', 'cart'])).toEqual({ visits: 4, cart: [] })
+  })
+
+  test('keys() lists from key ranges without reading values: a foreign record’s key may be listed, and its get says why it is missing', async () => {
+    // keys() reads no values (a 100,000-entry store lists a family in milliseconds), so it cannot
+    // tell a foreign record from the store's own; get() can, and reports it (README, Guarantees).
+    const { store } = await withForeignRecords()
+    await store.ready
+    await vi.waitFor(async () => expect(await rawRecord(idb, 'shop', 'doc:old')).toBeUndefined())
+    const listed = await store.keys()
+    const invalid: string[] = []
+    store.on('invalid', (e) => invalid.push(e.key))
+    for (const key of listed) expect(await store.get(key as never)).toBeUndefined()
+    expect(invalid.sort()).toEqual([...listed].sort())
+  })
+
+  test('a foreign record of a key that becomes session-scoped (no v, no k) is reported on read and left in place, not deleted silently', async () => {
+    // The database exists with no session key declared yet (an earlier version of the app).
+    const earlier = createStore<{ other: string }>({ name: 'shop', keys: { other: { lifetime: 'persistent' } }, backends: { indexedDB: idb } })
+    open.push(earlier)
+    await earlier.ready
+    earlier.close()
+    const record = { p: 'cart', written: 'by other code' }
+    await rawPut(idb, 'shop', record)
+    const store = makeStore()
+    const invalid: string[] = []
+    store.on('invalid', (e) => invalid.push(e.key))
+    await store.ready
+    expect(await store.get('cart')).toBeUndefined()
+    expect(invalid).toContain('cart')
+    expect(await rawRecord(idb, 'shop', 'cart')).toEqual(record)
+  })
+})
+
+describe('data safety: the database layout', () => {
+  test('a version-1 database written by the previous release keeps its data after createStore', async () => {
+    const stamp = 'k3v9q2m1x8zz'
+    document.cookie = `shop_$s=${stamp}; Path=/` // the same browser session goes on across the app upgrade
+    const future = Date.now() + 86_400_000
+    await writeVersion1Database(idb, 'shop', [
+      ['visits', { v: 3 }],
+      ['draft', { v: { title: 'kept', body: '' }, x: future }],
+      ['doc:gone', { v: { title: 'expired', body: '' }, x: Date.now() - 1000 }],
+      ['cart', { v: [{ sku: 'a', qty: 1 }], s: stamp }],
+      ['note:old', { v: 'an ended browser session', s: 'oldoldoldold' }],
+      ['doc:raw', 'not an envelope'],
+    ])
+    const store = makeStore()
+    const invalid: string[] = []
+    store.on('invalid', (e) => invalid.push(e.key))
+    expect(await store.getMany(['visits', 'draft', 'doc:gone', 'cart', 'note:old', 'doc:raw'])).toEqual({
+      visits: 3, draft: { title: 'kept', body: '' }, 'doc:gone': undefined, cart: [{ sku: 'a', qty: 1 }], 'note:old': undefined, 'doc:raw': undefined,
+    })
+    expect(invalid).toEqual(['doc:raw'])
+    await store.ready
+    expect(store.status.indexeddb).toBe('ok')
+    expect(await rawRecord(idb, 'shop', 'visits')).toEqual({ p: 'visits', v: 3 })
+    expect(await rawRecord(idb, 'shop', 'draft')).toEqual({ p: 'draft', v: { title: 'kept', body: '' }, x: future })
+    expect(await rawRecord(idb, 'shop', 'cart')).toEqual({ p: 'cart', v: [{ sku: 'a', qty: 1 }], k: stamp })
+    const layout = await inspectDatabase(idb, 'visitstore-shop')
+    expect(layout.version).toBeGreaterThanOrEqual(2)
+    expect(layout.stores).not.toContain('entries')
+    // Durable: another tab (a new store on the same database) reads the same.
+    const again = makeStore()
+    expect(await again.getMany(['visits', 'cart'])).toEqual({ visits: 3, cart: [{ sku: 'a', qty: 1 }] })
+  })
+
+  test('a version-1 database of a store with session sync keeps the session data of the current server session', async () => {
+    const stamp = 'k3v9q2m1x8zz'
+    document.cookie = `shop_$s=${stamp}; Path=/`
+    await writeVersion1Database(idb, 'shop', [
+      ['$session', { v: { tag: 'tag-1', state: 'active' } }],
+      ['cart', { v: [{ sku: 'a', qty: 1 }], s: stamp, t: 'tag-1' }],
+      ['note:bob', { v: 'another user', s: stamp, t: 'tag-0' }],
+    ])
+    const store = createStore<Schema>({ name: 'shop', keys, backends: { indexedDB: idb }, session: sessionSync({ read: async () => ({ tag: 'tag-1' }) }) })
+    open.push(store)
+    await store.ready
+    expect(await store.getMany(['cart', 'note:bob'])).toEqual({ cart: [{ sku: 'a', qty: 1 }], 'note:bob': undefined })
+  })
+
+  test.each([1, 2, 7])('a database at version %i without the store\'s object store (made by other code) is repaired, keeping the other code\'s data', async (version) => {
+    await makeDatabase(idb, 'visitstore-shop', version, (db) => {
+      db.createObjectStore('other', { keyPath: 'id' }).put({ id: 1, mine: 'theirs' })
+    })
+    const store = makeStore()
+    const errors: VisitStoreError[] = []
+    store.on('error', (e) => errors.push(e))
+    await store.ready
+    expect(store.status.indexeddb).toBe('ok')
+    await store.setMany({ visits: 7, cart: [{ sku: 'r', qty: 1 }] })
+    expect(await store.getMany(['visits', 'cart'])).toEqual({ visits: 7, cart: [{ sku: 'r', qty: 1 }] })
+    expect(await rawRecord(idb, 'shop', 'visits')).toMatchObject({ v: 7 })
+    // Durable across tabs: a new store on the same database reads it.
+    const again = makeStore()
+    expect(await again.getMany(['visits', 'cart'])).toEqual({ visits: 7, cart: [{ sku: 'r', qty: 1 }] })
+    expect(errors).toEqual([])
+    store.close()
+    again.close()
+    const layout = await inspectDatabase(idb, 'visitstore-shop', 'other')
+    expect(layout.version).toBeGreaterThan(version)
+    expect(layout.stores).toEqual(expect.arrayContaining(['other', 'records']))
+    expect(layout.records).toEqual([{ id: 1, mine: 'theirs' }])
+  })
+
+  test('a records object store of another layout that cannot be repaired: memory for this page, status and an error event say so', async () => {
+    await makeDatabase(idb, 'visitstore-shop', 3, (db) => {
+      db.createObjectStore('records', { keyPath: 'id' }).put({ id: 'x', theirs: true })
+    })
+    const store = makeStore()
+    const errors: VisitStoreError[] = []
+    store.on('error', (e) => errors.push(e))
+    await store.ready
+    expect(store.status.indexeddb).toBe('memory')
+    expect(errors.map((e) => e.code)).toContain('STORAGE_UNAVAILABLE')
+    await store.set('visits', 1)
+    expect(await store.get('visits')).toBe(1)
+    store.close()
+    expect((await inspectDatabase(idb, 'visitstore-shop', 'records')).records).toEqual([{ id: 'x', theirs: true }])
+  })
+})
+
+describe('data safety: the browser-session marker', () => {
+  // A name of their own: stores of other tests (closed or not) never share these cookies.
+  const NAME = 'mk'
+  const tab = (extra: Parameters<typeof makeStore>[0] = {}) => makeStore({ name: NAME, ...extra })
+
+  test.each(['indexeddb', 'web-locks'])('two stores started together with no marker agree on one stamp and lose nothing (locks: %s)', async (locks) => {
+    if (locks === 'web-locks') useWebLocks()
+    const a = tab()
+    const b = tab()
+    await Promise.all([a.set('note:a', 'from a'), b.set('note:b', 'from b')])
+    await Promise.all([a.ready, b.ready])
+    expect(a.status.locks).toBe(locks)
+    await idle()
+    const stamp = stampOf(NAME)
+    expect(stamp).toMatch(/^[0-9a-z]{12}$/)
+    expect(await rawRecord(idb, NAME, 'note:a')).toMatchObject({ k: stamp })
+    expect(await rawRecord(idb, NAME, 'note:b')).toMatchObject({ k: stamp })
+    expect(await a.get('note:b')).toBe('from b')
+    expect(await b.get('note:a')).toBe('from a')
+    // A third tab, and the sweeps of all three, keep both.
+    const c = tab()
+    await c.ready
+    await idle()
+    expect(await c.getMany(['note:a', 'note:b'])).toEqual({ 'note:a': 'from a', 'note:b': 'from b' })
+    expect(stampOf(NAME)).toBe(stamp)
+  })
+
+  test('a marker cookie removed while the store is open is written again, with the same stamp', async () => {
+    const store = tab()
+    await store.set('cart', [{ sku: 'a', qty: 1 }])
+    await store.ready
+    const stamp = stampOf(NAME)
+    expireCookie(`${NAME}_$s`)
+    expect(cookieJar()[`${NAME}_$s`]).toBeUndefined()
+    // The page becoming visible again (or a Cookie Store change event) makes the store look.
+    document.dispatchEvent(new Event('visibilitychange'))
+    await vi.waitFor(() => expect(cookieJar()[`${NAME}_$s`]).toBe(stamp))
+    const next = tab()
+    expect(await next.get('cart')).toEqual([{ sku: 'a', qty: 1 }])
+  })
+
+  test('a new tab that finds no marker while a page of the browser session is open adopts the live stamp instead of condemning its data', async () => {
+    useWebLocks()
+    const open1 = tab()
+    await open1.set('cart', [{ sku: 'a', qty: 1 }])
+    await open1.ready
+    const stamp = stampOf(NAME)
+    expireCookie(`${NAME}_$s`) // a clean-up script; the open tab has not looked yet
+    const newTab = tab()
+    await newTab.ready
+    expect(stampOf(NAME)).toBe(stamp)
+    expect(await newTab.get('cart')).toEqual([{ sku: 'a', qty: 1 }])
+    await idle()
+    expect(await rawRecord(idb, NAME, 'cart')).toMatchObject({ k: stamp })
+    expect(await open1.get('cart')).toEqual([{ sku: 'a', qty: 1 }])
+  })
+
+  test('an open tab that sees the marker come back with another stamp moves its records to it', async () => {
+    const store = tab()
+    await store.set('cart', [{ sku: 'a', qty: 1 }])
+    await store.ready
+    const other = 'zzzzzzzzzzzz'
+    document.cookie = `${NAME}_$s=${other}; Path=/`
+    document.dispatchEvent(new Event('visibilitychange'))
+    await vi.waitFor(async () => expect(await rawRecord(idb, NAME, 'cart')).toMatchObject({ k: other }))
+    expect(await store.get('cart')).toEqual([{ sku: 'a', qty: 1 }])
+    await store.set('note:after', 'written after the move')
+    const next = tab()
+    expect(await next.getMany(['cart', 'note:after'])).toEqual({ cart: [{ sku: 'a', qty: 1 }], 'note:after': 'written after the move' })
+  })
+
+  test('a context without the marker cookie and with no page of the browser session open keeps its session data to itself, says so once, and deletes nothing', async () => {
+    const page = tab()
+    await page.setMany({ cart: [{ sku: 'page', qty: 1 }], visits: 1 })
+    page.close()
+    const worker = tab({ backends: { cookies: null } })
+    const errors: VisitStoreError[] = []
+    worker.on('error', (e) => errors.push(e))
+    await worker.ready
+    expect(worker.status.browserSession).toBe('page')
+    expect(errors.map((e) => e.code)).toEqual(['STORAGE_UNAVAILABLE'])
+    expect(await worker.get('visits')).toBe(1)
+    await worker.set('cart', [{ sku: 'worker', qty: 1 }])
+    expect(await worker.get('cart')).toEqual([{ sku: 'worker', qty: 1 }])
+    await idle()
+    // The page's session record is untouched on disk, and the worker's lives in its memory only.
+    expect(await rawRecord(idb, NAME, 'cart')).toMatchObject({ v: [{ sku: 'page', qty: 1 }] })
+    const pageAgain = tab()
+    expect(await pageAgain.get('cart')).toEqual([{ sku: 'page', qty: 1 }])
+    expect(errors).toHaveLength(1)
+  })
+
+  test('a context without the marker cookie still keeps persistent data in IndexedDB when one setMany mixes it with session data', async () => {
+    const worker = tab({ backends: { cookies: null } })
+    await worker.ready
+    expect(worker.status.browserSession).toBe('page')
+    await worker.setMany({ cart: [{ sku: 'w', qty: 1 }], visits: 5 })
+    expect(await worker.getMany(['cart', 'visits'])).toEqual({ cart: [{ sku: 'w', qty: 1 }], visits: 5 })
+    expect(await rawRecord(idb, NAME, 'visits')).toMatchObject({ v: 5 })
+  })
+
+  test('a context without the marker cookie shares the session data of the open page of its browser session (Web Locks tell the live stamp)', async () => {
+    useWebLocks()
+    const page = tab()
+    await page.set('cart', [{ sku: 'page', qty: 1 }])
+    await page.ready
+    const worker = tab({ backends: { cookies: null } })
+    await worker.ready
+    expect(worker.status.browserSession).toBe('shared')
+    expect(await worker.get('cart')).toEqual([{ sku: 'page', qty: 1 }])
+    await worker.set('note:w', 'from the worker')
+    expect(await page.get('note:w')).toBe('from the worker')
+  })
+})
+
+describe('data safety: cross-tier batches (the journal)', () => {
+  test('the IndexedDB part commits before any cookie of the batch is written', async () => {
+    let atCookieWrite: Promise<unknown> | undefined
+    const conn: { raw?: IDBDatabase } = {}
+    const jar = pageJar({
+      drop(line) {
+        // At the very moment the batch's cookie is written, look at what IndexedDB has committed.
+        if (line.startsWith('shop_theme=dark') && conn.raw) atCookieWrite = settle(conn.raw.transaction('records').objectStore('records').get('cart'))
+        return false
+      },
+    })
+    const store = makeStore({ backends: { cookies: jar } })
+    await store.ready
+    await store.set('visits', 1) // the database exists now
+    const raw = conn.raw = await settle(idb.open('visitstore-shop'))
+    try {
+      await store.setMany({ theme: 'dark', cart: [{ sku: 'a', qty: 1 }] })
+      expect(atCookieWrite).toBeDefined()
+      expect(await atCookieWrite).toMatchObject({ p: 'cart', v: [{ sku: 'a', qty: 1 }] })
+    } finally {
+      raw.close()
+    }
+  })
+
+  test('single-tier writes do not need the journal: no commit-mark cookie travels with every request', async () => {
+    const store = makeStore()
+    await store.set('theme', 'dark')
+    await store.set('cart', [])
+    await store.setMany({ visits: 1, cart: [{ sku: 'a', qty: 1 }] })
+    await store.setMany({ theme: 'light', locale: 'fr' })
+    expect(Object.keys(cookieJar()).sort()).toEqual(['shop_$s', 'shop_locale', 'shop_theme'])
+  })
+
+  test('replay at the next start repairs cookies the browser lost after the batch resolved (a killed browser), so the batch is whole', async () => {
+    const first = makeStore()
+    await first.setMany({ theme: 'light', cart: [{ sku: 'a', qty: 1 }] })
+    const markBefore = cookieJar().shop_$c
+    await first.setMany({ theme: 'dark', cart: [{ sku: 'b', qty: 2 }] })
+    first.close()
+    // The browser persisted the IndexedDB transaction but not the cookie writes that came after it.
+    document.cookie = 'shop_theme=light; Path=/; Max-Age=31536000'
+    if (markBefore === undefined) expireCookie('shop_$c')
+    else document.cookie = `shop_$c=${markBefore}; Path=/; Max-Age=34560000`
+    // A killed browser takes seconds to come back (no Web Locks here: the IndexedDB lock's record
+    // of other tabs' recent writes covers a lag of milliseconds, and must not hide this loss).
+    vi.useFakeTimers({ toFake: ['Date'] })
+    vi.setSystemTime(Date.now() + 5000)
+    const next = makeStore()
+    // A read of both tiers waits for the replay: it never shows half a batch.
+    expect(await next.getMany(['theme', 'cart'])).toEqual({ theme: 'dark', cart: [{ sku: 'b', qty: 2 }] })
+    await next.ready
+    expect(cookieJar().shop_theme).toBe('dark')
+    expect(next.peek('theme')).toBe('dark')
+  })
+
+  test('replay also repairs a cookie the batch created and the browser lost', async () => {
+    const first = makeStore()
+    await first.setMany({ theme: 'dark', cart: [{ sku: 'a', qty: 1 }] })
+    first.close()
+    expireCookie('shop_theme')
+    expireCookie('shop_$c')
+    vi.useFakeTimers({ toFake: ['Date'] })
+    vi.setSystemTime(Date.now() + 5000) // a killed browser takes seconds to come back (see above)
+    const next = makeStore()
+    await next.ready
+    expect(cookieJar().shop_theme).toBe('dark')
+    expect(await next.getMany(['theme', 'cart'])).toEqual({ theme: 'dark', cart: [{ sku: 'a', qty: 1 }] })
+  })
+
+  test('replay leaves alone a cookie someone else changed since the batch', async () => {
+    const first = makeStore()
+    await first.setMany({ theme: 'light', cart: [] })
+    await first.setMany({ theme: 'dark', cart: [{ sku: 'b', qty: 2 }] })
+    first.close()
+    expireCookie('shop_$c')
+    // The server (or another tab) wrote the cookie after the batch: its value is newer than the batch's.
+    document.cookie = 'shop_theme=sepia; Path=/'
+    const next = makeStore()
+    await next.ready
+    expect(cookieJar().shop_theme).toBe('sepia')
+    expect(await next.get('cart')).toEqual([{ sku: 'b', qty: 2 }])
+  })
+
+  test('a cookie the browser refuses after the IndexedDB commit undoes the IndexedDB part exactly, and the batch rejects', async () => {
+    // A Domain attribute: the batch's cookie is the first written with it (the marks are host-only), so it is read back at once.
+    const jar = pageJar({ drop: (line) => line.startsWith('shop_theme=') })
+    const store = makeStore({ cookie: { domain: 'localhost' }, backends: { cookies: jar } })
+    await store.setMany({ cart: [{ sku: 'a', qty: 1 }], visits: 1, 'doc:kept': { title: 'k', body: '' } })
+    const before = await appRecords()
+    const seen = vi.fn()
+    store.watch('cart', seen)
+    await expectCode(store.setMany({ theme: 'dark', cart: [{ sku: 'b', qty: 2 }], visits: 2, 'doc:new': { title: 'n', body: '' } }), 'STORAGE_UNAVAILABLE')
+    expect(await appRecords()).toEqual(before)
+    expect(await store.getMany(['theme', 'cart', 'visits', 'doc:new'])).toEqual({ theme: undefined, cart: [{ sku: 'a', qty: 1 }], visits: 1, 'doc:new': undefined })
+    expect(seen).not.toHaveBeenCalled()
+    // Nothing of the refused batch comes back at the next start either.
+    store.close()
+    const next = makeStore()
+    await next.ready
+    expect(await next.getMany(['theme', 'cart', 'visits', 'doc:new'])).toEqual({ theme: undefined, cart: [{ sku: 'a', qty: 1 }], visits: 1, 'doc:new': undefined })
+    expect(cookieJar().shop_theme).toBeUndefined()
   })
 })

@@ -1,5 +1,6 @@
 import { describe, expectTypeOf, test } from 'vitest'
-import { createStore, type KeysConfig, type Placement, type VisitStore } from '../src/index.js'
+import { createStore, VisitStoreError, type ErrorCode, type KeysConfig, type Placement, type StoreStatus, type VisitStore } from '../src/index.js'
+import { sessionSync, type SessionSync } from '../src/session.js'
 
 interface Draft { title: string }
 interface Schema {
@@ -72,5 +73,41 @@ describe('the schema types every call', () => {
     typed.peek('cart')
     // @ts-expect-error a draft lives in IndexedDB
     typed.peek('draft:1')
+  })
+})
+
+describe('options and results outside the schema', () => {
+  test('session takes what sessionSync makes; a plain object is a compile error (and INVALID_OPTIONS at run time)', () => {
+    expectTypeOf(sessionSync({ endpoint: '/session' })).toEqualTypeOf<SessionSync>()
+    createStore<Schema>({ name: 'x', keys, session: sessionSync({ endpoint: '/session', keepOnLogin: true, timeout: 2000 }) })
+    createStore<Schema>({ name: 'x', keys, session: sessionSync({ read: async () => ({ tag: null }) }) })
+    // @ts-expect-error a plain object is not a session sync
+    createStore<Schema>({ name: 'x', keys, session: { endpoint: '/session' } })
+    // @ts-expect-error sessionSync needs a source
+    sessionSync({ keepOnLogin: true })
+  })
+
+  test("a cookie value type is 'string' or 'json'; left out means the default (there is no 'auto')", () => {
+    createStore<{ zip: string }>({ name: 'x', keys: { zip: { lifetime: 'persistent', serverVisible: true, type: 'string' } } })
+    createStore<{ zip: string }>({ name: 'x', keys: { zip: { lifetime: 'persistent', serverVisible: true } } })
+    // @ts-expect-error 'auto' is gone
+    createStore<{ zip: string }>({ name: 'x', keys: { zip: { lifetime: 'persistent', serverVisible: true, type: 'auto' } } })
+  })
+
+  test('status names every field and its values', () => {
+    const store = createStore<Schema>({ name: 'types', keys })
+    expectTypeOf(store.status).toEqualTypeOf<StoreStatus>()
+    expectTypeOf(store.status.indexeddb).toEqualTypeOf<'ok' | 'memory'>()
+    expectTypeOf(store.status.cookies).toEqualTypeOf<'ok' | 'unavailable'>()
+    expectTypeOf(store.status.sessionStorage).toEqualTypeOf<'ok' | 'memory'>()
+    expectTypeOf(store.status.browserSession).toEqualTypeOf<'shared' | 'page'>()
+    expectTypeOf(store.status.locks).toEqualTypeOf<'web-locks' | 'indexeddb' | 'none'>()
+    expectTypeOf(store.status.session).toEqualTypeOf<'off' | 'ok' | 'failing' | 'unavailable'>()
+  })
+
+  test('errors carry a typed code, COOKIE_CONFLICT included', () => {
+    expectTypeOf(new VisitStoreError('COOKIE_CONFLICT', 'm').code).toEqualTypeOf<ErrorCode>()
+    // @ts-expect-error not a code
+    void new VisitStoreError('NOPE', 'm')
   })
 })
