@@ -1,23 +1,13 @@
-// The visitstore demo page. Plain JavaScript, loaded after /visitstore.iife.js (global `VisitStore`).
-// It runs in <head>: the store is created and the theme applied before the body is drawn; the rest
-// waits for the DOM.
+// The visitstore demo page. Plain JavaScript, a module loaded after /visitstore.iife.js (global
+// `VisitStore`). The theme needs no script: the server renders <html data-theme> from the theme
+// cookie (readCookies from visitstore/server, with the same shop.mjs). This script only follows
+// changes, and runs once the document is parsed.
+import { shopOptions } from './shop.mjs'
 
 const DAY = 24 * 60 * 60
-
-/** The schema: what each value is. visitstore derives where it lives from this alone. */
-const KEYS = {
-  theme: { lifetime: 'persistent', serverVisible: true, maxAge: 365 * DAY },
-  locale: { lifetime: 'session', serverVisible: true },
-  cart: { lifetime: 'session' },
-  draft: { lifetime: 'persistent', ttl: 7 * DAY },
-  scroll: { lifetime: 'tab' },
-}
-const STORE_NAME = 'shop'
-/**
- * The server session: GET /session answers its tag (demo/server.mjs). keepOnLogin: what a guest
- * made (no session) moves into the session they sign in to, instead of being purged.
- */
-const SESSION = { endpoint: '/session', keepOnLogin: true }
+/** The keys: what each value is (shop.mjs, shared with the server). */
+const KEYS = shopOptions.keys
+const STORE_NAME = shopOptions.name
 /** visitstore's default budget for all of a store's cookies; `cookie: { budget }` changes it. */
 const COOKIE_BUDGET = 2048
 const COOKIE_PREFIX = `${STORE_NAME}_`
@@ -45,10 +35,9 @@ try {
   if (typeof VisitStore === 'undefined') {
     throw new Error('/visitstore.iife.js did not load, so there is no VisitStore global. Run `npm run build`, then reload.')
   }
-  store = VisitStore.createStore({ name: STORE_NAME, keys: KEYS, session: SESSION })
-  // A synchronous cookie read: the right theme is set before first paint, with no flash of light.
-  applyTheme(store.peek('theme'))
-  // Listen at once: the first session answer may arrive before the body is parsed.
+  // The server session: GET /session answers its tag (demo/server.mjs). keepOnLogin: what a guest
+  // made (no session) moves into the session they sign in to, instead of being purged.
+  store = VisitStore.createStore({ ...shopOptions, session: VisitStore.sessionSync({ endpoint: '/session', keepOnLogin: true }) })
   watchStore()
 } catch (err) {
   earlyErrors.push(err)

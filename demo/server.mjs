@@ -3,7 +3,8 @@
 // Run: `npm run demo` (= `npm run build && node demo/server.mjs`); PORT=… to change the port
 // (0 picks a free one).
 //
-// Routes: the page (/, /app.js, /style.css) and the script-tag bundle (/visitstore.iife.js);
+// Routes: the page (/, with the theme from the theme cookie; /app.js, /shop.mjs, /style.css) and
+// the script-tag bundle (/visitstore.iife.js);
 // GET|DELETE /session (the visitstore endpoint); POST /login, /logout, /rotate; GET /echo.
 import { readFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
@@ -11,13 +12,14 @@ import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import express from 'express'
 import session from 'express-session'
+import { shopOptions } from './shop.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const dist = resolve(here, '../dist')
 const DEFAULT_PORT = 5173
 
 // The demo imports the built package, as an app would import `visitstore/server`.
-const { sessionEndpoint, toNodeHandler } = await import('../dist/server.js').catch((err) => {
+const { readCookies, sessionEndpoint, toNodeHandler } = await import('../dist/server.js').catch((err) => {
   throw new Error(`${dist}/server.js could not be loaded: run \`npm run build\` in the repository root first.`, { cause: err })
 })
 
@@ -34,6 +36,7 @@ const PAGES = {
   '/': ['index.html', 'text/html; charset=utf-8'],
   '/index.html': ['index.html', 'text/html; charset=utf-8'],
   '/app.js': ['app.js', 'text/javascript; charset=utf-8'],
+  '/shop.mjs': ['shop.mjs', 'text/javascript; charset=utf-8'],
   '/style.css': ['style.css', 'text/css; charset=utf-8'],
 }
 
@@ -105,9 +108,20 @@ function echo(req, res) {
   })
 }
 
+/**
+ * The page with the user's theme on <html>, read from the theme cookie with the page's own store
+ * definition: dark from the first paint, with no script (and none to wait for).
+ */
+function withTheme(html, cookieHeader) {
+  const theme = readCookies(shopOptions, cookieHeader).theme === 'dark' ? 'dark' : 'light'
+  return html.replace('<html lang="en">', `<html lang="en" data-theme="${theme}">`)
+}
+
 async function sendPage(req, res) {
   const [file, type] = PAGES[req.path]
-  res.set({ 'content-type': type, 'cache-control': 'no-store' }).send(await readFile(resolve(here, file)))
+  const body = await readFile(resolve(here, file))
+  res.set({ 'content-type': type, 'cache-control': 'no-store' })
+    .send(file === 'index.html' ? withTheme(body.toString('utf8'), req.headers.cookie) : body)
 }
 
 async function sendBundle(_req, res) {

@@ -6,11 +6,17 @@
 //   POST /login?user=NAME    req.session.regenerate(), then user = NAME: a new session ID every time
 //   POST /visit              an anonymous session (no user): the endpoint answers "anonymous": true
 //   POST /logout             req.session.destroy()
-//   GET|DELETE /session      sessionEndpoint(); answers 500 while `app.failing` is true
+//   GET|DELETE /session      sessionEndpoint(); answers 500 while `app.failing` is true, never answers
+//                            while `app.hanging` is true (a stalled proxy; the socket closes with the server)
+//   GET /<file>              any other file of page/ by name (frame.html, frame.js), as server.mjs does
 //
-// Every request is logged ({ seq, method, path, tab }), `tab` taken from the page URL's ?tab=N in the
-// Referer, so a scenario can tell which tab asked the server.
-import { readFileSync } from 'node:fs'
+// Options (the defaults are what 7a/7b use): `rolling` and `maxAge` (ms) of express-session's
+// cookie, `cookieName` (so two servers on 127.0.0.1, which share cookies across ports, keep apart).
+// `app.sessionAlive(id)` asks the session store itself (no touch) whether a session still lives.
+//
+// Every request is logged ({ seq, method, path, tab, at }), `tab` taken from the page URL's ?tab=N in
+// the Referer, so a scenario can tell which tab asked the server; `at` is the server's Date.now().
+import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import express from 'express'
@@ -35,27 +41,31 @@ function tabOf(referer) {
   }
 }
 
-export async function startExpressServer({ dist = distDir() } = {}) {
+export async function startExpressServer({ dist = distDir(), rolling = false, maxAge = 60 * 60 * 1000, cookieName = 'connect.sid' } = {}) {
   const bundle = checkBundle(dist)
   const { sessionEndpoint, toNodeHandler } = await loadServerModule(dist)
   const log = []
   /** The session IDs /login created, in order (the browser never sees them: the cookie is HttpOnly). */
   const sessionIds = []
   let failing = false
+  let hanging = false
+  const store = new session.MemoryStore()
 
   const app = express()
   app.disable('x-powered-by')
   app.disable('etag')
   app.use((req, _res, next) => {
-    log.push({ seq: log.length, method: req.method, path: req.path, tab: tabOf(req.get('referer')) })
+    log.push({ seq: log.length, method: req.method, path: req.path, tab: tabOf(req.get('referer')), at: Date.now() })
     next()
   })
   app.use(session({
     secret: 'visitstore-browser-suite-cookie-secret',
-    name: 'connect.sid',
+    name: cookieName,
+    store,
     resave: false,
     saveUninitialized: false,
-    cookie: { httpOnly: true, sameSite: 'lax', maxAge: 60 * 60 * 1000 },
+    rolling,
+    cookie: { httpOnly: true, sameSite: 'lax', maxAge },
   }))
   const file = (path, type) => (_req, res) => res.type(type).set('cache-control', 'no-store').send(readFileSync(path))
   app.get(['/', '/page.html'], file(join(here, 'page/page.html'), 'html'))
@@ -78,7 +88,7 @@ export async function startExpressServer({ dist = distDir() } = {}) {
   app.post('/logout', (req, res, next) => {
     req.session.destroy((err) => {
       if (err) return next(err)
-      res.clearCookie('connect.sid', { path: '/' }).set('cache-control', 'no-store').json({ user: null })
+      res.clearCookie(cookieName, { path: '/' }).set('cache-control', 'no-store').json({ user: null })
     })
   })
   const endpoint = toNodeHandler(sessionEndpoint({
@@ -89,8 +99,16 @@ export async function startExpressServer({ dist = distDir() } = {}) {
     endSession: (_request, req) => new Promise((done, fail) => req.session.destroy((err) => (err ? fail(err) : done()))),
   }))
   app.all('/session', (req, res, next) => {
+    // Held open: no answer, no error, until the server closes (which destroys the socket).
+    if (hanging) return undefined
     if (failing) return res.status(500).set('cache-control', 'no-store').json({ error: 'switched off by the test' })
     return endpoint(req, res, next)
+  })
+  // Any other file of page/ by its name (an iframe page and its script), as server.mjs serves them.
+  app.get(/^\/(?:[\w.-]+\/)*[\w.-]+\.(?:js|html)$/, (req, res, next) => {
+    const path = join(here, 'page', req.path.slice(req.path.lastIndexOf('/') + 1))
+    if (!existsSync(path)) return next()
+    return res.type(path.endsWith('.js') ? 'js' : 'html').set('cache-control', 'no-store').send(readFileSync(path))
   })
   app.use((_req, res) => res.status(404).type('text').send('not found'))
   // Errors answer 500 and land in the log; Express's default handler would print stacks.
@@ -115,6 +133,11 @@ export async function startExpressServer({ dist = distDir() } = {}) {
     /** While true, /session answers 500. */
     set failing(value) { failing = value },
     get failing() { return failing },
+    /** While true, /session never answers. */
+    set hanging(value) { hanging = value },
+    get hanging() { return hanging },
+    /** Whether the session store holds session `id`, unexpired (MemoryStore#get drops an expired one; it does not touch). */
+    sessionAlive: (id) => new Promise((ok, fail) => store.get(id, (err, sess) => (err ? fail(err) : ok(Boolean(sess))))),
     close: () => new Promise((ok) => {
       for (const s of sockets) s.destroy()
       server.close(() => ok())

@@ -20,6 +20,7 @@ import { cleanupSync, removeDir, tempDir, TimeoutError, withTimeout } from './li
 const allScenarios = [...mainScenarios, ...hardeningScenarios, ...reliabilityScenarios, ...hostileScenarios, ...cookieScenarios, ...tomcatScenarios, ...ssrScenarios]
 let scenarios = allScenarios
 
+// Per scenario, unless it says otherwise (`timeoutMs`: the crash and navigation trials run long).
 const SCENARIO_MS = 60000
 const CLOSE_MS = 20000
 const WATCHDOG_MS = 8 * 60 * 1000
@@ -119,7 +120,7 @@ async function runEngine(engine, server) {
             }
             await scenario.run({ launch, server, engine })
           }
-        })(), SCENARIO_MS, `scenario ${scenario.id}`)
+        })(), scenario.timeoutMs ?? SCENARIO_MS, `scenario ${scenario.id}`)
         report('passed', scenario, '', Date.now() - t0)
       } catch (err) {
         broken = err instanceof TimeoutError

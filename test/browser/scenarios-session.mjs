@@ -46,9 +46,11 @@ const look = async ({ name, keys }) => {
   return {
     ...vt.session(name),
     values,
-    cookies: vt.cookies(`${name}_`).map(([n]) => n).filter((n) => n !== `${name}_$s`),
+    // The store's own marks ($s: the browser session, $c: the journal's commit mark) are left out.
+    cookies: vt.cookies(`${name}_`).map(([n]) => n).filter((n) => n !== `${name}_$s` && n !== `${name}_$c`),
     idb: raw.map(([k]) => k).filter((k) => !k.startsWith('$')).sort(),
-    rawTag: Object.fromEntries(raw.filter(([, r]) => r && 't' in r).map(([k, r]) => [k, vt.u(r.t)])),
+    // A session record's liveness key is "<browser-session stamp>=<server tag>" ("=" alone: no session).
+    rawTag: Object.fromEntries(raw.filter(([, r]) => typeof r?.k === 'string' && r.k.includes('=')).map(([k, r]) => [k, r.k.slice(r.k.indexOf('=') + 1) || null])),
     log: vt.logs[name],
   }
 }

@@ -1,7 +1,9 @@
 // Chromium (Debian's `chromium`) through playwright-core over CDP. Headless, no X needed.
 import { existsSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { chromium as playwright } from 'playwright-core'
 import { packageVersion, withTimeout } from '../lib/util.mjs'
+import { browserPidByUserDataDir, killTree } from '../lib/proc.mjs'
 
 /** Debian's Chromium; the suite, the demo test and the benchmark all launch this one. */
 export const BINARY = '/usr/bin/chromium'
@@ -24,6 +26,16 @@ const options = {
   args: FLAGS,
 }
 
+/**
+ * The launch options with `extra` switches (a scenario's --host-resolver-rules,
+ * --unsafely-treat-insecure-origin-as-secure…) after FLAGS; an extra switch replaces FLAGS' own
+ * switch of the same name, so FLAGS stays the default for everyone else.
+ */
+function withArgs(extra = []) {
+  const names = new Set(extra.map((a) => a.split('=')[0]))
+  return { ...options, args: [...FLAGS.filter((f) => !names.has(f.split('=')[0])), ...extra] }
+}
+
 function wrapPage(page, context) {
   let cdp
   return {
@@ -37,6 +49,11 @@ function wrapPage(page, context) {
       // playwright: expires -1 for a session cookie.
       return jar.map((c) => ({ name: c.name, value: c.value, session: c.expires === -1, expires: c.expires === -1 ? null : c.expires }))
     },
+    /** Real user input (trusted events): a click near the page's top-left corner, then a Shift key press. */
+    input: () => withTimeout((async () => {
+      await page.mouse.click(5, 5)
+      await page.keyboard.press('Shift')
+    })(), OP_MS, 'chromium input'),
     goto: (url) => withTimeout(page.goto(url, { timeout: OP_MS }), OP_MS, `chromium goto ${url}`),
     reload: () => withTimeout(page.reload({ timeout: OP_MS }), OP_MS, 'chromium reload'),
     evaluate: (fn, arg) => withTimeout(page.evaluate(fn, arg), OP_MS, 'chromium evaluate'),
@@ -50,19 +67,21 @@ export const chromium = {
   async unavailable() {
     return existsSync(BINARY) ? null : `${BINARY} not found (apt-get install -y --no-install-recommends chromium)`
   },
-  async launch({ profile } = {}) {
+  async launch({ profile, args } = {}) {
     // A persistent context is the only way to keep a profile across launches in playwright.
     let browser
     let context
     if (profile) {
-      context = await withTimeout(playwright.launchPersistentContext(profile, options), 40000, 'chromium launch (persistent)')
+      context = await withTimeout(playwright.launchPersistentContext(profile, withArgs(args)), 40000, 'chromium launch (persistent)')
     } else {
-      browser = await withTimeout(playwright.launch(options), 40000, 'chromium launch')
+      browser = await withTimeout(playwright.launch(withArgs(args)), 40000, 'chromium launch')
       context = await withTimeout(browser.newContext(), OP_MS, 'chromium newContext')
     }
     const name = (browser ?? context.browser())?.version()
     // launchPersistentContext opens one blank page: use it as the first tab.
     const spare = [...context.pages()]
+    // A persistent context does not give its process: found by its profile, for kill() (the crash test's SIGKILL).
+    const pid = profile ? browserPidByUserDataDir(resolve(profile)) : null
     return {
       version: `Chromium ${name ?? '?'}`,
       async newTab() {
@@ -73,7 +92,8 @@ export const chromium = {
         // playwright kills the browser itself if it does not exit (and at node exit).
         await withTimeout(profile ? context.close() : browser.close(), OP_MS, 'chromium close')
       },
-      kill() {},
+      /** SIGKILLs a persistent-profile browser and its helper processes (its process group); a no-op otherwise. */
+      kill() { killTree(pid) },
     }
   },
 }

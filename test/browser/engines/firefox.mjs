@@ -8,7 +8,7 @@ const BINARY = '/usr/bin/firefox-esr'
 const OP_MS = 20000
 const version = packageVersion('puppeteer-core')
 
-function options(profile) {
+function options(profile, prefs = {}) {
   return {
     browser: 'firefox',
     executablePath: BINARY,
@@ -19,7 +19,8 @@ function options(profile) {
     // Release builds ignore the remote-settings pref unless this variable is set; with both,
     // Firefox makes no request outside loopback.
     env: { ...process.env, MOZ_REMOTE_SETTINGS_DEVTOOLS: '1' },
-    extraPrefsFirefox: { 'services.settings.server': 'data:,#remote-settings-dummy/v1' },
+    // `prefs`: a scenario's own (network.cookie.cookieBehavior…), after the suite's.
+    extraPrefsFirefox: { 'services.settings.server': 'data:,#remote-settings-dummy/v1', ...prefs },
   }
 }
 
@@ -32,6 +33,11 @@ function wrapPage(page, browser) {
       return jar.filter((c) => c.domain === host || c.domain === `.${host}`)
         .map((c) => ({ name: c.name, value: c.value, session: c.session === true, expires: c.session ? null : c.expires }))
     },
+    /** Real user input (WebDriver BiDi input.performActions): a click near the top-left corner, then a Shift key press. */
+    input: () => withTimeout((async () => {
+      await page.mouse.click(5, 5)
+      await page.keyboard.press('Shift')
+    })(), OP_MS, 'firefox input'),
     goto: (url) => withTimeout(page.goto(url, { timeout: OP_MS }), OP_MS, `firefox goto ${url}`),
     reload: () => withTimeout(page.reload({ timeout: OP_MS }), OP_MS, 'firefox reload'),
     evaluate: (fn, arg) => withTimeout(page.evaluate(fn, arg), OP_MS, 'firefox evaluate'),
@@ -45,8 +51,8 @@ export const firefox = {
   async unavailable() {
     return existsSync(BINARY) ? null : `${BINARY} not found (apt-get install -y --no-install-recommends firefox-esr)`
   },
-  async launch({ profile } = {}) {
-    const browser = await withTimeout(puppeteer.launch(options(profile)), 45000, 'firefox launch')
+  async launch({ profile, prefs } = {}) {
+    const browser = await withTimeout(puppeteer.launch(options(profile, prefs)), 45000, 'firefox launch')
     const pid = browser.process()?.pid
     const kill = () => {
       try {

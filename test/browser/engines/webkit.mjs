@@ -64,14 +64,15 @@ async function startDriver(env) {
   return { port, pid: child.pid, log: () => log, stop: () => killGroup(child.pid) }
 }
 
-function capabilities(profile) {
+function capabilities(profile, args = []) {
   const common = {
     // webdriverio 9 asks for BiDi by default; WebKitWebDriver answers "Failed to match capabilities".
     'wdio:enforceWebDriverClassic': true,
     timeouts: { script: OP_MS, pageLoad: OP_MS, implicit: 0 },
   }
   if (!profile) {
-    return { ...common, browserName: 'MiniBrowser', 'webkitgtk:browserOptions': { binary: MINIBROWSER, args: ['--automation'] } }
+    // `args`: a scenario's own MiniBrowser switches (--cookies-policy=never…).
+    return { ...common, browserName: 'MiniBrowser', 'webkitgtk:browserOptions': { binary: MINIBROWSER, args: ['--automation', ...args] } }
   }
   // The python file is run through Debian's interpreter, so neither its exec bit nor $PATH's python matters.
   return { ...common, 'webkitgtk:browserOptions': { binary: PYTHON, args: [WKBROWSER, `--profile=${profile}`] } }
@@ -108,14 +109,14 @@ export const webkit = {
     }
     return null
   },
-  async launch({ profile } = {}) {
+  async launch({ profile, args } = {}) {
     const env = { ...process.env, DISPLAY: await ensureDisplay() }
     const driver = await startDriver(env)
     let b
     try {
       b = await withTimeout(remote({
         hostname: '127.0.0.1', port: driver.port, path: '/', logLevel: 'silent',
-        connectionRetryTimeout: 20000, connectionRetryCount: 0, capabilities: capabilities(profile),
+        connectionRetryTimeout: 20000, connectionRetryCount: 0, capabilities: capabilities(profile, args),
       }), 30000, 'webkit session start')
     } catch (err) {
       driver.stop()
@@ -147,6 +148,12 @@ export const webkit = {
           // WebDriver "Get All Cookies" reads the jar for the tab's current document. A session cookie has no `expiry`.
           cookies: () => inTab(handle, 'getCookies', async () => (await b.getCookies())
             .map((c) => ({ name: c.name, value: c.value, session: c.expiry === undefined, expires: c.expiry ?? null }))),
+          // Real user input: WebDriver Element Click on <body> (pointerdown, mousedown, click) and a Shift key press.
+          // (Pointer actions never return in a tab made by createWindow('tab'): WebKitGTK shows it as hidden.)
+          input: () => inTab(handle, 'input', async () => {
+            await (await b.$('body')).click()
+            await b.keys(['Shift'])
+          }),
           goto: (url) => inTab(handle, `goto ${url}`, () => b.url(url)),
           reload: () => inTab(handle, 'reload', () => b.refresh()),
           evaluate: (fn, arg) => inTab(handle, 'evaluate', async () => (await b.execute(wrapResult(fn), arg))?.r),

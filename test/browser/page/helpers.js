@@ -16,7 +16,11 @@ window.vt = {
    */
   open(name, options) {
     if (this.stores[name]) return this.stores[name]
-    const store = window.VisitStore.createStore({ name, ...options })
+    // Options cross the driver as JSON: a session source given as plain JSON ({ endpoint }) is made
+    // into a session sync here, as an app writes createStore({ session: sessionSync({ endpoint }) }).
+    const session = options?.session && typeof options.session.attach !== 'function' && !options.rawSession
+      ? window.VisitStore.sessionSync(options.session) : options?.session
+    const store = window.VisitStore.createStore({ name, ...options, ...(session ? { session } : {}) })
     const log = (this.logs[name] = { watch: [], change: [], end: [], expiring: [], error: [] })
     for (const event of ['change', 'end', 'expiring']) store.session.on(event, (payload) => log[event].push(JSON.parse(JSON.stringify(payload))))
     store.on('error', (err) => log.error.push(this.errorJson(err)))
@@ -92,20 +96,146 @@ window.vt = {
       return { ok: false, error: this.errorJson(err) }
     }
   },
-  /** The raw records of a store's IndexedDB database, read without visitstore: proves the data is really there. */
+  /**
+   * vt.attempt(fn) with a deadline, for "does this hang" checks: resolves to { done: false } if
+   * `fn`'s promise has not settled within `ms`, else to attempt's { ok, value | error } plus
+   * `done: true` and `ms` (how long it took). Never throws, never waits longer than `ms`.
+   */
+  async within(fn, ms) {
+    const started = window.performance.now()
+    let timer
+    const late = new Promise((resolve) => { timer = setTimeout(() => resolve({ done: false }), ms) })
+    const settled = this.attempt(fn).then((r) => ({ ...r, done: true, ms: Math.round(window.performance.now() - started) }))
+    try {
+      return await Promise.race([settled, late])
+    } finally {
+      clearTimeout(timer)
+    }
+  },
+  /**
+   * Runs `fn(arg)` in an iframe showing page/frame.html (frame.js answers by message, so this also
+   * works in a sandboxed or cross-site frame that the page cannot script): `src` its URL, `sandbox`
+   * its sandbox attribute (null: none). The frame is made once per `src` and kept. Resolves to
+   * { result } or { thrown } (what fn threw), or { thrown } after `ms` without an answer.
+   */
+  async inFrame({ src, sandbox = null, fn, arg, ms = 20000 }) {
+    this.frames ??= {}
+    if (!this.frames[src]) {
+      const frame = document.createElement('iframe')
+      if (sandbox !== null) frame.setAttribute('sandbox', sandbox)
+      const loaded = new Promise((resolve) => { frame.onload = resolve })
+      frame.src = src
+      document.body.append(frame)
+      await loaded
+      this.frames[src] = frame
+    }
+    const id = `${Date.now()}-${Math.random()}`
+    return new Promise((resolve) => {
+      const done = (answer) => { clearTimeout(timer); window.removeEventListener('message', listen); resolve(answer) }
+      const listen = (event) => { if (event.data?.id === id) done(event.data) }
+      const timer = setTimeout(() => done({ thrown: `the frame did not answer within ${ms} ms` }), ms)
+      window.addEventListener('message', listen)
+      this.frames[src].contentWindow.postMessage({ id, fn: String(fn), arg }, '*')
+    })
+  },
+  /** The raw records of a store's IndexedDB database, read without visitstore: proves the data is really there. See rawRecords. */
   rawIdb(name) {
+    return this.rawRecords(name)
+  },
+  /**
+   * Opens `visitstore-<name>` as it is, never creating or upgrading it (a missing database stays
+   * missing). Resolves to the open connection, or null when there is no such database.
+   */
+  rawOpen(name) {
     return new Promise((resolve, reject) => {
       const open = indexedDB.open(`visitstore-${name}`)
-      open.onerror = () => reject(open.error)
-      open.onupgradeneeded = () => open.result.createObjectStore('entries')
+      let missing = false
+      open.onupgradeneeded = () => { missing = true; open.transaction.abort() }
+      open.onerror = (event) => {
+        event.preventDefault()
+        if (missing) resolve(null)
+        else reject(open.error)
+      }
       open.onsuccess = () => {
-        const db = open.result
-        const tx = db.transaction('entries', 'readonly')
-        const keys = tx.objectStore('entries').getAllKeys()
-        const values = tx.objectStore('entries').getAll()
-        tx.oncomplete = () => { db.close(); resolve(keys.result.map((k, i) => [k, values.result[i]])) }
-        tx.onerror = () => { db.close(); reject(tx.error) }
+        open.result.onversionchange = () => open.result.close()
+        resolve(open.result)
       }
     })
+  },
+  /**
+   * The raw records of the store's layout, read without visitstore: `[[key, record], ...]` of the
+   * object store `records` (keyPath `p`). On a database of today's release (version 1: object store
+   * `entries`, no `records`) it reads `entries` instead, so that a scenario also runs against that
+   * build. [] when the database does not exist (it is not created).
+   */
+  async rawRecords(name) {
+    const db = await this.rawOpen(name)
+    if (!db) return []
+    const store = db.objectStoreNames.contains('records') ? 'records' : db.objectStoreNames.contains('entries') ? 'entries' : null
+    if (!store) { db.close(); return [] }
+    return new Promise((resolve, reject) => {
+      const tx = db.transaction(store, 'readonly')
+      const keys = tx.objectStore(store).getAllKeys()
+      const values = tx.objectStore(store).getAll()
+      tx.oncomplete = () => { db.close(); resolve(keys.result.map((k, i) => [k, values.result[i]])) }
+      tx.onerror = () => { db.close(); reject(tx.error) }
+    })
+  },
+  /**
+   * Puts one raw record `{ p: key, v, k, x }` into the store's `records` object store, as other
+   * code (or an attacker) could. On today's release's layout (`entries`, keyed by the app key) it
+   * puts the same record translated: `p` becomes the key, a non-empty `k` the session stamp `s`.
+   * Rejects when the database or both object stores are missing (it never creates them).
+   */
+  async rawPut(name, record) {
+    const db = await this.rawOpen(name)
+    if (!db) throw new Error(`rawPut: there is no database visitstore-${name}`)
+    const layout = db.objectStoreNames.contains('records') ? 'records' : db.objectStoreNames.contains('entries') ? 'entries' : null
+    if (!layout) { db.close(); throw new Error(`rawPut: visitstore-${name} has neither a records nor an entries object store`) }
+    return new Promise((resolve, reject) => {
+      const tx = db.transaction(layout, 'readwrite')
+      if (layout === 'records') {
+        tx.objectStore(layout).put(record)
+      } else {
+        const { p, k, ...rest } = record
+        tx.objectStore(layout).put(k === undefined || k === '' ? rest : { ...rest, s: k }, p)
+      }
+      tx.oncomplete = () => { db.close(); resolve(layout) }
+      tx.onerror = () => { db.close(); reject(tx.error) }
+    })
+  },
+  /**
+   * A dedicated Worker running page/<file> (see page/worker-store.js), called by message:
+   * `await vt.worker('/worker-store.js').call(op, arg)` resolves to { ok, value } or
+   * { ok: false, error }, and to a time-out error after `ms` (a hung worker never hangs the driver).
+   */
+  worker(url, ms = 10000) {
+    this.workers ??= {}
+    if (this.workers[url]) return this.workers[url]
+    const worker = new window.Worker(url)
+    const pending = new Map()
+    let seq = 0
+    worker.onmessage = ({ data }) => {
+      pending.get(data.id)?.(data)
+      pending.delete(data.id)
+    }
+    worker.onerror = (event) => {
+      for (const [id, done] of pending) done({ id, ok: false, error: { name: 'WorkerError', message: String(event.message) } })
+      pending.clear()
+    }
+    this.workers[url] = {
+      worker,
+      call: (op, arg) => new Promise((resolve) => {
+        const id = ++seq
+        const timer = setTimeout(() => {
+          pending.delete(id)
+          resolve({ id, ok: false, error: { name: 'TimeoutError', message: `the worker did not answer ${op} within ${ms} ms` } })
+        }, ms)
+        pending.set(id, (answer) => { clearTimeout(timer); resolve(answer) })
+        worker.postMessage({ id, op, arg })
+      }),
+      terminate: () => { worker.terminate(); delete this.workers[url] },
+    }
+    return this.workers[url]
   },
 }
