@@ -49,12 +49,18 @@ export function openChannel<Message>(env: Env, name: string): Channel<Message> {
 
 /**
  * Calls `check` when cookies may have changed outside this tab's writes: Cookie Store API change
- * events where present, plus page focus / visibility and a light interval (cookies set by the
- * server or another tab have no event elsewhere). Returns a function that stops it.
+ * events for a cookie `concerns` accepts (by its name), plus page focus / visibility and a light
+ * interval (cookies set by the server or another tab have no event elsewhere). Returns a function
+ * that stops it.
  */
-export function onCookieActivity(env: Env, check: () => void, intervalMs: number): () => void {
+export function onCookieActivity(env: Env, check: () => void, intervalMs: number, concerns: (name: string) => boolean): () => void {
+  // A change event names its cookies: one that touches none of ours needs no read of the jar.
+  const changed = (event: Event) => {
+    const { changed: set = [], deleted = [] } = event as CookieChangeEvent
+    if ([...set, ...deleted].some((c) => c.name !== undefined && concerns(c.name))) check()
+  }
   const stops = [
-    env.listen('cookieStore', 'change', check),
+    env.listen('cookieStore', 'change', changed),
     env.listen('document', 'visibilitychange', check),
     env.listen('window', 'focus', check),
   ]

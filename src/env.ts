@@ -25,7 +25,7 @@ export interface Env {
   /** A BroadcastChannel, or undefined where missing or forbidden. */
   channel(name: string): BroadcastChannel | undefined
   /** Listens to an event of the window, the document or the Cookie Store; returns a stop function. */
-  listen(target: EventSource, type: string, fn: () => void): () => void
+  listen(target: EventSource, type: string, fn: (event: Event) => void): () => void
   /** The page's URL, where there is one (workers have `location` too). */
   href(): string | undefined
 }

@@ -1,4 +1,5 @@
 import { currentHref } from './env.js'
+import { MARKER_KEY } from './names.js'
 import { checkStoreOptions, invalid } from './options.js'
 import { placementOf } from './placement.js'
 import { partsOf } from './records.js'
@@ -33,6 +34,7 @@ export function createStore<S extends object = never, const C extends KeysFor<S>
   // The database opens first: a cold start's first read waits on nothing else.
   void ctx.client.open()
   ctx.session = attachSession(ctx)
+  // The browser-session stamp (a document.cookie read) is taken while the database opens.
   ctx.marker.settled = Promise.resolve().then(() => settleMarker(ctx))
   ctx.recovered = ctx.marker.settled.then(() => replayJournal(ctx, ctx.marker.fresh))
     .catch((err: unknown) => report(ctx, err, 'Replaying the journal of an interrupted batch failed; it is retried at the next start.'))
@@ -111,7 +113,11 @@ function watchMarker(ctx: StoreContext): void {
     }
   }
   const check = () => void checkMarker(ctx, restamp)
-  ctx.stops.push(ctx.env.listen('cookieStore', 'change', check), ctx.env.listen('document', 'visibilitychange', check))
+  const marker = ctx.names.cookie(MARKER_KEY)
+  // Only a change of the marker itself: every cookie write of every tab fires a change event, and
+  // a document.cookie read in Chromium costs a round trip to the network service.
+  const touched = (event: Event) => [...(event as CookieChangeEvent).changed ?? [], ...(event as CookieChangeEvent).deleted ?? []].some((c) => c.name === marker)
+  ctx.stops.push(ctx.env.listen('cookieStore', 'change', (event) => { if (touched(event)) check() }), ctx.env.listen('document', 'visibilitychange', check))
 }
 
 function close(ctx: StoreContext): void {

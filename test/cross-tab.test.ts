@@ -43,7 +43,9 @@ function heard(store: VisitStore<Schema>, key: keyof Schema): [unknown, WatchInf
 }
 
 /** What a browser with the Cookie Store API does in every tab after any cookie change (happy-dom never fires it). */
-const cookieStoreChange = () => (globalThis as unknown as { cookieStore: EventTarget }).cookieStore.dispatchEvent(new Event('change'))
+/** A Cookie Store `change` event as browsers send it: naming the cookies that changed. */
+const cookieStoreChange = (name = 'xt_theme') => (globalThis as unknown as { cookieStore: EventTarget }).cookieStore
+  .dispatchEvent(Object.assign(new Event('change'), { changed: [{ name }], deleted: [] }))
 
 /**
  * Waits until `to` has heard everything `from` sent before: one more write on the same channel,

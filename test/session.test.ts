@@ -833,7 +833,8 @@ describe('two tabs', () => {
     const seen: unknown[] = []
     two.watch('theme', (v, info) => seen.push([v, info.source]))
     await one.set('theme', 'dark')
-    cookieStore.dispatchEvent(new Event('change'))
+    // As browsers send it: naming the cookies that changed.
+    cookieStore.dispatchEvent(Object.assign(new Event('change'), { changed: [{ name: `${NAME}_theme` }], deleted: [] }))
     expect(seen).toEqual([['dark', 'remote']])
   })
 

@@ -123,12 +123,7 @@ export async function dropLivenessKey(ctx: StoreContext, client: ClientTier, k: 
  * page holds its stamp), so without them such records only read as missing.
  */
 export async function sweep(ctx: StoreContext): Promise<void> {
-  for (;;) {
-    const keys = await ctx.client.expired(Date.now(), SLICE)
-    if (!keys.length || ctx.closed) break
-    await deleteIf(ctx.client, keys, (raw) => typeof raw.x === 'number' && raw.x <= Date.now())
-    await pause()
-  }
+  while (!ctx.closed && (await ctx.client.deleteExpired(Date.now(), SLICE))) await pause()
   if (ctx.marker.scope === 'page' || !ctx.cookies.available || ctx.client.mode !== 'indexeddb') return
   const live = await liveStamps(ctx.env, ctx.names)
   const tag = ctx.session.tag()

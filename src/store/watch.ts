@@ -22,7 +22,8 @@ export function watch(ctx: StoreContext, key: string, cb: (value: unknown, info:
   if (spec.tier === 'cookie' && !ctx.cookieSeen.has(key)) {
     if (!ctx.cookieSeen.size) {
       ctx.recheckCookies = () => recheck(ctx)
-      ctx.stops.push(onCookieActivity(ctx.env, ctx.recheckCookies, COOKIE_POLL))
+      const prefix = ctx.names.cookie('')
+      ctx.stops.push(onCookieActivity(ctx.env, ctx.recheckCookies, COOKIE_POLL, (name) => name.startsWith(prefix)))
     }
     ctx.cookieSeen.set(key, safely(() => rawSync(ctx, key, spec)))
   }

@@ -208,6 +208,9 @@ export async function update(ctx: StoreContext, key: string, fn: (current: unkno
   if (spec.tier === 'cookie') {
     await ctx.recovered
     await ctx.cookies.section(write)
+    // An update resolves once its write reached the browser's cookie store: a read in another tab
+    // then sees it (a set resolves sooner, and its burst goes on).
+    await ctx.cookies.settled()
   } else write()
   notify(ctx, key, next)
   tellOtherTabs(ctx, spec.tier === 'cookie' ? [key] : [], [])

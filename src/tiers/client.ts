@@ -70,9 +70,17 @@ export function createClientTier(openBackend: () => Promise<RecordBackend>, onFa
     write: (op) => new Promise((resolve, reject) => writes.add({ ...op, resolve, reject })),
     // A readwrite transaction holds its scope until it commits; fn runs inside it.
     exclusive: (fn) => open().then((b) => b.run('readwrite', (tx, done) => tx.get('$lock', (raw) => {
-      done(fn((raw as { v?: unknown } | undefined)?.v, (v) => tx.put({ p: '$lock', v })))
+      done(fn((raw as { v?: unknown } | undefined)?.v, (v) => {
+        try {
+          tx.put({ p: '$lock', v })
+        } catch {
+          // The lock's record is a help (the shadow of recent writes), not data: a full disk leaves it as it was.
+        }
+      }))
     }))),
     run: call('run'),
+    getMany: call('getMany'),
+    deleteExpired: call('deleteExpired'),
     keys: call('keys'),
     keysOf: call('keysOf'),
     livenessKeys: call('livenessKeys'),
@@ -86,16 +94,7 @@ export function createClientTier(openBackend: () => Promise<RecordBackend>, onFa
 async function readBatch(backend: Promise<RecordBackend>, batch: QueuedRead[]): Promise<void> {
   try {
     const keys = batch.flatMap((r) => r.keys)
-    // One promise for the lot: requests of a transaction succeed in order, so the last one's
-    // success means all are in.
-    const raws = await (await backend).run<unknown[]>('readonly', (tx, done) => {
-      const values = new Array<unknown>(keys.length)
-      if (!keys.length) done(values)
-      keys.forEach((key, i) => tx.get(key, (raw) => {
-        values[i] = raw
-        if (i === keys.length - 1) done(values)
-      }))
-    })
+    const raws = await (await backend).getMany(keys)
     let at = 0
     for (const r of batch) r.resolve(raws.slice(at, (at += r.keys.length)))
   } catch (err) {

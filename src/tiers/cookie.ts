@@ -39,6 +39,8 @@ export interface CookieTier {
   section<T>(fn: () => T): Promise<T>
   /** The raw value of `key` in this section's view. */
   current(key: string): string | undefined
+  /** Resolves once the writes made so far reached the browser's cookie store (the end of the current burst). */
+  settled(): Promise<void>
   /** Throws what `write` would (sizes, budget, a same-name conflict), writing nothing. */
   check(writes: readonly CookieWrite[]): void
   /** Checks, then writes; all or nothing. */
@@ -196,7 +198,12 @@ function createView(o: CookieTierOptions, reader: ReturnType<typeof createReader
     v.map = map
   }
   const end = async (shadow?: Shadow, save?: (next: Shadow) => void) => {
-    // A write can take a moment to reach the browser's cookie store: look again before calling it dropped.
+    // A document.cookie read first: in Chromium it waits for this tab's pending writes to reach the
+    // network service (they are sent asynchronously, and another tab's writes must not overtake
+    // them once the lock is released: that would lose updates). Then, where a content process's copy
+    // answers document.cookie (Firefox, WebKit), the browser's cookie store is asked, again if
+    // needed, before anything is called dropped.
+    if (v.written.size) reader.look()
     for (let tries = 0; v.written.size && tries < 6; tries++) {
       if (tries) await new Promise((resolve) => setTimeout(resolve, 5 * tries))
       const now = save ? reader.look().mine : await reader.authority()
@@ -254,6 +261,7 @@ export function createCookieTier(o: CookieTierOptions): CookieTier {
     keys: () => [...reader.look().mine.keys()],
     section: (fn) => (reader.jar() ? section.run(fn) : Promise.reject(unavailable())),
     current: (key) => v.map?.get(key),
+    settled: () => section.settled(),
     check,
     write(writes) {
       const view = v.map as Map<string, string>
@@ -315,18 +323,20 @@ export function checkWrites(writes: readonly CookieWrite[], view: Map<string, st
  * when IndexedDB is not usable either, this tab only.
  */
 function createSection(o: CookieTierOptions, begin: (shadow?: Shadow) => Promise<void>, end: (shadow?: Shadow, save?: (next: Shadow) => void) => Promise<void>) {
-  const s = { open: false, held: undefined as Promise<void> | undefined }
+  const s = { open: false, held: undefined as Promise<void> | undefined, ended: Promise.resolve() }
   const kind = (): StoreStatus['locks'] => (o.locks() ? 'web-locks' : o.exclusive() ? 'indexeddb' : 'none')
   const acquire = (locks: LockManager) => new Promise<void>((granted) => {
     locks.request(o.names.lock('cookies'), async () => {
       await begin()
+      let ended = () => {}
+      s.ended = new Promise((resolve) => { ended = resolve })
       s.open = true
       granted()
       await new Promise((resolve) => setTimeout(resolve, 0))
       // Callers from here on queue for the next burst; this one's writes are checked first.
       s.open = false
       s.held = undefined
-      await end()
+      await end().finally(ended)
     }).catch(() => {
       // Web Locks refuse third-party and opaque-origin frames (SecurityError): take the next kind.
       o.locksRefused()
@@ -351,16 +361,25 @@ function createSection(o: CookieTierOptions, begin: (shadow?: Shadow) => Promise
     const exclusive = o.exclusive()
     if (!exclusive) return alone(fn, {})
     // fn's own errors (an update's fn, a size check) come back as they are; the lock's are coded.
-    let own: { error: unknown } | undefined
-    return exclusive((shadow, save) => alone(() => {
-      try {
-        return fn()
-      } catch (error) {
-        throw (own = { error }).error
-      }
-    }, (shadow ?? {}) as Shadow, save)).catch((err: unknown) => {
-      throw own ? own.error : storageError(err, 'taking the cookie lock (an IndexedDB transaction)')
+    // Once fn ran, its cookies are written: a transaction failing after that (saving the shadow)
+    // does not make the writes undone, so the section still answers with fn's result.
+    const outcome: { error?: unknown, ran?: boolean, value?: T } = {}
+    return exclusive((shadow, save) => {
+      outcome.value = alone(() => {
+        try {
+          return fn()
+        } catch (error) {
+          throw (outcome.error = error)
+        }
+      }, (shadow ?? {}) as Shadow, save)
+      outcome.ran = true
+      return outcome.value
+    }).catch((err: unknown) => {
+      if (outcome.ran) return outcome.value as T
+      throw 'error' in outcome ? outcome.error : storageError(err, 'taking the cookie lock (an IndexedDB transaction)')
     })
   }
-  return { kind, run }
+  /** Resolves once the current burst has ended: its writes reached the browser's cookie store (or were reported dropped). */
+  const settled = () => s.ended
+  return { kind, run, settled }
 }

@@ -1,5 +1,5 @@
 import { promisifyRequest, type UseStore } from 'idb-keyval'
-import { after, type RecordBackend } from './backend.js'
+import { after, type RecordBackend, type Tx } from './backend.js'
 
 /** The layout's version: 1 was one out-of-line `entries` store; 2 adds liveness and expiry indexes. */
 const VERSION = 2
@@ -132,48 +132,53 @@ function connect(factory: IDBFactory, name: string, timeoutMs: number): { use: U
   return { use, opened, close: () => { void db?.then((c) => c.close(), () => {}); db = undefined } }
 }
 
+/** `RecordBackend.run` over one transaction's object store: an exception anywhere aborts it, and the promise says which. */
+function runIn<T>(store: IDBObjectStore, mode: IDBTransactionMode, fn: (tx: Tx, done: (value: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const tx = store.transaction
+    let result: unknown
+    const fail = (err: unknown) => {
+      reject(err)
+      try {
+        tx.abort()
+      } catch {
+        // Already finished or aborting.
+      }
+    }
+    tx.oncomplete = () => resolve(result as T)
+    tx.onabort = () => reject(tx.error)
+    try {
+      fn({
+        get(key, then) {
+          const request = store.get(key)
+          request.onsuccess = () => {
+            try {
+              then(request.result)
+            } catch (err) {
+              fail(err)
+            }
+          }
+        },
+        put: (record) => store.put(record),
+        delete: (key) => store.delete(key),
+      }, (value) => {
+        result = value
+        // A read needs no commit to be true: answer at once rather than at `complete`.
+        if (mode === 'readonly') resolve(value)
+      })
+    } catch (err) {
+      fail(err)
+    }
+  })
+}
+
 /** The records in IndexedDB, through idb-keyval's `UseStore` and `promisifyRequest`. */
 export async function openIndexedDbBackend(factory: IDBFactory, name: string, timeoutMs: number): Promise<RecordBackend> {
   const { use, opened, close } = connect(factory, name, timeoutMs)
   await opened()
   const live = (store: IDBObjectStore) => store.index('live')
   return {
-    run: (mode, fn) => use(mode, (store) => new Promise((resolve, reject) => {
-      const tx = store.transaction
-      let result: unknown
-      const fail = (err: unknown) => {
-        reject(err)
-        try {
-          tx.abort()
-        } catch {
-          // Already finished or aborting.
-        }
-      }
-      tx.oncomplete = () => resolve(result as never)
-      tx.onabort = () => reject(tx.error)
-      try {
-        fn({
-          get(key, then) {
-            const request = store.get(key)
-            request.onsuccess = () => {
-              try {
-                then(request.result)
-              } catch (err) {
-                fail(err)
-              }
-            }
-          },
-          put: (record) => store.put(record),
-          delete: (key) => store.delete(key),
-        }, (value) => {
-          result = value
-          // A read needs no commit to be true: answer at once rather than at `complete`.
-          if (mode === 'readonly') resolve(value as never)
-        })
-      } catch (err) {
-        fail(err)
-      }
-    })),
+    run: (mode, fn) => use(mode, (store) => runIn(store, mode, fn)),
     keysOf: (k, prefix = '', limit, from = '') => use('readonly', (store) => promisifyRequest(live(store).getAllKeys(
       IDBKeyRange.bound([k, from > prefix ? from : prefix], [k, prefix ? after(prefix) : []], false, true), limit,
     ))) as Promise<string[]>,
@@ -192,6 +197,27 @@ export async function openIndexedDbBackend(factory: IDBFactory, name: string, ti
       }
     })),
     expired: (now, limit) => use('readonly', (store) => promisifyRequest(store.index('x').getAllKeys(IDBKeyRange.upperBound(now), limit))) as Promise<string[]>,
+    // One promise for the lot: requests of a transaction succeed in order, so the last one's success means all are in.
+    getMany: (keys) => use('readonly', (store) => new Promise<unknown[]>((resolve, reject) => {
+      const values = new Array<unknown>(keys.length)
+      if (!keys.length) resolve(values)
+      keys.forEach((key, i) => {
+        const request = store.get(key)
+        request.onsuccess = () => {
+          values[i] = request.result
+          if (i === keys.length - 1) resolve(values)
+        }
+        request.onerror = () => reject(request.error)
+      })
+    })),
+    // Finding and deleting in one readwrite transaction: nothing can refresh a record in between,
+    // so nothing is read twice (a sweep of 50,000 expired records: a quarter of the time).
+    deleteExpired: (now, limit) => use('readwrite', async (store) => {
+      const keys = await promisifyRequest(store.index('x').getAllKeys(IDBKeyRange.upperBound(now), limit))
+      for (const key of keys) store.delete(key)
+      await promisifyRequest(store.transaction)
+      return keys.length
+    }),
     keys: (prefix, limit) => use('readonly', (store) => promisifyRequest(store.getAllKeys(prefix ? IDBKeyRange.bound(prefix, after(prefix), false, true) : undefined, limit))) as Promise<string[]>,
     range: (from, to, limit) => use('readonly', (store) => promisifyRequest(store.getAll(IDBKeyRange.bound(from, to, false, true), limit))),
     deleteRange: (from, to) => use('readwrite', (store) => {

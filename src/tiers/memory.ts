@@ -36,6 +36,14 @@ export function createMemoryBackend(): RecordBackend {
       }
       return result as never
     },
+    async getMany(keys) {
+      return keys.map((key) => clone(map.get(key)))
+    },
+    async deleteExpired(now, limit) {
+      const dead = sorted().filter((r) => typeof r.x === 'number' && r.x <= now).slice(0, limit)
+      for (const r of dead) map.delete(r.p)
+      return dead.length
+    },
     async keys(prefix, limit = Infinity) {
       return sorted().filter((r) => r.p.startsWith(prefix)).slice(0, limit).map((r) => r.p)
     },
