@@ -12,7 +12,7 @@ import { expect, test } from 'vitest'
 
 const root = resolve(import.meta.dirname, '..')
 /** Where the example is written (the README's "Server" section). */
-const SOURCE = '/tmp/readme-server.md'
+const SOURCE = resolve(import.meta.dirname, '../README.md')
 
 /** The example's code blocks: [file name, code]. */
 function exampleFiles(markdown: string): [string, string][] {
