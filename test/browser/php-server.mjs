@@ -20,7 +20,7 @@ export function phpMissing() {
 /** The plain-PHP endpoint of README.md ("The endpoint in plain PHP"), as README.md shows it. */
 export function readmePhpEndpoint() {
   const readme = readFileSync(join(here, '../../README.md'), 'utf8')
-  const m = /\*\*The endpoint in plain PHP\*\*[^]*?```php\n([^]*?)```/.exec(readme)
+  const m = /### The endpoint in plain PHP[^]*?```php\n([^]*?)```/.exec(readme)
   return m ? m[1] : null
 }
 

@@ -23,7 +23,7 @@ let scenarios = allScenarios
 // Per scenario, unless it says otherwise (`timeoutMs`: the crash and navigation trials run long).
 const SCENARIO_MS = 60000
 const CLOSE_MS = 20000
-const WATCHDOG_MS = 8 * 60 * 1000
+const WATCHDOG_MS = 25 * 60 * 1000
 
 function parseArgs(argv) {
   const wanted = new Set()
