@@ -3,7 +3,7 @@
 import { IDBFactory } from 'fake-indexeddb'
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
 import { createStore, VisitStoreError, type CookieJar, type StoreOptions, type VisitStore } from '../src/index.js'
-import { clearAllCookies, cookieAttributes, cookieJar, pageJar, rejectionOf, thrownError, useWebLocks } from './fixtures/page-storage.js'
+import { clearAllCookies, cookieAttributes, cookieJar, laggingJar, pageJar, rejectionOf, thrownError, useWebLocks } from './fixtures/page-storage.js'
 
 interface Schema {
   theme: string
@@ -564,6 +564,26 @@ describe('update of a cookie key', () => {
     expect(tabs.map((t) => t.status.locks)).toEqual(['indexeddb', 'indexeddb'])
     expect(await raceUpdates(tabs, 50)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1))
     expect(tabs[0].peek('visits')).toBe(100)
+  })
+
+  test.each([2, 3, 5])("without Web Locks, a tab's cookie copy refreshed at every %i-th read (Firefox, WebKit content processes): 2 tabs × 50 concurrent updates end at exactly 100", async (every) => {
+    const indexedDB = new IDBFactory()
+    const tabs = [0, 1].map(() => open({ backends: { indexedDB, cookies: laggingJar(every) } }))
+    await Promise.all(tabs.map((t) => t.ready))
+    expect(tabs.map((t) => t.status.locks)).toEqual(['indexeddb', 'indexeddb'])
+    expect(await raceUpdates(tabs, 50)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1))
+    expect(cookieJar().shop_visits).toBe('100')
+  })
+
+  test('without Web Locks, a value no tab of the store wrote (the server set it) wins over what the lock remembers', async () => {
+    const indexedDB = new IDBFactory()
+    const one = open({ backends: { indexedDB, cookies: laggingJar(1) } })
+    const two = open({ backends: { indexedDB, cookies: laggingJar(1) } })
+    await Promise.all([one.ready, two.ready])
+    await one.update('visits', (n = 0) => n + 5)
+    document.cookie = 'shop_visits=42; Path=/'
+    expect(await two.update('visits', (n = 0) => n + 1)).toBe(43)
+    expect(cookieJar().shop_visits).toBe('43')
   })
 
   test('with neither Web Locks nor IndexedDB (status.locks none), update is refused with STORAGE_UNAVAILABLE; set still works', async () => {

@@ -76,7 +76,9 @@ export async function checkMarker(ctx: StoreContext, restamp: (from: string, to:
       adopt(ctx, seen)
     } else {
       await ctx.cookies.section(() => {
-        if (ctx.cookies.current(MARKER_KEY) === undefined) ctx.cookies.write([{ key: MARKER_KEY, encoded: ours }])
+        // The jar itself, not the section's view: the view may take the lock's memory of the
+        // marker for a lagging copy, and this marker was really removed.
+        if (ctx.cookies.readForeign(ctx.names.cookie(MARKER_KEY)) === undefined) ctx.cookies.write([{ key: MARKER_KEY, encoded: ours }])
       })
     }
   } catch (err) {

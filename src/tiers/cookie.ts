@@ -169,14 +169,36 @@ function createReader(o: CookieTierOptions, prefix: string) {
 }
 
 /**
- * What the IndexedDB lock keeps of each cookie the last sections wrote: [value, the value it
- * replaced, when, which tab] (null: no cookie). Only another tab's recent entries count: a tab's
- * own jar shows its own writes at once, and another's lags by milliseconds, not SHADOW_MS; an
- * older difference, or one from another browser session (the marker differs: a restart), is a real
- * change (a cookie cleared, a write a killed browser lost).
+ * What the IndexedDB lock keeps of each cookie the last sections wrote: [value, short hashes of
+ * the values it replaced, when, which tab, the browser-session marker]. A jar showing one of the
+ * replaced values lags behind (a content process's copy, Firefox and WebKit): the section takes
+ * the value instead. A copy may lag by many writes (another tab wrote a burst while this one was
+ * idle), so every value of the chain is kept while writes go on, as a hash (values may be 4 KB).
+ * A value outside the chain, an entry older than SHADOW_MS, or one from another browser session
+ * (the marker differs: a restart) is a real change (a cookie cleared, a write a killed browser
+ * lost) and the jar wins.
  */
-type Shadow = Record<string, [value: string | null, replaced: string | null, at: number, writer: string, session: string | undefined]>
+type Shadow = Record<string, [value: string | null, replaced: string[], at: number, writer: string, session: string | undefined]>
 const SHADOW_MS = 2000
+/** How many replaced values an entry keeps: the most writes a lagging copy is caught up over. */
+const CHAIN = 256
+
+/** When this page began (ms since the epoch, as Date.now()); Infinity where unknown. */
+function pageStart(): number {
+  try {
+    return typeof performance.timeOrigin === 'number' ? performance.timeOrigin : Infinity
+  } catch {
+    return Infinity
+  }
+}
+
+/** A value's short hash (FNV-1a, 32 bits); null (no cookie) has its own. */
+function hashOf(value: string | null): string {
+  if (value === null) return '-'
+  let h = 0x811c9dc5
+  for (let i = 0; i < value.length; i++) h = Math.imul(h ^ value.charCodeAt(i), 0x01000193)
+  return (h >>> 0).toString(36)
+}
 
 /**
  * A section's view of the jar and its end. Under Web Locks the view comes from the browser's
@@ -189,8 +211,14 @@ function createView(o: CookieTierOptions, reader: ReturnType<typeof createReader
   const v = { map: undefined as Map<string, string> | undefined, before: new Map<string, string>(), written: new Map<string, string | undefined>(), me: Math.random().toString(36) }
   const begin = async (shadow?: Shadow) => {
     const map = new Map(shadow ? reader.look().mine : await reader.authority())
-    for (const [key, [value, replaced, at, writer, session]] of Object.entries(shadow ?? {})) {
-      if (writer === v.me || session !== map.get(MARKER_KEY) || Date.now() - at >= SHADOW_MS || (map.get(key) ?? null) !== replaced || value === replaced) continue
+    // The marker first, the other entries are judged against the browser session it names.
+    const entries = Object.entries(shadow ?? {}).sort(([a], [b]) => Number(b === MARKER_KEY) - Number(a === MARKER_KEY))
+    for (const [key, [value, replaced, at, , session]] of entries) {
+      const seen = map.get(key) ?? null
+      // A copy may not show the marker another tab just agreed on either: written since this page
+      // began, it is this browser session's (a browser restarted since has no page that old).
+      const sameSession = key === MARKER_KEY ? at >= pageStart() : session === map.get(MARKER_KEY)
+      if (!sameSession || Date.now() - at >= SHADOW_MS || seen === value || !Array.isArray(replaced) || !replaced.includes(hashOf(seen))) continue
       if (value === null) map.delete(key)
       else map.set(key, value)
     }
@@ -224,8 +252,16 @@ function nextShadow(shadow: Shadow, v: { before: Map<string, string>, map?: Map<
   const session = v.map?.get(MARKER_KEY)
   const next: Shadow = Object.create(null) as Shadow
   for (const [key, entry] of Object.entries(shadow)) if (now - entry[2] < SHADOW_MS) next[key] = entry
-  for (const [key, value] of v.map ?? []) if (v.before.get(key) !== value) next[key] = [value, v.before.get(key) ?? null, now, v.me, session]
-  for (const key of v.before.keys()) if (!v.map?.has(key)) next[key] = [null, v.before.get(key) ?? null, now, v.me, session]
+  const add = (key: string, value: string | null) => {
+    const was = v.before.get(key) ?? null
+    const last = next[key]
+    // The chain goes on while this section started from its last value; otherwise the jar showed a real change.
+    const [current, previous] = [hashOf(value), hashOf(was)]
+    const chain = last && last[0] === was && last[4] === session && Array.isArray(last[1]) ? last[1].filter((r) => r !== current && r !== previous) : []
+    next[key] = [value, [...chain, previous].slice(-CHAIN), now, v.me, session]
+  }
+  for (const [key, value] of v.map ?? []) if (v.before.get(key) !== value) add(key, value)
+  for (const key of v.before.keys()) if (!v.map?.has(key)) add(key, null)
   return next
 }
 

@@ -1,8 +1,9 @@
 // Firefox ESR (Debian's `firefox-esr`) through puppeteer-core over WebDriver BiDi: no geckodriver
 // (not packaged in bookworm; the npm one downloads a binary). Headless, no X needed.
 import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import puppeteer from 'puppeteer-core'
-import { packageVersion, withTimeout } from '../lib/util.mjs'
+import { packageVersion, sleep, withTimeout } from '../lib/util.mjs'
 
 const BINARY = '/usr/bin/firefox-esr'
 const OP_MS = 20000
@@ -61,6 +62,16 @@ export const firefox = {
         // Already gone.
       }
     }
+    // On a kept profile puppeteer backs up user.js and prefs.js at launch and puts them back once
+    // the process has exited, asynchronously: a relaunch on the profile (the crash test) waits for
+    // that, or its own backup finds user.js gone under it (ENOENT).
+    const child = browser.process()
+    const exited = new Promise((resolve) => (!child || child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', resolve)))
+    const settled = async () => {
+      if (!profile) return
+      await withTimeout(exited, OP_MS, 'firefox exit').catch(() => {})
+      for (let i = 0; i < 100 && ['user.js', 'prefs.js'].some((f) => existsSync(join(profile, `${f}.puppeteer`))); i++) await sleep(50)
+    }
     const spare = await withTimeout(browser.pages(), OP_MS, 'firefox pages')
     return {
       version: `Firefox ${(await withTimeout(browser.version(), OP_MS, 'firefox version')).replace(/^firefox\//, '')}`,
@@ -73,6 +84,8 @@ export const firefox = {
         } catch (err) {
           kill()
           throw err
+        } finally {
+          await settled()
         }
       },
       kill,
