@@ -34,8 +34,9 @@ export function createStore<S extends object = never, const C extends KeysFor<S>
   // The database opens first: a cold start's first read waits on nothing else.
   void ctx.client.open()
   ctx.session = attachSession(ctx)
-  // The browser-session stamp (a document.cookie read) is taken while the database opens.
-  ctx.marker.settled = Promise.resolve().then(() => settleMarker(ctx))
+  // The browser-session stamp (a cookie read under the cookie lock) is agreed once the database
+  // is open: the app's first reads are then already on their way, not queued behind it.
+  ctx.marker.settled = ctx.client.open().then(() => settleMarker(ctx))
   ctx.recovered = ctx.marker.settled.then(() => replayJournal(ctx, ctx.marker.fresh))
     .catch((err: unknown) => report(ctx, err, 'Replaying the journal of an interrupted batch failed; it is retried at the next start.'))
   const ready = startUp(ctx)
