@@ -7,6 +7,9 @@
 //   node bench/run.mjs --rounds=1 --no-write        # a quick smoke run; RESULTS.md untouched
 //   node bench/run.mjs --no-control                # without the control contenders (faster)
 //   node bench/run.mjs --only=seq-small,cookies     # some workloads only (ids in config.mjs); RESULTS.md untouched
+//   node bench/run.mjs --browser=firefox --only=w5  # in Firefox ESR only (puppeteer-core, WebDriver BiDi); RESULTS.md untouched
+//   node bench/run.mjs --browser=chromium           # Chromium only (without the scale workloads' Firefox rows); RESULTS.md untouched
+//   node bench/run.mjs --only=scale,scale-ttl       # issue 15's workloads, Chromium then Firefox; RESULTS.md untouched
 //   VISITSTORE_DIST=/other/dist node bench/run.mjs  # benchmark another build of the bundle
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
@@ -16,7 +19,8 @@ import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { brotliCompressSync, constants } from 'node:zlib'
 import { chromium } from 'playwright-core'
-import { CONTENDERS, CONTROLS, WORKLOADS, repoRoot, visitstoreBundle } from './config.mjs'
+import puppeteer from 'puppeteer-core'
+import { CONTENDERS, CONTROLS, FIREFOX as FIREFOX_MEASURES, WORKLOADS, repoRoot, visitstoreBundle } from './config.mjs'
 import { markdownReport, median, summarize, textReport } from './report.mjs'
 import { BINARY, FLAGS } from '../test/browser/engines/chromium.mjs'
 import { startServer } from './server.mjs'
@@ -25,6 +29,8 @@ const here = dirname(fileURLToPath(import.meta.url))
 const CHROMIUM = BINARY
 const RUN_TIMEOUT = 120_000
 const MIN_ROUNDS_FOR_RESULTS = 5
+/** Records written per page call when filling a scale workload's database (each call bounded by RUN_TIMEOUT). */
+const SCALE_FILL = 20_000
 
 const LAUNCH = {
   executablePath: CHROMIUM,
@@ -33,11 +39,31 @@ const LAUNCH = {
   args: FLAGS,
 }
 
+/** Debian's Firefox ESR, launched as the browser suite does (test/browser/engines/firefox.mjs): no request leaves loopback. */
+const FIREFOX = '/usr/bin/firefox-esr'
+
+/** The browser under test, with `newPage()` and `close()`: Chromium, or Firefox (after Chromium for the workloads that list it, or a run of its own). */
+async function launchBrowser(browser, profile) {
+  if (browser === 'chromium') return chromium.launchPersistentContext(profile, LAUNCH)
+  const firefox = await puppeteer.launch({
+    browser: 'firefox', executablePath: FIREFOX, headless: true, timeout: 60_000, protocolTimeout: RUN_TIMEOUT, userDataDir: profile,
+    env: { ...process.env, MOZ_REMOTE_SETTINGS_DEVTOOLS: '1' },
+    extraPrefsFirefox: { 'services.settings.server': 'data:,#remote-settings-dummy/v1' },
+  })
+  return { newPage: () => firefox.newPage(), close: () => firefox.close() }
+}
+
 function parseArgs(argv) {
-  const options = { rounds: 7, write: true, control: true, only: undefined }
+  // browser undefined: Chromium for every workload, then Firefox for those that list it (`browsers`).
+  const options = { rounds: 7, write: true, control: true, only: undefined, browser: undefined }
   for (const arg of argv) {
     const [name, value] = arg.split('=')
     if (name === '--rounds' && /^\d+$/.test(value ?? '') && Number(value) >= 1) options.rounds = Number(value)
+    else if (name === '--browser' && (value === 'chromium' || value === 'firefox')) {
+      // RESULTS.md holds a whole run (Chromium, and Firefox for the workloads that list it); one browser's is printed only.
+      options.browser = value
+      options.write = false
+    }
     else if (name === '--no-write') options.write = false
     else if (name === '--no-control') options.control = false
     else if (name === '--only' && value && value.split(',').every((id) => WORKLOADS.some((w) => w.id === id))) {
@@ -46,7 +72,7 @@ function parseArgs(argv) {
       options.write = false
     }
     else {
-      console.error(`unknown or bad argument: ${arg}\nusage: node bench/run.mjs [--rounds=N] [--no-write] [--no-control] [--only=${WORKLOADS.map((w) => w.id).join(',')}]`)
+      console.error(`unknown or bad argument: ${arg}\nusage: node bench/run.mjs [--rounds=N] [--no-write] [--no-control] [--only=${WORKLOADS.map((w) => w.id).join(',')}] [--browser=chromium|firefox]`)
       process.exit(2)
     }
   }
@@ -71,6 +97,15 @@ function git(...args) {
   }
 }
 
+/** `Mozilla Firefox 153.8.0esr`: the binary's own answer. */
+function firefoxVersion() {
+  try {
+    return execFileSync(FIREFOX, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
+  } catch {
+    return 'Firefox (version unknown)'
+  }
+}
+
 /** `Chromium 156.0.8078.108`: the binary's own answer (the user agent string is frozen at 156.0.0.0). */
 function chromiumVersion() {
   try {
@@ -81,7 +116,7 @@ function chromiumVersion() {
   }
 }
 
-function machineInfo(loadAtStart) {
+function machineInfo(loadAtStart, browsers) {
   const commit = git('rev-parse', '--short', 'HEAD')
   const dirty = git('status', '--porcelain', '--', 'src')
   const bundle = readFileSync(visitstoreBundle)
@@ -93,6 +128,7 @@ function machineInfo(loadAtStart) {
     os: `${type()} ${release()}`,
     browser: chromiumVersion(),
     playwright: JSON.parse(readFileSync(join(repoRoot, 'node_modules/playwright-core/package.json'), 'utf8')).version,
+    ...(browsers.includes('firefox') ? { firefox: firefoxVersion(), puppeteer: JSON.parse(readFileSync(join(repoRoot, 'node_modules/puppeteer-core/package.json'), 'utf8')).version } : {}),
     node: process.version,
     load: `${loadAtStart.toFixed(2)} → ${loadavg()[0].toFixed(2)}`,
     bundle: relative(repoRoot, visitstoreBundle),
@@ -100,6 +136,21 @@ function machineInfo(loadAtStart) {
       ? `built from commit ${commit}${dirty ? ' with uncommitted changes in src/' : ''}, bundle sha256 ${createHash('sha256').update(bundle).digest('hex').slice(0, 12)}`
       : 'not in a git checkout',
   }
+}
+
+/**
+ * Firefox throttles the timers of background tabs (Chromium headless shows every tab): the
+ * contender's tab goes in front, and the clock starts only once the page is visible and its
+ * visibilitychange listeners (visitstore has some) have run.
+ */
+async function front(contender) {
+  if (!contender.front) return
+  await withTimeout(contender.page.bringToFront(), RUN_TIMEOUT, `${contender.label}: bring to front`)
+  await inPage(contender, 'settle in front', () => new Promise((resolve) => {
+    const settle = () => setTimeout(resolve, 20)
+    if (document.visibilityState === 'visible') settle()
+    else document.addEventListener('visibilitychange', settle, { once: true })
+  }))
 }
 
 /** Evaluates `fn(arg)` in the contender's tab, bounded in time; a page that throws fails the benchmark. */
@@ -132,7 +183,10 @@ async function runRep(workload, order, nonce, seed) {
   if (plans.some((p) => JSON.stringify(p) !== JSON.stringify(plans[0]))) throw new Error(`${workload.id}: the pages planned different steps`)
   const totals = new Map(order.map((c) => [c, {}]))
   for (let i = 0; i < steps; i++) {
-    for (const c of shuffle(order, seed * 1000 + i)) add(totals.get(c), workload, c, await inPage(c, `${workload.id} step ${i}`, (n) => window.bench.step(n), i))
+    for (const c of shuffle(order, seed * 1000 + i)) {
+      await front(c)
+      add(totals.get(c), workload, c, await inPage(c, `${workload.id} step ${i}`, (n) => window.bench.step(n), i))
+    }
   }
   for (const c of order) await inPage(c, `${workload.id} check`, () => window.bench.end())
   return totals
@@ -150,6 +204,7 @@ async function runCold(workload, order, nonce, seed, loadCount) {
   const loads = new Map(order.map((c) => [c, []]))
   for (let i = 0; i < loadCount; i++) {
     for (const c of shuffle(order, seed * 1000 + i)) {
+      await front(c)
       await c.page.goto(`${c.origin}/?cold=${nonce}`)
       const totals = {}
       add(totals, workload, c, await inPage(c, 'cold start', () => window.bench.cold))
@@ -160,6 +215,34 @@ async function runCold(workload, order, nonce, seed, loadCount) {
 }
 
 /**
+ * Issue 15's scale workload, contender after contender (each fills and reads its own database,
+ * several seconds of work that would disturb another's timed start): the big database is written
+ * on one page, then a fresh page (in front) starts the store on it. Resolves to Map(contender → [{ measure: ms }]).
+ */
+async function runScale(workload, order, nonce) {
+  const runs = new Map()
+  for (const c of order) {
+    await front(c)
+    await c.page.goto(`${c.origin}/`)
+    const params = { ...workload.params, nonce }
+    await inPage(c, `${workload.id} seed`, () => window.bench.scalePrepare())
+    for (const [prefix, n] of [['big:', params.big], ['one:', params.one], ['tmp:', params.expired]]) {
+      for (let from = 0; from < n; from += SCALE_FILL) {
+        await inPage(c, `${workload.id} seed ${prefix}${from}`, ([p, f, a, b]) => window.bench.scaleFill(p, f, a, b), [params, prefix, from, Math.min(n, from + SCALE_FILL)])
+      }
+    }
+    await inPage(c, `${workload.id} seed count`, (p) => window.bench.scaleCount(p), params)
+    await c.page.goto(`${c.origin}/?scale=${nonce}`)
+    const totals = {}
+    await inPage(c, `${workload.id} start`, (p) => window.bench.scaleStart(p), params)
+    while (!(await inPage(c, `${workload.id} sweep`, () => window.bench.scaleSwept())));
+    add(totals, workload, c, await inPage(c, workload.id, () => window.bench.scaleOps()))
+    runs.set(c, [totals])
+  }
+  return runs
+}
+
+/**
  * One round of one workload: resolves to Map(contender → { measure: ms }), a median over reps.
  * The warm-up round (0) runs one rep only.
  */
@@ -167,7 +250,9 @@ async function runWorkload(workload, order, round) {
   const repCount = round === 0 ? 1 : workload.reps ?? 1
   const nonce = () => `r${round}${workload.id}${Math.random().toString(36).slice(2, 8)}`
   const reps = new Map(order.map((c) => [c, []]))
-  if (workload.page === 'cold') {
+  if (workload.page === 'scale') {
+    for (const [c, runs] of await runScale(workload, order, nonce())) reps.get(c).push(...runs)
+  } else if (workload.page === 'cold') {
     for (const [c, loads] of await runCold(workload, order, nonce(), round, repCount)) reps.get(c).push(...loads)
   } else {
     for (let r = 0; r < repCount; r++) {
@@ -199,6 +284,14 @@ async function main() {
     throw new Error(`${visitstoreBundle} is missing: run \`npm run build\` first (or set VISITSTORE_DIST to a folder holding visitstore.iife.js).`)
   }
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: apt-get install -y --no-install-recommends chromium`)
+  const phases = ['chromium', 'firefox']
+    .filter((browser) => !options.browser || options.browser === browser)
+    .map((browser) => ({
+      browser,
+      workloads: WORKLOADS.filter((w) => (!options.only || options.only.includes(w.id)) && (browser === 'chromium' || options.browser === browser || w.browsers?.includes(browser))),
+    }))
+    .filter((phase) => phase.workloads.length)
+  if (phases.some((p) => p.browser === 'firefox') && !existsSync(FIREFOX)) throw new Error(`${FIREFOX} not found: apt-get install -y --no-install-recommends firefox-esr`)
   const bundle = readFileSync(visitstoreBundle)
   const size = {
     raw: bundle.length,
@@ -213,32 +306,47 @@ async function main() {
     console.error(`note: load average ${loadAtStart.toFixed(2)} on ${cores} cores: other work is running; ratios (taken per round) cope, times will not.`)
   }
   const contenders = []
-  const profile = mkdtempSync(join(tmpdir(), 'visitstore-bench-'))
+  const profiles = []
   let context
   try {
     for (const c of [...CONTENDERS, ...(options.control ? CONTROLS : [])]) contenders.push({ ...c, ...(await startServer(c)) })
-    context = await chromium.launchPersistentContext(profile, LAUNCH)
-    // The profile's first (blank) tab stays open, so closing a tab never ends the browser.
-    for (const c of contenders) c.page = await context.newPage() // each contender keeps its own tab
-
-    // Round 0 warms up (first database of each origin, first page of each tab, JIT) and is checked
-    // like the others, but not kept.
+    // Each browser in turn (Chromium, then Firefox for the workloads that list it), on a profile of its own.
     const samples = {}
-    for (let round = 0; round <= options.rounds; round++) {
-      const roundStart = Date.now()
-      const spent = []
-      for (const workload of WORKLOADS.filter((w) => !options.only || options.only.includes(w.id))) {
-        const order = shuffle(contenders.filter((c) => c.kinds.includes(workload.kind)), round)
-        const workloadStart = Date.now()
-        const results = await runWorkload(workload, order, round)
-        spent.push(`${workload.id} ${((Date.now() - workloadStart) / 1000).toFixed(1)}`)
-        if (round === 0) continue
-        for (const [c, totals] of results) {
-          for (const [measure, ms] of Object.entries(totals)) ((samples[measure] ??= {})[c.id] ??= []).push(ms)
-        }
+    for (const { browser, workloads } of phases) {
+      const profile = mkdtempSync(join(tmpdir(), 'visitstore-bench-'))
+      profiles.push(profile)
+      context = await launchBrowser(browser, profile)
+      if (phases.length > 1 || browser !== 'chromium') console.error(`browser: ${browser} (${workloads.map((w) => w.id).join(', ')})`)
+      const suffix = browser === 'chromium' ? '' : FIREFOX_MEASURES
+      const used = contenders.filter((c) => workloads.some((w) => c.kinds.includes(w.kind)))
+      // The profile's first (blank) tab stays open, so closing a tab never ends the browser.
+      for (const c of used) {
+        c.page = await context.newPage() // each contender keeps its own tab
+        c.front = browser !== 'chromium'
       }
-      const what = round === 0 ? 'warm-up round' : `round ${round}/${options.rounds}`
-      console.error(`${what} done in ${((Date.now() - roundStart) / 1000).toFixed(1)} s (${spent.join(', ')})`)
+
+      // Round 0 warms up (first database of each origin, first page of each tab, JIT) and is checked
+      // like the others, but not kept.
+      for (let round = 0; round <= options.rounds; round++) {
+        const roundStart = Date.now()
+        const spent = []
+        for (const workload of workloads) {
+          // A workload may skip the warm-up round and cap its rounds (the scale ones: minutes of filling each).
+          if ((round === 0 && workload.warmUp === false) || round > (workload.maxRounds ?? Infinity)) continue
+          const order = shuffle(used.filter((c) => c.kinds.includes(workload.kind)), round)
+          const workloadStart = Date.now()
+          const results = await runWorkload(workload, order, round)
+          spent.push(`${workload.id} ${((Date.now() - workloadStart) / 1000).toFixed(1)}`)
+          if (round === 0) continue
+          for (const [c, totals] of results) {
+            for (const [measure, ms] of Object.entries(totals)) ((samples[measure + suffix] ??= {})[c.id] ??= []).push(ms)
+          }
+        }
+        const what = round === 0 ? 'warm-up round' : `round ${round}/${options.rounds}`
+        if (spent.length) console.error(`${browser}: ${what} done in ${((Date.now() - roundStart) / 1000).toFixed(1)} s (${spent.join(', ')})`)
+      }
+      await context.close().catch(() => {})
+      context = undefined
     }
     const seconds = (Date.now() - started) / 1000
 
@@ -254,13 +362,13 @@ async function main() {
       console.log(`bench/RESULTS.md not written: it needs at least ${MIN_ROUNDS_FOR_RESULTS} rounds.`)
       return
     }
-    const machine = machineInfo(loadAtStart)
+    const machine = machineInfo(loadAtStart, phases.map((p) => p.browser))
     writeFileSync(join(here, 'RESULTS.md'), markdownReport(rows, { machine, size, rounds: options.rounds, seconds, params: WORKLOADS }))
     console.log('wrote bench/RESULTS.md')
   } finally {
     await context?.close().catch(() => {})
     for (const c of contenders) await c.close()
-    rmSync(profile, { recursive: true, force: true })
+    for (const profile of profiles) rmSync(profile, { recursive: true, force: true })
   }
 }
 

@@ -38,6 +38,12 @@
 
   const coldValue = (nonce) => dataset({ n: 1, size: 100, nonce }).values[0]
 
+  /** Value #i of dataset(params) alone, without making the other n - 1 (garbage a timed window would collect). */
+  function datasetValue({ n, size, nonce }, i) {
+    const head = `${nonce}:${i}:`
+    return head + noise(size + n, seedOf(nonce)).slice(i, i + size - head.length)
+  }
+
   // ---------- checks: any wrong answer throws, and a run that throws counts for nothing
 
   const show = (v) => (typeof v === 'string' && v.length > 60 ? `${JSON.stringify(v.slice(0, 60))}… (${v.length} chars)` : JSON.stringify(v))
@@ -61,12 +67,16 @@
   /** Counts the records the contender left in its IndexedDB object store: proves they reached the disk-backed database, not memory. */
   async function checkRecords(expected) {
     if (!adapter.records) return
-    const [dbName, storeName] = adapter.records
+    // `internal`: a key prefix of the contender's own bookkeeping records, which are not counted.
+    const [dbName, storeName, internal] = adapter.records
     const names = (await indexedDB.databases()).map((d) => d.name)
     if (!names.includes(dbName)) fail(`database "${dbName}" does not exist (values kept in memory?); databases: ${show(names)}`)
     const db = await request(indexedDB.open(dbName))
     try {
-      const count = await request(db.transaction(storeName, 'readonly').objectStore(storeName).count())
+      const store = db.transaction(storeName, 'readonly').objectStore(storeName)
+      const count = internal
+        ? (await request(store.getAllKeys())).filter((k) => !String(k).startsWith(internal)).length
+        : await request(store.count())
       if (count !== expected) fail(`"${dbName}"/"${storeName}" holds ${count} records, expected ${expected}`)
     } finally {
       db.close()
@@ -185,7 +195,9 @@
 
     /**
      * `reps` steps of: write `n` cookies then read them back, timed together (a cookie write
-     * completes lazily in the browser, so a set alone would hide part of its cost). The
+     * completes lazily in the browser, so a set alone would hide part of its cost). With `sets`
+     * (≥ n; W5 of issue 14), `sets` writes cycle over the `n` names (each name overwritten) and
+     * `sets` reads follow, each expecting the name's last value. The
      * contender's workload cookies are cleared before each step and after it (untimed), so that
      * another contender's step never sees them.
      * Synchronous APIs are called without await.
@@ -198,19 +210,22 @@
       plan: (p) => Array.from({ length: p.reps }, (_, rep) => ['cookies', rep]),
       async cookies({ names }, rep, p) {
         clearCookies(adapter.cookiePrefix)
-        const { values } = dataset({ n: p.n, size: p.size, nonce: `${p.nonce}${rep}` })
-        const got = new Array(p.n)
+        const sets = p.sets ?? p.n
+        const { values } = dataset({ n: sets, size: p.size, nonce: `${p.nonce}${rep}` })
+        const got = new Array(sets)
         const t = now()
-        for (let i = 0; i < p.n; i++) {
-          const pending = adapter.cookieSet(names[i], values[i])
+        for (let i = 0; i < sets; i++) {
+          const pending = adapter.cookieSet(names[i % p.n], values[i])
           if (pending !== undefined) await pending
         }
-        for (let i = 0; i < p.n; i++) {
-          const value = adapter.cookieGet(names[i])
+        for (let i = 0; i < sets; i++) {
+          const value = adapter.cookieGet(names[i % p.n])
           got[i] = value instanceof Promise ? await value : value
         }
         const ms = now() - t
-        checkValues(`cookie get (rep ${rep})`, got, values)
+        const last = []
+        for (let i = 0; i < sets; i++) last[i % p.n] = values[i]
+        checkValues(`cookie get (rep ${rep})`, got, got.map((_, i) => last[i % p.n]))
         const mine = cookieNames().filter((name) => name.startsWith(adapter.cookiePrefix)).length
         if (mine !== p.n) fail(`document.cookie holds ${mine} of this contender's cookies, expected ${p.n}`)
         // The next contender's step must not parse these: cookies are shared by the host's ports.
@@ -274,6 +289,195 @@
     return result
   }
 
+  // ---------- scale (issue 15): a big store, started on a fresh page
+  // The seed (untimed: scalePrepare, scaleFill, scaleCount) clears storage, lets the contender make its empty database, then writes
+  // `big` + `one` persistent records and `expired` records of a ttl family whose expiry is past,
+  // straight into that database in the contender's own record layout (fast: 10,000 puts a
+  // transaction), and counts them. scaleRun, on the next (fresh) page, times the start-up, the
+  // longest main-thread task until the background sweep is done, keys() of the small family and
+  // clear({ lifetime: 'persistent' }), and checks every answer (scaleStart, scaleSwept, scaleOps).
+
+  const SCALE_TX = 10000
+  const scaleFamilies = (p) => [['big:', p.big], ['one:', p.one], ['tmp:', p.expired]]
+
+  /** The records of this contender outside its own bookkeeping ones (keys starting with "$"). */
+  async function countRecords(db, storeName) {
+    const store = db.transaction(storeName, 'readonly').objectStore(storeName)
+    const [below, above] = await Promise.all([request(store.count(IDBKeyRange.upperBound('$', true))), request(store.count(IDBKeyRange.lowerBound('%')))])
+    return below + above
+  }
+
+  const committed = (tx) => new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve()
+    tx.onerror = tx.onabort = () => reject(tx.error)
+  })
+
+  /** First part of a scale seed: storage cleared, the contender's empty database made by the contender itself. */
+  async function scalePrepare() {
+    await clearStorage()
+    const s = adapter.scale ?? fail('no scale support')
+    await s.prepare()
+  }
+
+  /** Writes records [from, to) of family `prefix` in the contender's layout (called in parts: each page call is bounded in time). */
+  async function scaleFill(p, prefix, from, to) {
+    const s = adapter.scale
+    const [dbName, storeName] = s.records
+    const n = scaleFamilies(p).find(([f]) => f === prefix)[1]
+    const { keys, values } = dataset({ n, size: p.size, nonce: `${p.nonce}${prefix}`, prefix })
+    const past = Date.now() - 3600000
+    const db = await request(indexedDB.open(dbName))
+    try {
+      for (let at = from; at < to; at += SCALE_TX) {
+        const tx = db.transaction(storeName, 'readwrite')
+        const store = tx.objectStore(storeName)
+        for (let i = at; i < Math.min(to, at + SCALE_TX); i++) store.put(s.record(keys[i], values[i], prefix === 'tmp:' ? past + i : undefined))
+        await committed(tx)
+      }
+    } finally {
+      db.close()
+    }
+  }
+
+  /** Last part of a scale seed: the database holds every record written. */
+  async function scaleCount(p) {
+    const [dbName, storeName] = adapter.scale.records
+    const db = await request(indexedDB.open(dbName))
+    try {
+      const total = scaleFamilies(p).reduce((sum, [, n]) => sum + n, 0)
+      const found = await countRecords(db, storeName)
+      if (found !== total) fail(`scale seed: "${dbName}" holds ${found} records, expected ${total}`)
+    } finally {
+      db.close()
+    }
+  }
+
+  /**
+   * The longest main-thread task from now on: PerformanceObserver 'longtask' (tasks over 50 ms;
+   * 0 when there was none) where the browser has it, and in every browser the longest gap between
+   * ticks of a 0 ms timer chain (Firefox has no 'longtask': there the gap stands for it). Returns
+   * `split()`, which ends a window: { longtask, gap } since the last split.
+   */
+  function watchTasks() {
+    const supported = PerformanceObserver.supportedEntryTypes?.includes('longtask')
+    const entries = []
+    const observer = supported ? new PerformanceObserver((list) => entries.push(...list.getEntries())) : undefined
+    observer?.observe({ type: 'longtask' })
+    let from = now()
+    let last = from
+    let gap = 0
+    let beating = true
+    const tick = () => {
+      const t = now()
+      if (t - last > gap) gap = t - last
+      last = t
+      if (beating) setTimeout(tick, 0)
+    }
+    setTimeout(tick, 0)
+    return {
+      supported,
+      split({ stop = false } = {}) {
+        const t = now()
+        if (observer) entries.push(...observer.takeRecords())
+        const longest = Math.max(0, ...entries.filter((e) => e.startTime + e.duration > from && e.startTime < t).map((e) => e.duration))
+        const window = { longtask: supported ? longest : Math.max(gap, t - last), gap: Math.max(gap, t - last) }
+        from = t
+        gap = 0
+        if (stop) {
+          beating = false
+          observer?.disconnect()
+        }
+        return window
+      },
+    }
+  }
+
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+  /** The scale run in progress on this (fresh) page: the contender's handle, params, watch, results. */
+  let scale
+
+  /**
+   * First part of a scale run, on the fresh page: starts the task watch and the contender, issues
+   * a get at once, waits for `ready` (and the get), and `afterReadyMs` more. Then the runner calls
+   * scaleSwept until the background sweep is done (in calls of up to 20 s, each bounded by the
+   * runner), then scaleOps.
+   */
+  async function scaleStart(p) {
+    const s = adapter.scale ?? fail('no scale support')
+    if (document.visibilityState !== 'visible') fail('scale: the page is hidden (its timers would be throttled)')
+    const probe = `big:${p.big >> 1}`
+    const want = datasetValue({ n: p.big, size: p.size, nonce: `${p.nonce}big:` }, p.big >> 1)
+    const result = {}
+    let firstGet
+
+    const tasks = watchTasks()
+    const t0 = now()
+    const ready = s.start() // createStore, or the database open
+    const got = s.get(probe).then((v) => { firstGet = now() - t0; return v })
+    await ready
+    result.ready = now() - t0
+    const value = await got
+    if (value !== want) fail(`scale: get("${probe}") returned ${show(value)}, expected ${show(want)}`)
+    result.firstGet = firstGet
+    scale = { s, p, t0, tasks, probe, result }
+    // Start-up goes on in the background (the sweep): watched until it is done, and a while more.
+    await sleep(Math.max(0, t0 + result.ready + p.afterReadyMs - now()))
+    scale.db = await request(indexedDB.open(s.records[0]))
+  }
+
+  /** Resolves to true once no expired record is left (polled every 100 ms, for up to 20 s a call). */
+  async function scaleSwept() {
+    const { s, p, t0, db } = scale
+    if (!p.expired || !s.sweeps) return true
+    const until = now() + 20000
+    for (;;) {
+      const index = db.transaction(s.records[1], 'readonly').objectStore(s.records[1]).index('x')
+      const dead = await request(index.getKey(IDBKeyRange.upperBound(Date.now())))
+      if (dead === undefined) break
+      if (now() - t0 > p.sweepTimeoutMs) fail(`scale: expired records are still there ${p.sweepTimeoutMs / 1000} s after the start (${dead}, ${await request(index.count(IDBKeyRange.upperBound(Date.now())))} of them)`)
+      if (now() > until) return false
+      await sleep(100)
+    }
+    scale.result.sweep = now() - t0
+    await sleep(p.afterSweepMs)
+    return true
+  }
+
+  /** Last part: ends the start-up window, checks what start-up left, times keys() and clear(), checks them. */
+  async function scaleOps() {
+    const { s, p, db, tasks, probe, result } = scale
+    const [dbName, storeName] = s.records
+    try {
+      Object.assign(result, tasks.split())
+      const left = await countRecords(db, storeName)
+      const expect = p.big + p.one + (s.sweeps ? 0 : p.expired)
+      if (left !== expect) fail(`scale: after start-up "${dbName}" holds ${left} records, expected ${expect}`)
+      if (p.expired && s.sweeps && (await s.get('tmp:0')) !== undefined) fail('scale: an expired key still reads as present')
+
+      let t = now()
+      const keys = await s.keys('one:')
+      result.keys = now() - t
+      checkValues('scale keys("one:")', keys, Array.from({ length: p.one }, (_, i) => `one:${i}`).sort())
+
+      t = now()
+      await s.clear()
+      result.clear = now() - t
+      result.opsLongtask = tasks.split({ stop: true }).longtask
+      const after = await countRecords(db, storeName)
+      if (after !== 0) fail(`scale: after clear "${dbName}" holds ${after} records, expected 0`)
+      if ((await s.get(probe)) !== undefined) fail(`scale: get("${probe}") still finds a value after clear`)
+      checkValues('scale keys("big:") after clear', await s.keys('big:'), [])
+      const errors = s.errors?.() ?? []
+      if (errors.length) fail(`scale: the store reported ${errors.length} error(s): ${errors.slice(0, 3).map((e) => `${e.code}: ${e.message}`).join(' | ')}`)
+    } finally {
+      db.close()
+      scale = undefined
+      await adapter.close()
+    }
+    return result
+  }
+
   function define(a) {
     adapter = a
     const nonce = new URLSearchParams(location.search).get('cold')
@@ -283,5 +487,5 @@
     }
   }
 
-  window.bench = { define, begin, step, end, seed, fail, now, cold: undefined }
+  window.bench = { define, begin, step, end, seed, scalePrepare, scaleFill, scaleCount, scaleStart, scaleSwept, scaleOps, fail, now, cold: undefined }
 })()

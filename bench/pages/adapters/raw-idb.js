@@ -21,6 +21,11 @@
     tx.onerror = tx.onabort = () => reject(tx.error)
   })
 
+  const request = (r) => new Promise((resolve, reject) => {
+    r.onsuccess = () => resolve(r.result)
+    r.onerror = () => reject(r.error)
+  })
+
   function get(key) {
     return new Promise((resolve, reject) => {
       const r = db.transaction(STORE, 'readonly').objectStore(STORE).get(key)
@@ -28,6 +33,26 @@
       r.onerror = () => reject(r.error)
     })
   }
+
+  /** The scale reference: the same record layout as visitstore's (keyPath p, indexes on [k, p] and x). */
+  const SCALE_DB = 'raw-scale'
+  const RECORDS = 'records'
+  let scaleDb
+
+  function openScale() {
+    return new Promise((resolve, reject) => {
+      const r = indexedDB.open(SCALE_DB, 1)
+      r.onupgradeneeded = () => {
+        const store = r.result.createObjectStore(RECORDS, { keyPath: 'p' })
+        store.createIndex('live', ['k', 'p'])
+        store.createIndex('x', 'x')
+      }
+      r.onsuccess = () => resolve(r.result)
+      r.onerror = () => reject(r.error)
+    })
+  }
+
+  const family = (prefix) => IDBKeyRange.bound(prefix, prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1), false, true)
 
   window.bench.define({
     name: 'raw IndexedDB',
@@ -65,6 +90,31 @@
       db = await openDb()
       return get(key)
     },
-    close() { db?.close() },
+    scale: {
+      records: [SCALE_DB, RECORDS],
+      sweeps: false,
+      async prepare() {
+        (await openScale()).close()
+        return this.records
+      },
+      record: (key, value, x) => (x === undefined ? { p: key, v: value } : { p: key, v: value, x }),
+      start() {
+        scaleDb = openScale()
+        return scaleDb
+      },
+      get: async (key) => (await request((await scaleDb).transaction(RECORDS, 'readonly').objectStore(RECORDS).get(key)))?.v,
+      keys: async (prefix) => request((await scaleDb).transaction(RECORDS, 'readonly').objectStore(RECORDS).getAllKeys(family(prefix))),
+      /** clear({ lifetime: 'persistent' })'s equivalent: one range delete per family, in one transaction. */
+      async clear() {
+        const tx = (await scaleDb).transaction(RECORDS, 'readwrite')
+        for (const prefix of ['big:', 'one:', 'tmp:']) tx.objectStore(RECORDS).delete(family(prefix))
+        return committed(tx)
+      },
+    },
+    close() {
+      db?.close()
+      void scaleDb?.then((d) => d.close(), () => {})
+      scaleDb = undefined
+    },
   })
 })()
