@@ -1,12 +1,11 @@
 // PHP's built-in server on 127.0.0.1 for the PHP session scenarios: docroot test/browser/php/, its
 // router serving the test page and the BUILT bundle, native sessions in a temp save path. Runs in
 // its own process group (tracked: killed at exit on any path); one server per scenario.
-import { spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { checkBundle, distDir } from './server.mjs'
-import { freePort, killGroup, removeDir, tempDir, trackProcessGroup, waitFor } from './lib/util.mjs'
+import { freePort, killGroup, removeDir, spawnGroup, tempDir, waitFor } from './lib/util.mjs'
 
 export const PHP = '/usr/bin/php'
 const here = dirname(fileURLToPath(import.meta.url))
@@ -28,15 +27,13 @@ export async function startPhpServer({ secret, dist = distDir() } = {}) {
   const bundle = checkBundle(dist)
   const port = await freePort()
   const sessions = tempDir('php-sessions')
-  const child = spawn(PHP, [
+  const { child, output, exited } = spawnGroup(PHP, [
     // PHP's defaults, stated: a script-readable PHPSESSID (HttpOnly off), sessions kept in files.
     '-d', 'session.cookie_httponly=0', '-d', 'session.use_cookies=1', '-d', 'session.use_only_cookies=1',
     '-d', `session.save_path=${sessions}`, '-d', 'display_errors=stderr', '-d', 'log_errors=0',
     '-S', `127.0.0.1:${port}`, '-t', DOCROOT, join(DOCROOT, 'router.php'),
   ], {
     cwd: DOCROOT,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
     env: {
       ...process.env,
       SESSION_TAG_SECRET: secret ?? '',
@@ -45,18 +42,10 @@ export async function startPhpServer({ secret, dist = distDir() } = {}) {
       VISITSTORE_HELPERS: join(here, 'page/helpers.js'),
     },
   })
-  trackProcessGroup(child.pid)
-  let output = ''
-  const keep = (d) => { output = (output + d).slice(-4000) }
-  child.stdout.on('data', keep)
-  child.stderr.on('data', keep)
-  let exited = false
-  child.once('exit', () => { exited = true })
-  child.once('error', (err) => { exited = true; keep(String(err)) })
   const origin = `http://127.0.0.1:${port}`
   try {
     await waitFor(async () => {
-      if (exited) throw new Error(`php -S exited: ${output.trim()}`)
+      if (exited()) throw new Error(`php -S exited: ${output().trim()}`)
       try {
         return (await fetch(`${origin}/helpers.js`)).ok
       } catch {
@@ -71,10 +60,10 @@ export async function startPhpServer({ secret, dist = distDir() } = {}) {
     origin,
     url: (path = '/') => `${origin}${path}`,
     /** The last 4,000 characters of the server's output (its access log, PHP errors). */
-    output: () => output,
+    output,
     close: async () => {
       killGroup(child.pid, 'SIGTERM')
-      await waitFor(() => exited, 3000, 'php -S exit').catch(() => killGroup(child.pid))
+      await waitFor(exited, 3000, 'php -S exit').catch(() => killGroup(child.pid))
       try {
         removeDir(sessions)
       } catch {

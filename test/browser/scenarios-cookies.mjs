@@ -258,13 +258,8 @@ const scheduleSets = ({ startAt, tabId, n }) => {
   const vt = window.vt
   const store = vt.stores.c4
   window.cburst = undefined
-  const tick = () => new Promise((resolve) => {
-    const ch = new MessageChannel()
-    ch.port1.onmessage = () => { ch.port1.close(); resolve() }
-    ch.port2.postMessage(0)
-  })
   const run = async () => {
-    while (Date.now() < startAt) await tick()
+    await window.vt.at(startAt)
     const started = Date.now()
     const { result, writes } = await vt.cookieWrites(() => Promise.all(Array.from({ length: n }, (_, i) => vt.attempt(() => store.set('k', `${tabId}-${String(i).padStart(3, '0')}`)))))
     const ended = Date.now()
@@ -342,13 +337,8 @@ const scheduleMembers = ({ startAt, trial, tabId, n, size }) => {
   const store = vt.stores.c5
   window.cburst = undefined
   const bytes = () => document.cookie.split('; ').filter((c) => c.startsWith('c5_')).reduce((sum, c) => sum + c.length - 1, 0)
-  const tick = () => new Promise((resolve) => {
-    const ch = new MessageChannel()
-    ch.port1.onmessage = () => { ch.port1.close(); resolve() }
-    ch.port2.postMessage(0)
-  })
   const run = async () => {
-    while (Date.now() < startAt) await tick()
+    await window.vt.at(startAt)
     const started = Date.now()
     const samples = []
     const results = await Promise.all(Array.from({ length: n }, (_, i) => {
@@ -416,13 +406,8 @@ const concurrentBudget = {
 const scheduleUpdates = ({ startAt, key, n }) => {
   const store = window.vt.stores.c6
   window.cburst = undefined
-  const tick = () => new Promise((resolve) => {
-    const ch = new MessageChannel()
-    ch.port1.onmessage = () => { ch.port1.close(); resolve() }
-    ch.port2.postMessage(0)
-  })
   const run = async () => {
-    while (Date.now() < startAt) await tick()
+    await window.vt.at(startAt)
     const started = Date.now()
     const settled = await Promise.allSettled(Array.from({ length: n }, () => store.update(key, (v) => (v ?? 0) + 1)))
     return {

@@ -575,13 +575,7 @@ const scheduleBurst = ({ key, startAt, n }) => {
       failures: settled.filter((x) => x.status === 'rejected').map((x) => vt.errorJson(x.reason)).slice(0, 3),
     }
   }
-  const channel = new window.MessageChannel()
-  channel.port1.onmessage = () => {
-    if (Date.now() < startAt) return channel.port2.postMessage(null)
-    channel.port1.close()
-    return run()
-  }
-  channel.port2.postMessage(null)
+  void vt.at(startAt).then(run)
   return true
 }
 

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { eq, ok, show, succeeded, UNDEF, until } from './lib/check.mjs'
 import { loadServerModule, startExpressServer, TAG_SECRET } from './express-server.mjs'
 import { DOCROOT, phpMissing, readmePhpEndpoint, startPhpServer } from './php-server.mjs'
+import { changeAfter, changes, openStore, refresh, setMany } from './lib/page-session.mjs'
 
 
 /** Session data in both tiers, and persistent data in both tiers. */
@@ -19,22 +20,6 @@ const KEYS = {
 const PERSISTENT = { prefs: 'dark', notes: { text: 'kept across sessions' } }
 
 // ---- page-side functions (serialised into the page; only window.vt and VisitStore inside) ----
-
-/** Creates the store (with its event log) and waits for `ready`; watches `watch` keys. */
-const openStore = async ({ name, options, watch = [] }) => {
-  const vt = window.vt
-  const store = vt.open(name, options)
-  await store.ready
-  for (const key of watch) vt.watch(name, key)
-  return vt.session(name)
-}
-
-/** session.refresh() as { ok, error?, session } (never throws across the wire). */
-const refresh = async ({ name }) => {
-  const vt = window.vt
-  const result = await vt.attempt(() => vt.stores[name].session.refresh())
-  return { ok: result.ok, error: result.error, session: vt.session(name) }
-}
 
 /** Everything a scenario checks about a store in this tab. */
 const look = async ({ name, keys }) => {
@@ -55,21 +40,7 @@ const look = async ({ name, keys }) => {
   }
 }
 
-const setMany = async ({ name, values }) => {
-  const vt = window.vt
-  const result = await vt.attempt(() => vt.stores[name].setMany(values))
-  return result.ok ? null : result.error
-}
-
 const call = ({ method, path }) => window.vt.call(method, path)
-
-const changes = ({ name }) => window.vt.logs[name].change.length
-
-/** Waits (in the page) for a session change event after the first `count`; null until then. */
-const changeAfter = ({ name, count }) => {
-  const log = window.vt.logs[name].change
-  return log.length > count ? { session: window.vt.session(name), change: log.at(-1), count: log.length } : null
-}
 
 // ---- 7a / 7b: Express + express-session ----
 

@@ -11,6 +11,7 @@ import { eq, ok, succeeded, UNDEF, until } from './lib/check.mjs'
 import { loadServerModule, TAG_SECRET } from './express-server.mjs'
 import { JAVA_SOURCES, startTomcat, tomcatMissing, warmTomcat } from './tomcat-server.mjs'
 import { removeDir, tempDir } from './lib/util.mjs'
+import { changeAfter, changes, openStore, refresh, setMany } from './lib/page-session.mjs'
 
 /** Session data in both tiers, and persistent data in both tiers. */
 const KEYS = {
@@ -54,22 +55,6 @@ const captureConsole = () => {
   return true
 }
 
-/** Creates the store with `VisitStore.sessionSync(sync)` (and its event log); waits for `ready`; watches `watch` keys. */
-const openStore = async ({ name, keys, sync, watch = [] }) => {
-  const vt = window.vt
-  const store = vt.open(name, { keys, session: window.VisitStore.sessionSync(sync) })
-  await store.ready
-  for (const key of watch) vt.watch(name, key)
-  return vt.session(name)
-}
-
-/** session.refresh() as { ok, error?, session } (never throws across the wire). */
-const refresh = async ({ name }) => {
-  const vt = window.vt
-  const result = await vt.attempt(() => vt.stores[name].session.refresh())
-  return { ok: result.ok, error: result.error, session: vt.session(name) }
-}
-
 /** A request to Tomcat with the page's cookies: { status, body, tag } (tag: the filter's X-Session-Tag header). */
 const call = async ({ method, path }) => {
   const res = await fetch(path, { method, credentials: 'same-origin', cache: 'no-store' })
@@ -84,20 +69,6 @@ const sessionFetch = async ({ name, path }) => {
     return { status: res.status, body: await res.json().catch(() => null), tag: res.headers.get('x-session-tag') }
   })
   return { ...result, session: vt.session(name) }
-}
-
-const setMany = async ({ name, values }) => {
-  const vt = window.vt
-  const result = await vt.attempt(() => vt.stores[name].setMany(values))
-  return result.ok ? null : result.error
-}
-
-const changes = ({ name }) => window.vt.logs[name].change.length
-
-/** Waits (in the page) for a session change event after the first `count`; null until then. */
-const changeAfter = ({ name, count }) => {
-  const log = window.vt.logs[name].change
-  return log.length > count ? { session: window.vt.session(name), change: log.at(-1), count: log.length } : null
 }
 
 /** The raw records of the store (records, or today's entries): { key: JSON of the record }, '$'-keys left out. */
@@ -244,7 +215,7 @@ const servletEndpoint = {
     await t.evaluate(captureConsole)
     await t.evaluate(forgetJsessionid)
     eq(await jarSessionId(t), null, 'JSESSIONID in the jar at the start')
-    eq(await t.evaluate(openStore, { name, keys: KEYS, sync: { endpoint: '/session' } }), { tag: null, state: 'none', expiresAt: UNDEF }, 'store session with no server session')
+    eq(await t.evaluate(openStore, { name, options: { keys: KEYS, session: { endpoint: '/session' } } }), { tag: null, state: 'none', expiresAt: UNDEF }, 'store session with no server session')
     eq([await tc.ids(), await jarSessionId(t)], [[], null], 'after the store asked /session: [sessions the server made, JSESSIONID in the jar] (asking never creates one)')
 
     const step = async (path, state) => {
@@ -301,7 +272,7 @@ const loginTwoTabs = {
     await t2.goto(tc.url('/?tab=2'))
     for (const [t, which] of [[t1, 'tab 1'], [t2, 'tab 2']]) {
       await t.evaluate(captureConsole)
-      eq(await t.evaluate(openStore, { name, keys: KEYS, sync: { endpoint: '/session' }, watch: ['cart', 'visit'] }), { tag: null, state: 'none', expiresAt: UNDEF }, `${which}: session before any`)
+      eq(await t.evaluate(openStore, { name, options: { keys: KEYS, session: { endpoint: '/session' } }, watch: ['cart', 'visit'] }), { tag: null, state: 'none', expiresAt: UNDEF }, `${which}: session before any`)
     }
     /** A server step in tab 1, refresh() there, tab 2 hears it; returns the new tag. */
     const step = async (path, state) => {
@@ -369,7 +340,7 @@ const invalidatePurges = {
     await t2.goto(tc.url('/?tab=2'))
     for (const t of [t1, t2]) {
       await t.evaluate(captureConsole)
-      await t.evaluate(openStore, { name, keys: KEYS, sync: { endpoint: '/session' } })
+      await t.evaluate(openStore, { name, options: { keys: KEYS, session: { endpoint: '/session' } } })
     }
     const login = async (user) => {
       const count = await t2.evaluate(changes, { name })
@@ -428,7 +399,7 @@ const keepOnLogin = {
     await t.goto(tc.url('/?tab=1'))
     await t.evaluate(captureConsole)
     await t.evaluate(forgetJsessionid)
-    eq(await t.evaluate(openStore, { name, keys: KEYS, sync: { endpoint: '/session', keepOnLogin: true } }), { tag: null, state: 'none', expiresAt: UNDEF }, 'session before any')
+    eq(await t.evaluate(openStore, { name, options: { keys: KEYS, session: { endpoint: '/session', keepOnLogin: true } } }), { tag: null, state: 'none', expiresAt: UNDEF }, 'session before any')
     const step = async (path, state) => {
       eq((await t.evaluate(call, { method: 'POST', path })).status, 200, `POST ${path}`)
       const r = await t.evaluate(refresh, { name })
@@ -482,7 +453,7 @@ const headerSource = {
     await t2.goto(tc.url('/?tab=2'))
     for (const t of [t1, t2]) {
       await t.evaluate(captureConsole)
-      await t.evaluate(openStore, { name, keys: KEYS, sync, watch: ['cart'] })
+      await t.evaluate(openStore, { name, options: { keys: KEYS, session: sync }, watch: ['cart'] })
     }
     /** session.fetch('/api/data') in tab 1; checks the answer, the store's tag, and tab 2's change. */
     const api = async (when, { user, tag, state, changed = true }) => {
@@ -728,7 +699,7 @@ const cookieOnlyTracking = {
     await t.goto(tc.url('/start?tab=1'))
     eq(await t.evaluate(() => location.href), tc.url('/?tab=1'), 'the page reached from /start (no ;jsessionid=)')
     await t.evaluate(captureConsole)
-    const session = await t.evaluate(openStore, { name, keys: CLIENT_KEYS, sync: { endpoint: '/session', timeout: 2000 } })
+    const session = await t.evaluate(openStore, { name, options: { keys: CLIENT_KEYS, session: { endpoint: '/session', timeout: 2000 } } })
     const jarId = await jarSessionId(t)
     eq([session.tag, session.state], [await sessionTagOf(jarId), 'anonymous'], 'store after the first visit: [tag, state] (tag = sessionTag(JSESSIONID))')
     const r = await t.evaluate(({ name }) => ({ status: window.vt.stores[name].status.session, errors: window.vt.logs[name].error }), { name })

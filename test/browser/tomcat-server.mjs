@@ -12,7 +12,7 @@ import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, writeFileSync
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { checkBundle, distDir } from './server.mjs'
-import { freePort, killGroup, removeDir, tempDir, trackProcessGroup, waitFor } from './lib/util.mjs'
+import { freePort, killGroup, removeDir, spawnGroup, tempDir, waitFor } from './lib/util.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 export const JAVA_SOURCES = join(here, 'java')
@@ -134,7 +134,7 @@ async function launchTomcat(secret, bundle, build = buildWebapp) {
   // Warnings and errors only; not the note that making the session-ID SecureRandom took >100 ms.
   writeFileSync(join(base, 'conf/logging.properties'), 'handlers=java.util.logging.ConsoleHandler\n.level=WARNING\n' +
     'java.util.logging.ConsoleHandler.level=ALL\norg.apache.catalina.util.SessionIdGeneratorBase.level=SEVERE\n')
-  const child = spawn(JAVA, [
+  const { child, output, exited } = spawnGroup(JAVA, [
     // A short-lived test server: start fast rather than run fast.
     '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-Xss512k', '-Djava.awt.headless=true', '-Djava.security.egd=file:/dev/./urandom',
     `-Dcatalina.base=${base}`, `-Dcatalina.home=${base}`, `-Djava.io.tmpdir=${join(base, 'temp')}`,
@@ -142,8 +142,6 @@ async function launchTomcat(secret, bundle, build = buildWebapp) {
     '-cp', TOMCAT_JARS.join(':'), 'org.apache.catalina.startup.Bootstrap', 'start',
   ], {
     cwd: base,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
     env: {
       ...process.env,
       SESSION_TAG_SECRET: secret,
@@ -151,20 +149,12 @@ async function launchTomcat(secret, bundle, build = buildWebapp) {
       VISITSTORE_PAGE_DIR: join(here, 'page'),
     },
   })
-  trackProcessGroup(child.pid)
-  let output = ''
-  const keep = (d) => { output = (output + d).slice(-4000) }
-  child.stdout.on('data', keep)
-  child.stderr.on('data', keep)
-  let exited = false
-  child.once('exit', () => { exited = true })
-  child.once('error', (err) => { exited = true; keep(String(err)) })
   const origin = `http://127.0.0.1:${port}`
   const started = Date.now()
   const stop = async () => {
     // SIGTERM runs Catalina's shutdown hook; a hung JVM is killed.
     killGroup(child.pid, 'SIGTERM')
-    await waitFor(() => exited, 5000, 'Tomcat exit').catch(() => killGroup(child.pid))
+    await waitFor(exited, 5000, 'Tomcat exit').catch(() => killGroup(child.pid))
     try {
       removeDir(base)
     } catch {
@@ -173,7 +163,7 @@ async function launchTomcat(secret, bundle, build = buildWebapp) {
   }
   try {
     await waitFor(async () => {
-      if (exited) throw new Error(`Tomcat exited: ${output.trim()}`)
+      if (exited()) throw new Error(`Tomcat exited: ${output().trim()}`)
       try {
         return (await fetch(`${origin}/helpers.js`)).ok
       } catch {
@@ -195,7 +185,7 @@ async function launchTomcat(secret, bundle, build = buildWebapp) {
     /** Every request as "METHOD /path tab". */
     log: () => getJson('/test/log'),
     /** The last 4,000 characters of Tomcat's output (warnings and errors only). */
-    output: () => output,
+    output,
     close: stop,
   }
 }

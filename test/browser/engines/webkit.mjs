@@ -2,13 +2,13 @@
 // No headless mode: runs on $DISPLAY, or on a private Xvfb started here when DISPLAY is unset.
 // Ephemeral launches use MiniBrowser; profile launches (restart test) use ./wkbrowser.py, because
 // MiniBrowser --automation never keeps a profile.
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { remote } from 'webdriverio'
 import { startXvfb } from '../lib/xvfb.mjs'
-import { freePort, isAlive, killGroup, packageVersion, sleep, trackProcessGroup, waitFor, withTimeout } from '../lib/util.mjs'
+import { freePort, isAlive, killGroup, packageVersion, sleep, spawnGroup, waitFor, withTimeout } from '../lib/util.mjs'
 
 const DRIVER = '/usr/bin/WebKitWebDriver'
 const MINIBROWSER = '/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser'
@@ -39,18 +39,10 @@ function hasGi() {
 /** Starts WebKitWebDriver in its own process group, so that killing the group also ends the browser it spawned. */
 async function startDriver(env) {
   const port = await freePort()
-  const child = spawn(DRIVER, [`--port=${port}`, '--host=127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env })
-  trackProcessGroup(child.pid)
-  let log = ''
-  const keep = (d) => { log = (log + d).slice(-4000) }
-  child.stdout.on('data', keep)
-  child.stderr.on('data', keep)
-  let exited = false
-  child.once('exit', () => { exited = true })
-  child.once('error', (err) => { exited = true; keep(String(err)) })
+  const { child, output: log, exited } = spawnGroup(DRIVER, [`--port=${port}`, '--host=127.0.0.1'], { env })
   try {
     await waitFor(async () => {
-      if (exited) throw new Error(`WebKitWebDriver exited: ${log.trim()}`)
+      if (exited()) throw new Error(`WebKitWebDriver exited: ${log().trim()}`)
       try {
         return (await fetch(`http://127.0.0.1:${port}/status`)).ok
       } catch {
@@ -61,7 +53,7 @@ async function startDriver(env) {
     killGroup(child.pid)
     throw err
   }
-  return { port, pid: child.pid, log: () => log, stop: () => killGroup(child.pid) }
+  return { port, pid: child.pid, log, stop: () => killGroup(child.pid) }
 }
 
 function capabilities(profile, args = []) {

@@ -1,5 +1,6 @@
 // Small process and timing helpers for the browser suite: every wait is bounded, every child is
 // killed at exit, every temp folder removed.
+import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -73,6 +74,24 @@ export function killGroup(pid, signal = 'SIGKILL') {
   } catch {
     // Already gone.
   }
+}
+
+/**
+ * Spawns `command` in a process group of its own (killGroup ends it and whatever it started; the
+ * runner kills it at exit), keeping the last 4,000 characters of its output for error messages.
+ * `exited()`: whether it has exited or could not start.
+ */
+export function spawnGroup(command, args, options) {
+  const child = spawn(command, args, { ...options, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+  trackProcessGroup(child.pid)
+  let output = ''
+  let exited = false
+  const keep = (d) => { output = (output + d).slice(-4000) }
+  child.stdout.on('data', keep)
+  child.stderr.on('data', keep)
+  child.once('exit', () => { exited = true })
+  child.once('error', (err) => { exited = true; keep(String(err)) })
+  return { child, output: () => output, exited: () => exited }
 }
 
 export function isAlive(pid) {

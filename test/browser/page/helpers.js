@@ -97,6 +97,18 @@ window.vt = {
     }
   },
   /**
+   * Resolves once Date.now() reaches `time` (ms since the epoch), yielding through a MessageChannel
+   * rather than timers, which a background tab throttles: tabs told the same `time` start together.
+   */
+  async at(time) {
+    const tick = () => new Promise((resolve) => {
+      const ch = new MessageChannel()
+      ch.port1.onmessage = () => { ch.port1.close(); resolve() }
+      ch.port2.postMessage(0)
+    })
+    while (Date.now() < time) await tick()
+  },
+  /**
    * vt.attempt(fn) with a deadline, for "does this hang" checks: resolves to { done: false } if
    * `fn`'s promise has not settled within `ms`, else to attempt's { ok, value | error } plus
    * `done: true` and `ms` (how long it took). Never throws, never waits longer than `ms`.
