@@ -170,7 +170,7 @@ function createReader(o: CookieTierOptions, prefix: string) {
 
 /**
  * What the IndexedDB lock keeps of each cookie the last sections wrote: [value, short hashes of
- * the values it replaced, when, which tab, the browser-session marker]. A jar showing one of the
+ * the values it replaced, when, the browser-session marker]. A jar showing one of the
  * replaced values lags behind (a content process's copy, Firefox and WebKit): the section takes
  * the value instead. A copy may lag by many writes (another tab wrote a burst while this one was
  * idle), so every value of the chain is kept while writes go on, as a hash (values may be 4 KB).
@@ -178,7 +178,7 @@ function createReader(o: CookieTierOptions, prefix: string) {
  * (the marker differs: a restart) is a real change (a cookie cleared, a write a killed browser
  * lost) and the jar wins.
  */
-type Shadow = Record<string, [value: string | null, replaced: string[], at: number, writer: string, session: string | undefined]>
+type Shadow = Record<string, [value: string | null, replaced: string[], at: number, session: string | undefined]>
 const SHADOW_MS = 2000
 /** How many replaced values an entry keeps: the most writes a lagging copy is caught up over. */
 const CHAIN = 256
@@ -208,12 +208,12 @@ function hashOf(value: string | null): string {
  * (WebKit, Firefox) may not show yet.
  */
 function createView(o: CookieTierOptions, reader: ReturnType<typeof createReader>) {
-  const v = { map: undefined as Map<string, string> | undefined, before: new Map<string, string>(), written: new Map<string, string | undefined>(), me: Math.random().toString(36) }
+  const v = { map: undefined as Map<string, string> | undefined, before: new Map<string, string>(), written: new Map<string, string | undefined>() }
   const begin = async (shadow?: Shadow) => {
     const map = new Map(shadow ? reader.look().mine : await reader.authority())
     // The marker first, the other entries are judged against the browser session it names.
     const entries = Object.entries(shadow ?? {}).sort(([a], [b]) => Number(b === MARKER_KEY) - Number(a === MARKER_KEY))
-    for (const [key, [value, replaced, at, , session]] of entries) {
+    for (const [key, [value, replaced, at, session]] of entries) {
       const seen = map.get(key) ?? null
       // A copy may not show the marker another tab just agreed on either: written since this page
       // began, it is this browser session's (a browser restarted since has no page that old).
@@ -247,7 +247,7 @@ function createView(o: CookieTierOptions, reader: ReturnType<typeof createReader
 }
 
 /** The shadow after a section: its own writes added, entries older than SHADOW_MS dropped. */
-function nextShadow(shadow: Shadow, v: { before: Map<string, string>, map?: Map<string, string> | undefined, me: string }): Shadow {
+function nextShadow(shadow: Shadow, v: { before: Map<string, string>, map?: Map<string, string> | undefined }): Shadow {
   const now = Date.now()
   const session = v.map?.get(MARKER_KEY)
   const next: Shadow = Object.create(null) as Shadow
@@ -257,8 +257,8 @@ function nextShadow(shadow: Shadow, v: { before: Map<string, string>, map?: Map<
     const last = next[key]
     // The chain goes on while this section started from its last value; otherwise the jar showed a real change.
     const [current, previous] = [hashOf(value), hashOf(was)]
-    const chain = last && last[0] === was && last[4] === session && Array.isArray(last[1]) ? last[1].filter((r) => r !== current && r !== previous) : []
-    next[key] = [value, [...chain, previous].slice(-CHAIN), now, v.me, session]
+    const chain = last && last[0] === was && last[3] === session && Array.isArray(last[1]) ? last[1].filter((r) => r !== current && r !== previous) : []
+    next[key] = [value, [...chain, previous].slice(-CHAIN), now, session]
   }
   for (const [key, value] of v.map ?? []) if (v.before.get(key) !== value) add(key, value)
   for (const key of v.before.keys()) if (!v.map?.has(key)) add(key, null)
