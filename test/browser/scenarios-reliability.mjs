@@ -77,6 +77,8 @@ const simultaneousStart = {
   id: 'r1',
   name: 'two tabs start in the same millisecond with no marker cookie (fresh store per trial): both writes survive in both tabs and in the database; one marker',
   group: 'live',
+  // A race: it runs with the machine to itself (run.mjs), or its check that the race ran may fail.
+  quiet: true,
   async run({ tab, server, engine }) {
     const how = R1_HOW[engine.name] ?? R1_HOW.chromium
     const t1 = await tab()
@@ -89,7 +91,10 @@ const simultaneousStart = {
     const lost = []
     const skews = []
     try {
-      for (let i = 0; i < how.trials; i++) {
+      // At least how.trials trials, and more (up to three times as many) until 3 of them really
+      // raced: a machine busy with other work (the other engines' suites) deschedules tabs more often.
+      const raced = () => skews.filter((ms) => ms <= 2).length
+      for (let i = 0; i < how.trials || (raced() < 3 && i < how.trials * 3); i++) {
         const name = `r1-${i}-${rand()}`
         names.push(name)
         const at = Date.now() + how.ahead
@@ -121,11 +126,11 @@ const simultaneousStart = {
       await t1.evaluate(r1Clean, { names }).catch(() => {})
       await t2.evaluate(r1Clean, { names }).catch(() => {})
     }
-    eq(lost, [], `${how.trials} trials of two tabs starting together: trials that lost a write or disagreed on the marker (${lost.length} of ${how.trials})`)
+    eq(lost, [], `${skews.length} trials of two tabs starting together: trials that lost a write or disagreed on the marker (${lost.length} of ${skews.length})`)
     // The race was really run: some trials started within 2 ms in both tabs (on a loaded 2-core
     // machine a tab is now and then descheduled at the instant; most trials still land within 2 ms).
     const together = skews.filter((ms) => ms <= 2).length
-    ok(together >= 3, `the tabs started within 2 ms of each other in only ${together} of ${how.trials} trials: the test could not make them race (start skews in ms)`, skews)
+    ok(together >= 3, `the tabs started within 2 ms of each other in only ${together} of ${skews.length} trials: the test could not make them race (start skews in ms)`, skews)
   },
 }
 
@@ -585,67 +590,96 @@ const siteDataCleared = {
   async run({ tab, server, engine }) {
     const own = await ownOrigin(server)
     try {
-      const t1 = await tab()
-      const t2 = await tab()
-      await t1.goto(own.url('/'))
-      await t2.goto(own.url('/'))
-      const name = `r7-${rand()}`
-      const before = await t1.evaluate(async ({ name, keys }) => {
-        const vt = window.vt
-        const store = vt.open(name, { keys })
-        await store.ready
-        return vt.outcome(await vt.attempt(() => store.setMany({ note: 'before the clear', cart: ['before the clear'] })))
-      }, { name, keys: R7_KEYS })
-      eq(before, 'ok', 'setMany of note and cart before the clear')
-      // The batch: its synchronous part runs first; the flag is set once its IndexedDB work is under way.
-      await t1.evaluate(({ name, size }) => {
-        const vt = window.vt
-        const values = {}
-        for (let i = 0; i < size; i++) values[`e:${i}`] = i
-        window.r7 = { underway: false, outcome: null }
-        vt.attempt(() => vt.stores[name].setMany(values)).then((r) => { window.r7.outcome = vt.outcome(r) })
-        setTimeout(() => { window.r7.underway = true })
-        return true
-      }, { name, size: R7_SIZE })
-      await until(t1, () => window.r7.underway, null, 'the batch is under way', 20000)
-      if (engine.name === 'chromium') {
-        // As in the issue: the DevTools protocol's "clear site data" for the origin, everything.
-        await t1.cdp('Storage.clearDataForOrigin', { origin: own.origin, storageTypes: 'all' })
-      } else {
-        // Firefox and WebKit: the Clear-Site-Data response header ("cookies", "storage"), fetched by another tab of the origin.
-        eq(await t2.evaluate(async () => (await fetch('/clear-site-data', { cache: 'no-store' })).status), 200, 'GET /clear-site-data')
+      // A batch that resolved before the clear was even sent was deleted by it, rightly: that
+      // attempt tested nothing (a busy machine can be that slow) and runs again, up to 3 times.
+      const seen = []
+      for (let attempt = 1; ; attempt++) {
+        const raced = await r7Attempt({ tab, own, engine })
+        if (raced === true) return
+        seen.push(raced)
+        ok(attempt < 3, `the ${R7_SIZE}-entry setMany was under way when the site data was cleared (3 attempts; in each it resolved first, ms before the clear was sent)`, seen)
       }
-      const batch = await until(t1, () => window.r7.outcome, null, `the ${R7_SIZE}-entry setMany settles after the clear`, 30000, 100)
-      // Sets after the clear: a persistent and a session IndexedDB key.
-      const later = await t1.evaluate(async ({ name, values }) => {
-        const vt = window.vt
-        const store = vt.stores[name]
-        const sets = {}
-        for (const [key, value] of Object.entries(values)) sets[key] = vt.outcome(await vt.attempt(() => store.set(key, value)))
-        return { sets, status: store.status.indexeddb, errors: vt.logs[name].error.map((e) => e.code) }
-      }, { name, values: R7_LATER })
-      const durable = Object.keys(R7_LATER).filter((key) => later.sets[key] === 'ok')
-      const want = Object.fromEntries(durable.map((key) => [key, R7_LATER[key]]))
-      let second
-      try {
-        second = await until(t2, r7Fresh, { name, keys: R7_KEYS, read: durable, want }, 'tab 2 reads the later sets', 5000, 200)
-      } catch {
-        second = await t2.evaluate(r7Fresh, { name, keys: R7_KEYS, read: durable })
-      }
-      eq(durable.map((key) => second.got[key]), durable.map((key) => R7_LATER[key]), `tab 2 (a new store): the sets made after the clear that resolved (${durable.join(', ') || 'none'}), read for 5 s`)
-      await t1.reload()
-      const reloaded = await t1.evaluate(r7Fresh, { name, keys: R7_KEYS, read: durable })
-      eq(durable.map((key) => reloaded.got[key]), durable.map((key) => R7_LATER[key]), `tab 1 after a reload: the sets made after the clear that resolved (${durable.join(', ') || 'none'})`)
-      if (durable.length < Object.keys(R7_LATER).length) {
-        ok(later.status !== 'ok' || later.errors.length > 0, `a set after the clear rejected (${show(later.sets)}): status.indexeddb or an error event must say why`, later)
-      }
-      // The interrupted batch: rejected and wholly absent, or resolved and wholly there.
-      if (batch === 'ok') eq([reloaded.raw, reloaded.sample], [R7_SIZE, 0], `the ${R7_SIZE}-entry setMany resolved (the clear came first): [raw e:* records, get("e:0")] after a reload`)
-      else eq(reloaded.raw, 0, `the ${R7_SIZE}-entry setMany rejected (${batch}): raw e:* records after a reload`)
     } finally {
       await own.close()
     }
   },
+}
+
+/** One r7 attempt in two new tabs: true when checked, or how long before the clear the batch had already resolved. */
+async function r7Attempt({ tab, own, engine }) {
+  const t1 = await tab()
+  const t2 = await tab()
+  await t1.goto(own.url('/'))
+  await t2.goto(own.url('/'))
+  const name = `r7-${rand()}`
+  const before = await t1.evaluate(async ({ name, keys }) => {
+    const vt = window.vt
+    const store = vt.open(name, { keys })
+    await store.ready
+    return vt.outcome(await vt.attempt(() => store.setMany({ note: 'before the clear', cart: ['before the clear'] })))
+  }, { name, keys: R7_KEYS })
+  eq(before, 'ok', 'setMany of note and cart before the clear')
+  // The batch: its synchronous part runs first; the flag is set once its IndexedDB work is under way.
+  await t1.evaluate(({ name, size }) => {
+    const vt = window.vt
+    const values = {}
+    for (let i = 0; i < size; i++) values[`e:${i}`] = i
+    window.r7 = { underway: false, outcome: null, at: null }
+    vt.attempt(() => vt.stores[name].setMany(values)).then((r) => {
+      window.r7.outcome = vt.outcome(r)
+      window.r7.at = performance.now()
+    })
+    setTimeout(() => { window.r7.underway = true })
+    return true
+  }, { name, size: R7_SIZE })
+  await until(t1, () => window.r7.underway, null, 'the batch is under way', 20000)
+  // The page's clock just before the clear is sent: a batch that resolved earlier was cleared afterwards.
+  const sent = await t1.evaluate(() => performance.now())
+  if (engine.name === 'chromium') {
+    // As in the issue: the DevTools protocol's "clear site data" for the origin, everything.
+    await t1.cdp('Storage.clearDataForOrigin', { origin: own.origin, storageTypes: 'all' })
+  } else {
+    // Firefox and WebKit: the Clear-Site-Data response header ("cookies", "storage"), fetched by another tab of the origin.
+    eq(await t2.evaluate(async () => (await fetch('/clear-site-data', { cache: 'no-store' })).status), 200, 'GET /clear-site-data')
+  }
+  const batch = await until(t1, () => window.r7.outcome, null, `the ${R7_SIZE}-entry setMany settles after the clear`, 30000, 100)
+  const resolvedAt = await t1.evaluate(() => window.r7.at)
+  if (batch === 'ok' && resolvedAt < sent) {
+    for (const t of [t1, t2]) await t.close().catch(() => {})
+    return Math.round(sent - resolvedAt)
+  }
+  // Sets after the clear: a persistent and a session IndexedDB key.
+  const later = await t1.evaluate(async ({ name, values }) => {
+    const vt = window.vt
+    const store = vt.stores[name]
+    const sets = {}
+    const why = {}
+    for (const [key, value] of Object.entries(values)) {
+      const r = await vt.attempt(() => store.set(key, value))
+      sets[key] = vt.outcome(r)
+      if (!r.ok) why[key] = String(r.error?.message ?? r.error)
+    }
+    return { sets, status: store.status.indexeddb, errors: vt.logs[name].error.map((e) => e.code), why }
+  }, { name, values: R7_LATER })
+  const durable = Object.keys(R7_LATER).filter((key) => later.sets[key] === 'ok')
+  const want = Object.fromEntries(durable.map((key) => [key, R7_LATER[key]]))
+  let second
+  try {
+    second = await until(t2, r7Fresh, { name, keys: R7_KEYS, read: durable, want }, 'tab 2 reads the later sets', 5000, 200)
+  } catch {
+    second = await t2.evaluate(r7Fresh, { name, keys: R7_KEYS, read: durable })
+  }
+  eq(durable.map((key) => second.got[key]), durable.map((key) => R7_LATER[key]), `tab 2 (a new store): the sets made after the clear that resolved (${durable.join(', ') || 'none'}), read for 5 s`)
+  await t1.reload()
+  const reloaded = await t1.evaluate(r7Fresh, { name, keys: R7_KEYS, read: durable })
+  eq(durable.map((key) => reloaded.got[key]), durable.map((key) => R7_LATER[key]), `tab 1 after a reload: the sets made after the clear that resolved (${durable.join(', ') || 'none'})`)
+  if (durable.length < Object.keys(R7_LATER).length) {
+    ok(later.status !== 'ok' || later.errors.length > 0, `a set after the clear rejected (${show(later.sets)}): status.indexeddb or an error event must say why`, later)
+  }
+  // The interrupted batch: rejected and wholly absent, or resolved (after the clear was sent) and wholly there.
+  if (batch === 'ok') eq([reloaded.raw, reloaded.sample], [R7_SIZE, 0], `the ${R7_SIZE}-entry setMany resolved after the clear was sent: [raw e:* records, get("e:0")] after a reload`)
+  else eq(reloaded.raw, 0, `the ${R7_SIZE}-entry setMany rejected (${batch}): raw e:* records after a reload`)
+  return true
 }
 
 // ---- r8: a database of the store's name without the store's object stores ----
