@@ -387,6 +387,53 @@ describe.each([['with Web Locks', true], ['without Web Locks', false]])('two tab
   })
 })
 
+describe.each([['with Web Locks', true], ['without Web Locks', false]])('a burst of writes under the budget, %s', (_, webLocks) => {
+  // Sets and deletes fired in one tick share one section: the budget is counted as they go
+  // (rewrites, deletions, refusals), never from a stale total. Each outcome is predicted by a model.
+  test('200 operations over 4 keys: every outcome as predicted, the jar as the model ends', async () => {
+    if (webLocks) useWebLocks()
+    const budget = 150
+    const names = ['s1', 's2', 's3', 's4'] as const
+    const store = createStore({
+      name: 'shop',
+      keys: Object.fromEntries(names.map((k) => [k, { lifetime: 'session', serverVisible: true, type: 'string' }])) as Record<(typeof names)[number], { lifetime: 'session', serverVisible: true, type: 'string' }>,
+      cookie: { budget },
+      backends: { indexedDB: new IDBFactory() },
+    })
+    stores.push(store as never)
+    await store.ready
+    let seed = 7
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648
+    const model = new Map<string, number>()
+    const used = () => MARKER_BYTES + [...model].reduce((sum, [key, n]) => sum + `shop_${key}`.length + n, 0)
+    const expected: string[] = []
+    const pending: Promise<string>[] = []
+    for (let i = 0; i < 200; i++) {
+      const key = names[Math.floor(next() * names.length)] as (typeof names)[number]
+      if (next() < 0.2) {
+        model.delete(key)
+        expected.push('ok')
+        pending.push(store.delete(key).then(() => 'ok', (e: VisitStoreError) => e.code))
+        continue
+      }
+      const n = 1 + Math.floor(next() * 60)
+      const was = model.get(key)
+      model.set(key, n)
+      if (used() > budget) {
+        if (was === undefined) model.delete(key)
+        else model.set(key, was)
+        expected.push('COOKIE_BUDGET_EXCEEDED')
+      } else expected.push('ok')
+      pending.push(store.set(key, String(i % 10).repeat(n)).then(() => 'ok', (e: VisitStoreError) => e.code))
+    }
+    expect(await Promise.all(pending)).toEqual(expected)
+    expect(expected.filter((o) => o !== 'ok').length).toBeGreaterThan(10)
+    const jar = cookieJar()
+    expect(Object.fromEntries(names.filter((k) => jar[`shop_${k}`] !== undefined).map((k) => [k, (jar[`shop_${k}`] as string).length])))
+      .toEqual(Object.fromEntries(model))
+  })
+})
+
 describe('clear()', () => {
   test('removes the cookies of declared keys and families only: undeclared prefixed cookies and the marker stay', async () => {
     document.cookie = 'shop_csrf=token; Path=/'

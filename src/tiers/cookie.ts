@@ -208,7 +208,8 @@ function hashOf(value: string | null): string {
  * (WebKit, Firefox) may not show yet.
  */
 function createView(o: CookieTierOptions, reader: ReturnType<typeof createReader>) {
-  const v = { map: undefined as Map<string, string> | undefined, before: new Map<string, string>(), written: new Map<string, string | undefined>() }
+  // bytes: the name+value bytes of `map`'s cookies, kept by the writes (undefined: not counted yet).
+  const v = { map: undefined as Map<string, string> | undefined, bytes: undefined as number | undefined, before: new Map<string, string>(), written: new Map<string, string | undefined>() }
   const begin = async (shadow?: Shadow) => {
     const map = new Map(shadow ? reader.look().mine : await reader.authority())
     // The marker first, the other entries are judged against the browser session it names.
@@ -224,6 +225,7 @@ function createView(o: CookieTierOptions, reader: ReturnType<typeof createReader
     }
     v.before = new Map(map)
     v.map = map
+    v.bytes = undefined
   }
   const end = async (shadow?: Shadow, save?: (next: Shadow) => void) => {
     // A document.cookie read first: in Chromium it waits for this tab's pending writes to reach the
@@ -273,13 +275,22 @@ export function createCookieTier(o: CookieTierOptions): CookieTier {
   const { v, begin, end } = createView(o, reader)
   const section = createSection(o, begin, end)
   const probed = new Set<string>()
-  const check = (writes: readonly CookieWrite[]) => checkWrites(writes, v.map ?? reader.look().mine, reader.parsed().twice, lines.name, o.config.budget, reader.jar() !== null)
+  const check = (writes: readonly CookieWrite[]) => {
+    // In a section the view's total is counted once and kept by put(): a burst of writes costs
+    // what it writes, not what the jar holds.
+    if (v.map && v.bytes === undefined) v.bytes = bytesOf(v.map, lines.name)
+    checkWrites(writes, v.map ?? reader.look().mine, reader.parsed().twice, lines.name, o.config.budget, reader.jar() !== null, v.map && v.bytes)
+  }
   const put = (w: CookieWrite, view: Map<string, string>) => {
     try {
       (reader.jar() as CookieJar).write(lines.line(w))
     } catch (err) {
       // A read-only jar (a server-rendered request) says so itself; anything else means no cookies here.
       throw err instanceof VisitStoreError ? err : reader.lost(err)
+    }
+    if (view === v.map && v.bytes !== undefined) {
+      const old = view.get(w.key)
+      v.bytes += (w.encoded === undefined ? 0 : lines.name(w.key).length + w.encoded.length) - (old === undefined ? 0 : lines.name(w.key).length + old.length)
     }
     if (w.encoded === undefined) view.delete(w.key)
     else view.set(w.key, w.encoded)
@@ -324,15 +335,25 @@ function conflict(key: string, prefix: string): VisitStoreError {
     'visitstore will not guess which is its own. Remove the other one (Set-Cookie with its Path and Domain and Max-Age=0).')
 }
 
-/** Throws when `writes` cannot be written over `view`: a same-name conflict, a cookie over 4096 bytes, the budget. */
-export function checkWrites(writes: readonly CookieWrite[], view: Map<string, string>, twice: Set<string>, name: (key: string) => string, budget: number, available: boolean): void {
+/** The name+value bytes of a view's cookies: what counts against the budget. */
+function bytesOf(view: Map<string, string>, name: (key: string) => string): number {
+  let total = 0
+  for (const [key, raw] of view) total += name(key).length + raw.length
+  return total
+}
+
+/**
+ * Throws when `writes` cannot be written over `view`: a same-name conflict, a cookie over 4096
+ * bytes, the budget. `viewBytes`: the view's total when the caller keeps it (else counted here).
+ */
+export function checkWrites(writes: readonly CookieWrite[], view: Map<string, string>, twice: Set<string>, name: (key: string) => string, budget: number, available: boolean, viewBytes?: number): void {
   if (!available) throw unavailable()
-  const sizes = new Map<string, number>()
-  for (const [key, raw] of view) sizes.set(key, name(key).length + raw.length)
+  // The new size of each cookie written (undefined: removed); the last write of a key wins.
+  const sizes = new Map<string, number | undefined>()
   for (const { key, encoded } of writes) {
     if (twice.has(key)) throw conflict(key, name(''))
     if (encoded === undefined) {
-      sizes.delete(key)
+      sizes.set(key, undefined)
       continue
     }
     const bytes = name(key).length + encoded.length
@@ -342,8 +363,11 @@ export function checkWrites(writes: readonly CookieWrite[], view: Map<string, st
     }
     sizes.set(key, bytes)
   }
-  let total = 0
-  for (const bytes of sizes.values()) total += bytes
+  let total = viewBytes ?? bytesOf(view, name)
+  for (const [key, bytes] of sizes) {
+    const old = view.get(key)
+    total += (bytes ?? 0) - (old === undefined ? 0 : name(key).length + old.length)
+  }
   if (total > budget && writes.some((w) => w.encoded !== undefined)) {
     throw error('COOKIE_BUDGET_EXCEEDED', `set("${writes.map((w) => w.key).join('", "')}"): the store's cookies would take ${total} bytes, over its budget of ${budget}. ` +
       'Every cookie travels with every request; delete some, store less, or raise cookie.budget.')
