@@ -348,6 +348,49 @@ describe('7b. a connection lost in the middle of an operation', () => {
   })
 })
 
+describe('7c. connections lost again and again (a clear of site data still under way closes the next one too)', () => {
+  /** A store whose first `losses` IndexedDB puts each abort their transaction and close their connection. */
+  async function losing(name: string, losses: number) {
+    const open = vi.spyOn(idb, 'open')
+    const s = keep(createStore<{ [k: `k:${string}`]: number }>({ name, keys: { 'k:*': { lifetime: 'persistent' } }, backends: { indexedDB: idb } }))
+    await s.setMany({ 'k:0': 0, 'k:1': 1 })
+    await s.ready
+    open.mockClear()
+    const put = IDBObjectStore.prototype.put
+    let lost = 0
+    vi.spyOn(IDBObjectStore.prototype, 'put').mockImplementation(function (this: IDBObjectStore, value: unknown, key?: IDBValidKey) {
+      const request = put.call(this, value, key)
+      // Only the test's own records: the store's background work (sweep, declarations) is not counted.
+      if (lost < losses && String((value as { p?: unknown } | null)?.p).startsWith('k:')) {
+        lost++
+        this.transaction.abort()
+        forceCloseDatabase(this.transaction.db as never)
+      }
+      return request
+    })
+    return { s, open, lost: () => lost }
+  }
+
+  test('lost twice: the operation runs on a third connection and resolves', async () => {
+    const { s, open, lost } = await losing('twice', 2)
+    await s.set('k:2', 2)
+    expect(lost()).toBe(2)
+    expect(open.mock.calls.length).toBeGreaterThanOrEqual(2)
+    vi.restoreAllMocks()
+    expect(await s.getMany(['k:0', 'k:1', 'k:2'])).toEqual({ 'k:0': 0, 'k:1': 1, 'k:2': 2 })
+  })
+
+  test('lost at every try: it gives up after two more tries, rejects STORAGE_UNAVAILABLE, and the old value stays', async () => {
+    const { s, open, lost } = await losing('always', Infinity)
+    expect(await codeOf(s.set('k:1', 2))).toBe('STORAGE_UNAVAILABLE')
+    // Three tries: the connection it had, then two new ones.
+    expect(lost()).toBe(3)
+    expect(open.mock.calls.length).toBeGreaterThanOrEqual(2)
+    vi.restoreAllMocks()
+    expect(await s.get('k:1')).toBe(1)
+  })
+})
+
 describe('11. restricted pages: createStore never throws for the environment, and every call answers with a VisitStoreError', () => {
   interface S { theme: string, cart: string[], n: number }
   const keys = { theme: { lifetime: 'persistent', serverVisible: true }, cart: { lifetime: 'session' }, n: { lifetime: 'persistent' } } as const

@@ -85,6 +85,9 @@ async function openDatabase(factory: IDBFactory, name: string, timeoutMs: number
   throw new Error(`the database "${name}" has an object store "${RECORDS}" of another layout (made by other code?)`)
 }
 
+/** How many times an operation runs again after its connection was lost under it. */
+const RETRIES = 2
+
 /** Whether `conn` can no longer start transactions (closed or closing), the close event or not. */
 function gone(conn: IDBDatabase): boolean {
   try {
@@ -99,8 +102,9 @@ function gone(conn: IDBDatabase): boolean {
  * A lazily opened idb-keyval `UseStore` that survives lost connections: it forgets a connection
  * that closed (Safari drops them; clearing site data closes them) or that another tab wants
  * upgraded or deleted (closing on `versionchange` keeps that tab from being blocked), and opens a
- * new one on the next call. An operation whose transaction died with its connection runs once
- * more on a new one (it was rolled back, so running it again is safe); never more than once.
+ * new one on the next call. An operation whose transaction died with its connection runs again on
+ * a new one (it was rolled back, so running it again is safe): at most RETRIES times, since a clear
+ * of site data still under way can close the next connection too.
  */
 function connect(factory: IDBFactory, name: string, timeoutMs: number): { use: UseStore, opened: () => Promise<IDBDatabase>, close(): void } {
   let db: Promise<IDBDatabase> | undefined
@@ -124,7 +128,7 @@ function connect(factory: IDBFactory, name: string, timeoutMs: number): { use: U
         // An aborted transaction (error null or AbortError) on a connection that is gone died with
         // it; transaction() throwing InvalidStateError means the same. Nothing was committed.
         const name = (err as { name?: string } | null)?.name
-        if (attempt > 0 || !(err === null || name === 'AbortError' || name === 'InvalidStateError') || !gone(conn)) throw err
+        if (attempt >= RETRIES || !(err === null || name === 'AbortError' || name === 'InvalidStateError') || !gone(conn)) throw err
         if (db && (await db) === conn) db = undefined
       }
     }
