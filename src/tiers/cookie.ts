@@ -278,7 +278,7 @@ export function createCookieTier(o: CookieTierOptions): CookieTier {
   const check = (writes: readonly CookieWrite[]) => {
     // In a section the view's total is counted once and kept by put(): a burst of writes costs
     // what it writes, not what the jar holds.
-    if (v.map && v.bytes === undefined) v.bytes = bytesOf(v.map, lines.name)
+    if (v.map && v.bytes === undefined) v.bytes = viewBytes(v.map, lines.name)
     checkWrites(writes, v.map ?? reader.look().mine, reader.parsed().twice, lines.name, o.config.budget, reader.jar() !== null, v.map && v.bytes)
   }
   const put = (w: CookieWrite, view: Map<string, string>) => {
@@ -288,10 +288,7 @@ export function createCookieTier(o: CookieTierOptions): CookieTier {
       // A read-only jar (a server-rendered request) says so itself; anything else means no cookies here.
       throw err instanceof VisitStoreError ? err : reader.lost(err)
     }
-    if (view === v.map && v.bytes !== undefined) {
-      const old = view.get(w.key)
-      v.bytes += (w.encoded === undefined ? 0 : lines.name(w.key).length + w.encoded.length) - (old === undefined ? 0 : lines.name(w.key).length + old.length)
-    }
+    if (view === v.map && v.bytes !== undefined) v.bytes += bytesOf(lines.name, w.key, w.encoded) - bytesOf(lines.name, w.key, view.get(w.key))
     if (w.encoded === undefined) view.delete(w.key)
     else view.set(w.key, w.encoded)
     v.written.set(w.key, w.encoded)
@@ -335,18 +332,21 @@ function conflict(key: string, prefix: string): VisitStoreError {
     'visitstore will not guess which is its own. Remove the other one (Set-Cookie with its Path and Domain and Max-Age=0).')
 }
 
-/** The name+value bytes of a view's cookies: what counts against the budget. */
-function bytesOf(view: Map<string, string>, name: (key: string) => string): number {
+/** A cookie's name+value bytes, what counts against the budget; 0 for no cookie. */
+const bytesOf = (name: (key: string) => string, key: string, raw: string | undefined): number => (raw === undefined ? 0 : name(key).length + raw.length)
+
+/** The name+value bytes of all of a view's cookies. */
+function viewBytes(view: Map<string, string>, name: (key: string) => string): number {
   let total = 0
-  for (const [key, raw] of view) total += name(key).length + raw.length
+  for (const [key, raw] of view) total += bytesOf(name, key, raw)
   return total
 }
 
 /**
  * Throws when `writes` cannot be written over `view`: a same-name conflict, a cookie over 4096
- * bytes, the budget. `viewBytes`: the view's total when the caller keeps it (else counted here).
+ * bytes, the budget. `counted`: the view's total when the caller keeps it (else counted here).
  */
-export function checkWrites(writes: readonly CookieWrite[], view: Map<string, string>, twice: Set<string>, name: (key: string) => string, budget: number, available: boolean, viewBytes?: number): void {
+export function checkWrites(writes: readonly CookieWrite[], view: Map<string, string>, twice: Set<string>, name: (key: string) => string, budget: number, available: boolean, counted?: number): void {
   if (!available) throw unavailable()
   // The new size of each cookie written (undefined: removed); the last write of a key wins.
   const sizes = new Map<string, number | undefined>()
@@ -356,18 +356,15 @@ export function checkWrites(writes: readonly CookieWrite[], view: Map<string, st
       sizes.set(key, undefined)
       continue
     }
-    const bytes = name(key).length + encoded.length
+    const bytes = bytesOf(name, key, encoded)
     if (bytes > COOKIE_LIMIT) {
       throw error('COOKIE_TOO_LARGE', `set("${key}"): the cookie would take ${bytes} bytes of name+value; browsers keep at most ${COOKIE_LIMIT}. ` +
         'Store less, or drop serverVisible to keep it in IndexedDB.')
     }
     sizes.set(key, bytes)
   }
-  let total = viewBytes ?? bytesOf(view, name)
-  for (const [key, bytes] of sizes) {
-    const old = view.get(key)
-    total += (bytes ?? 0) - (old === undefined ? 0 : name(key).length + old.length)
-  }
+  let total = counted ?? viewBytes(view, name)
+  for (const [key, bytes] of sizes) total += (bytes ?? 0) - bytesOf(name, key, view.get(key))
   if (total > budget && writes.some((w) => w.encoded !== undefined)) {
     throw error('COOKIE_BUDGET_EXCEEDED', `set("${writes.map((w) => w.key).join('", "')}"): the store's cookies would take ${total} bytes, over its budget of ${budget}. ` +
       'Every cookie travels with every request; delete some, store less, or raise cookie.budget.')
