@@ -549,6 +549,57 @@ describe('when the browser drops a cookie', () => {
     })
   })
 
+  describe("the burst's final check against the browser's cookie store (the Cookie Store API)", () => {
+    /**
+     * A Cookie Store whose getAll() answers from a copy taken before the page's latest writes for
+     * its first `lagging` calls (its process has not received them yet), then from the jar.
+     */
+    function cookieStoreLagging(lagging: number) {
+      const parse = () => document.cookie.split('; ').filter(Boolean).map((pair) => ({ name: pair.slice(0, pair.indexOf('=')), value: pair.slice(pair.indexOf('=') + 1) }))
+      const api = { calls: 0, before: parse(), getAll: async () => (++api.calls <= lagging ? api.before : parse()), get: async () => null }
+      vi.stubGlobal('cookieStore', Object.assign(new EventTarget(), api))
+      return api
+    }
+
+    test('a write the cookie store shows late is asked for again: no error, the value stays', async () => {
+      useWebLocks()
+      const api = cookieStoreLagging(2)
+      const store = open({ backends: { indexedDB: new IDBFactory() } })
+      const errors: VisitStoreError[] = []
+      store.on('error', (e) => errors.push(e))
+      await store.set('theme', 'dark')
+      // The section's view (1), the end: lagging (2), then asked again (3).
+      await vi.waitFor(() => expect(api.calls).toBeGreaterThanOrEqual(3))
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      expect(errors).toEqual([])
+      expect(store.peek('theme')).toBe('dark')
+    })
+
+    test('a write deleted right after it (a script, a response) is settled at once: one question, an error event, watchers hear the cookie is gone', async () => {
+      useWebLocks()
+      const api = cookieStoreLagging(0)
+      const store = open({ backends: { indexedDB: new IDBFactory() } })
+      const errors: VisitStoreError[] = []
+      store.on('error', (e) => errors.push(e))
+      const seen: unknown[] = []
+      store.watch('theme', (value) => seen.push(value))
+      // Start-up's own section (the browser-session marker) first.
+      await store.ready
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      const before = api.calls
+      await store.set('theme', 'dark')
+      document.cookie = 'shop_theme=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/'
+      await vi.waitFor(() => expect(errors.map((e) => e.code)).toEqual(['COOKIE_CONFLICT']))
+      // The section's view and one check at its end: waiting longer could not bring the value back.
+      expect(api.calls - before).toBe(2)
+      expect(errors[0]?.message).toMatch(/shop_theme.*deleted or changed it right after/)
+      expect(seen.at(-1)).toBeUndefined()
+      // The lock is free: the next write is not held up behind retries.
+      await store.set('theme', 'light')
+      expect(cookieJar().shop_theme).toBe('light')
+    })
+  })
+
   describe('cookies that cannot be used at all', () => {
     const sandboxed: CookieJar = {
       read() { throw new DOMException('The operation is insecure.', 'SecurityError') },

@@ -158,10 +158,10 @@ export function notify(ctx: StoreContext, key: string, value: unknown, source: W
   if (ctx.watchers.has(key)) ctx.watchers.emit(key, { value, info: { source } })
 }
 
-/** A cookie write the browser dropped after its checks passed: say so; watchers then hear the value it really has. */
+/** A cookie write the browser dropped after its checks passed, or that was undone right after: say so; watchers then hear the value it really has. */
 function dropped(ctx: StoreContext, key: string): void {
   ctx.events.emit('error', new VisitStoreError('COOKIE_CONFLICT',
-    `set("${key}"): the browser did not keep cookie ${ctx.names.cookie(key)}: a cookie of that name set by the server with HttpOnly ` +
-    '(which scripts cannot overwrite) is the usual cause. Rename the key, or stop the server from setting that cookie.'))
+    `set("${key}"): the browser did not keep cookie ${ctx.names.cookie(key)}, or something deleted or changed it right after: a cookie of that name ` +
+    'set by the server with HttpOnly (which scripts cannot overwrite) is the usual cause. Rename the key, or stop the server from setting that cookie.'))
   ctx.recheckCookies()
 }

@@ -233,15 +233,24 @@ function createView(o: CookieTierOptions, reader: ReturnType<typeof createReader
     // them once the lock is released: that would lose updates). Then, where a content process's copy
     // answers document.cookie (Firefox, WebKit), the browser's cookie store is asked, again if
     // needed, before anything is called dropped.
+    // Asking again only helps a write this page's own copy shows and the store does not yet: one
+    // the copy does not show either (dropped, or changed since by a script or a response) is
+    // settled at once, and the lock is not held for the retries' 75 ms.
     if (v.written.size) reader.look()
+    const lost: string[] = []
     for (let tries = 0; v.written.size && tries < 6; tries++) {
       if (tries) await new Promise((resolve) => setTimeout(resolve, 5 * tries))
       const now = save ? reader.look().mine : await reader.authority()
-      for (const [key, expected] of v.written) if (now.get(key) === expected) v.written.delete(key)
+      const local = reader.look().mine
+      for (const [key, expected] of v.written) {
+        if (now.get(key) !== expected && local.get(key) === expected) continue
+        if (now.get(key) !== expected) lost.push(key)
+        v.written.delete(key)
+      }
       if (save) break
     }
     if (save) save(nextShadow(shadow ?? {}, v))
-    for (const key of v.written.keys()) o.dropped(key)
+    for (const key of [...lost, ...v.written.keys()]) o.dropped(key)
     v.written.clear()
     v.map = undefined
   }
