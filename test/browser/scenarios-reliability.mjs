@@ -418,7 +418,13 @@ const readBatch = ({ name, size }) => {
     for (let i = 0; i < size; i++) count(entries, raw.get(`e:${i}`)?.v)
     const sample = {}
     for (const key of picked) count(sample, got[key])
-    return { batch: got.batch === undefined ? '(undefined)' : String(got.batch), entries, sample, picked: picked.length }
+    // For a failure's message: the batch cookie and the commit mark as document.cookie and the
+    // browser's cookie store show them now (a content process's copy may lag), and the journal.
+    const marks = (pairs) => pairs.filter(([n]) => n === `${name}_batch` || n === `${name}_$c`).map(([n, v]) => `${n.slice(name.length + 1)}=${v}`).join(' ')
+    const doc = marks(document.cookie.split('; ').map((c) => [c.slice(0, c.indexOf('=')), c.slice(c.indexOf('=') + 1)]))
+    const api = window.cookieStore ? marks((await window.cookieStore.getAll()).map((c) => [c.name, c.value])) : '(no Cookie Store API)'
+    const journal = [...raw].filter(([k]) => String(k).startsWith('$j:')).map(([k, r]) => `${k}: ${JSON.stringify(r.v)}`).join(', ')
+    return { batch: got.batch === undefined ? '(undefined)' : String(got.batch), entries, sample, picked: picked.length, diag: `document.cookie: ${doc || '(none)'}; Cookie Store: ${api || '(none)'}; journal: ${journal || '(empty)'}` }
   }
   window.r6read = null
   read().then((r) => { window.r6read = r }, (err) => { window.r6read = { error: String(err?.message ?? err) } })
@@ -513,7 +519,7 @@ const navigateAway = {
         const r = await readBatchIn(reader, { name, size }, `${size} entries, batch ${n}: a new store reads the batch`)
         // The first broken batch fails the scenario (each trial of 10,000 entries takes seconds).
         ok(whole(r, size), `${size} entries, batch ${n} of ${R6_TRIALS}: after navigating away and a new store's ready, the batch is neither wholly there nor wholly absent: ` +
-          `the cookie says ${r.batch}, IndexedDB says ${show(r.entries)} (value: entries), the store's getMany of ${r.picked} entries ${show(r.sample)}` +
+          `the cookie says ${r.batch}, IndexedDB says ${show(r.entries)} (value: entries), the store's getMany of ${r.picked} entries ${show(r.sample)}; ${r.diag}` +
           (outcomes.length ? `; earlier trials: ${outcomes.join('; ')}` : ''))
         outcomes.push(`batch ${n} ${r.batch === String(n) ? 'there' : 'absent'}`)
       }
