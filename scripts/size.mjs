@@ -17,10 +17,14 @@ import { rollup } from 'rollup'
 // checks ~1.5 K, keys/clear/sweep ~1.1 K, write path ~1.1 K, IndexedDB backend ~1.0 K, the
 // journal ~0.5 K, the marker ~0.4 K; error messages (string literals over 24 characters) ~3 K of
 // the total. The "Data safety rules" outrank size (shared/DESIGN.md): see the closing note.
+// Raised by ~300 B once more (IIFE 18,300 -> 18,600): a tab's writes in call order (a later set
+// was overtaken by an earlier cross-tier setMany's cookies, and clear() deleted writes called after
+// it: ~200 B) and the cookie short path (a set inside an open burst is written at once: ~70 B; it
+// took about half of Firefox's W5 gap).
 const budgets = [
-  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 18300, bytes: async () => readFileSync('dist/visitstore.iife.js') },
-  { name: "import { createStore } from 'visitstore'", limit: 15500, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
-  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 18200, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
+  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 18600, bytes: async () => readFileSync('dist/visitstore.iife.js') },
+  { name: "import { createStore } from 'visitstore'", limit: 15800, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
+  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 18500, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
   { name: "import { useStoreValue } from 'visitstore/react' (without React)", limit: 600, bytes: () => bundle("export { useStoreValue } from './dist/react.js'") },
 ]
 

@@ -39,6 +39,7 @@ export function createStore<S extends object = never, const C extends KeysFor<S>
   ctx.marker.settled = ctx.client.open().then(() => settleMarker(ctx))
   ctx.recovered = ctx.marker.settled.then(() => replayJournal(ctx, ctx.marker.fresh))
     .catch((err: unknown) => report(ctx, err, 'Replaying the journal of an interrupted batch failed; it is retried at the next start.'))
+    .then(() => { ctx.turns.recovered = true })
   const ready = startUp(ctx)
   const peeked = new Map<string, { raw: string | undefined, value: unknown }>()
   const store: VisitStore<object> = {

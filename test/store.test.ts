@@ -512,6 +512,89 @@ describe('reads and writes', () => {
     expect(await store.getMany(['visits', 'locale', 'scroll'])).toEqual({ visits: 2, locale: 'x', scroll: 20 })
   })
 
+  describe.each([['with Web Locks', true], ['without Web Locks', false]])('writes of one tab land in call order, whatever their tiers and however they are awaited, %s', (_, webLocks) => {
+    test('setMany of a cookie key and an IndexedDB key, not awaited, then set of the cookie key: the set wins', async () => {
+      if (webLocks) useWebLocks()
+      const store = makeStore()
+      await store.set('theme', 'light')
+      const batch = store.setMany({ theme: 'light', cart: [{ sku: 'a', qty: 1 }] })
+      await store.set('theme', 'dark')
+      await batch
+      expect(await store.get('theme')).toBe('dark')
+      expect(cookieJar().shop_theme).toBe('dark')
+    })
+
+    test('clear(), not awaited, then writes: the writes stay, a cross-tier batch whole; writes called before clear() are cleared', async () => {
+      if (webLocks) useWebLocks()
+      const store = makeStore()
+      await store.setMany({ theme: 'light', cart: [{ sku: 'old', qty: 1 }], visits: 1 })
+      store.watch('cart', () => {})
+      const before = store.setMany({ locale: 'fr', 'note:a': 'before' })
+      const cleared = store.clear()
+      const calls = [
+        store.setMany({ theme: 'dark', cart: [{ sku: 'new', qty: 2 }] }),
+        store.set('visits', 2),
+        store.update('draft', () => ({ title: 't', body: 'b' })),
+        store.set('flag:x', true),
+      ]
+      await Promise.all([before, cleared, ...calls])
+      expect(await store.getMany(['theme', 'cart', 'visits', 'draft', 'flag:x', 'locale', 'note:a'])).toEqual({
+        theme: 'dark', cart: [{ sku: 'new', qty: 2 }], visits: 2, draft: { title: 't', body: 'b' }, 'flag:x': true, locale: undefined, 'note:a': undefined,
+      })
+      expect(cookieJar()).toMatchObject({ shop_theme: 'dark', 'shop_flag%3Ax': 'true' })
+      expect(cookieJar().shop_locale).toBeUndefined()
+    })
+
+    test('inside a burst of awaited sets, a set over the budget or the cookie limit rejects and the old value stays; the next set works', async () => {
+      if (webLocks) useWebLocks()
+      const store = makeStore({ cookie: { budget: 300 } })
+      await store.ready
+      await store.set('theme', 'dark')
+      await store.set('locale', 'fr')
+      await expectCode(store.set('locale', 'x'.repeat(400)), 'COOKIE_BUDGET_EXCEEDED')
+      await expectCode(store.set('prefs', { compact: true, pad: 'y'.repeat(5000) } as never), 'COOKIE_TOO_LARGE')
+      expect(await store.getMany(['theme', 'locale', 'prefs'])).toEqual({ theme: 'dark', locale: 'fr', prefs: undefined })
+      await store.set('theme', 'light')
+      expect(cookieJar()).toMatchObject({ shop_theme: 'light', shop_locale: 'fr' })
+    })
+
+    test('60 rounds of 1 to 5 writes of one cookie key (set, cross-tier setMany, delete, update), awaited or not at random: after each round the last call wins', async () => {
+      if (webLocks) useWebLocks()
+      const store = makeStore()
+      await store.ready
+      // xorshift32, fixed seed: the same rounds every run.
+      let seed = 7
+      const random = (n: number) => {
+        seed ^= seed << 13
+        seed ^= seed >>> 17
+        seed ^= seed << 5
+        return (seed >>> 0) % n
+      }
+      for (let round = 0; round < 60; round++) {
+        const calls: Promise<unknown>[] = []
+        const log: string[] = []
+        let last: 'light' | 'dark' | undefined
+        for (let i = 0, n = 1 + random(5); i < n; i++) {
+          const value = random(2) ? 'light' : 'dark'
+          const kind = random(4)
+          const call = kind === 0 ? store.set('theme', value)
+            : kind === 1 ? store.setMany({ theme: value, cart: [{ sku: `s${i}`, qty: i }] })
+              : kind === 2 ? store.delete('theme')
+                : store.update('theme', () => value)
+          last = kind === 2 ? undefined : value
+          log.push(`${['set', 'setMany', 'delete', 'update'][kind]}(${kind === 2 ? '' : value})`)
+          calls.push(call)
+          const pause = random(6)
+          if (pause === 1) await null
+          else if (pause === 2) await new Promise<void>((resolve) => setTimeout(resolve, 0))
+          else if (pause === 3) await call
+        }
+        await Promise.all(calls)
+        expect([round, await store.get('theme'), cookieJar().shop_theme], log.join(', ')).toEqual([round, last, last])
+      }
+    })
+  })
+
   test('concurrent updates in one tab lose nothing', async () => {
     const store = makeStore()
     await Promise.all(Array.from({ length: 50 }, () => store.update('visits', (n) => (n ?? 0) + 1)))

@@ -58,6 +58,12 @@ export interface StoreContext {
   session: SessionController
   /** Resolves once the start-up journal replay is done (cross-tier batches whole again). */
   recovered: Promise<void>
+  /**
+   * Writes that touch cookies, and clears, run in call order (inTurn): how many have not finished,
+   * the last one's end, how many of them are clears (every write waits its turn behind one), and
+   * whether `recovered` has resolved (store/write.ts's short path waits for the replay).
+   */
+  readonly turns: { recovered: boolean, pending: number, last: Promise<void>, clearing: number }
   /** Status fields the tiers do not tell by themselves. */
   readonly flags: { indexeddb: StoreStatus['indexeddb'], browserSession: StoreStatus['browserSession'], session: StoreStatus['session'] }
   /** Clean-up for close(). */
@@ -117,6 +123,7 @@ export function createContext(config: StoreConfig): StoreContext {
     marker: { scope: flags.browserSession, settled: Promise.resolve(), fresh: false },
     session: undefined as unknown as SessionController,
     recovered: Promise.resolve(),
+    turns: { recovered: false, pending: 0, last: Promise.resolve(), clearing: 0 },
     flags,
     stops: [],
     cookieSeen: new Map(),
@@ -147,6 +154,21 @@ export function setFlags(ctx: StoreContext, change: Partial<StoreContext['flags'
 /** Reports a failure that is not the answer to a call, as a coded error. */
 export function report(ctx: StoreContext, err: unknown, fallback: string): void {
   ctx.events.emit('error', err instanceof VisitStoreError ? err : new VisitStoreError('STORAGE_UNAVAILABLE', fallback, { cause: err }))
+}
+
+/** Runs `fn` once every earlier operation in turn has finished; at once (in this tick) when none is unfinished. */
+export async function inTurn<T>(ctx: StoreContext, fn: () => Promise<T>): Promise<T> {
+  const w = ctx.turns
+  const previous = w.last
+  let done = () => {}
+  w.last = new Promise((resolve) => { done = resolve })
+  try {
+    if (w.pending++) await previous
+    return await fn()
+  } finally {
+    w.pending--
+    done()
+  }
 }
 
 export function assertOpen(ctx: StoreContext, what: string): void {

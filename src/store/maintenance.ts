@@ -5,7 +5,7 @@ import { partsOf, type StoredRecord } from '../records.js'
 import { after } from '../tiers/backend.js'
 import type { ClientTier } from '../tiers/client.js'
 import type { Lifetime } from '../types.js'
-import { assertOpen, notify, report, type StoreContext } from './context.js'
+import { assertOpen, inTurn, notify, report, type StoreContext } from './context.js'
 import { clientFor, sessionLive } from './marker.js'
 import { get } from './read.js'
 
@@ -60,9 +60,22 @@ function rangesOf(ctx: StoreContext, lifetime: Lifetime): [string, string][] {
   })
 }
 
-/** `store.clear`: removes the store's data, or one lifetime's; never a cookie it does not declare. */
+/**
+ * `store.clear`: removes the store's data, or one lifetime's; never a cookie it does not declare.
+ * In turn (store/context.ts inTurn): after the cookie writes called before it, and before every
+ * write called after it, which would otherwise be deleted (in part, for a cross-tier batch).
+ */
 export async function clear(ctx: StoreContext, lifetime?: Lifetime): Promise<void> {
   assertOpen(ctx, 'clear()')
+  ctx.turns.clearing++
+  try {
+    await inTurn(ctx, () => clearNow(ctx, lifetime))
+  } finally {
+    ctx.turns.clearing--
+  }
+}
+
+async function clearNow(ctx: StoreContext, lifetime?: Lifetime): Promise<void> {
   const matches = (key: string, tier: HomeTier) => declaredAs(ctx.keys, key, tier, lifetime)
   const watched = ctx.watchers.listened().filter((key) => matches(key, 'indexeddb'))
   const existed = await Promise.all(watched.map((key) => get(ctx, key).then((v) => v !== undefined, () => false)))

@@ -4,7 +4,7 @@ import type { KeySpec } from '../keys.js'
 import { makeRecord, type StoredRecord } from '../records.js'
 import type { CookieWrite } from '../tiers/cookie.js'
 import { validate, type Checked } from '../validation.js'
-import { assertOpen, notify, type StoreContext } from './context.js'
+import { assertOpen, inTurn, notify, type StoreContext } from './context.js'
 import { commitAcrossTiers } from './journal.js'
 import { clientFor, sessionLive } from './marker.js'
 import { checkReadNow, decodeSync, recordValue } from './read.js'
@@ -118,6 +118,11 @@ async function commit(ctx: StoreContext, p: Plan): Promise<void> {
     undoTab()
     throw err
   }
+  announce(ctx, p)
+}
+
+/** After a plan was carried out: watchers of this tab, then other tabs, hear of it. */
+function announce(ctx: StoreContext, p: Plan): void {
   p.keys.forEach((key, i) => {
     // A cookie the browser did not keep is not news; the check that found the drop told watchers the real value.
     const w = p.cookies.find((c) => c.key === key)
@@ -143,17 +148,41 @@ function tellOtherTabs(ctx: StoreContext, cookieKeys: string[], recordKeys: stri
 }
 
 /** `store.set` / `store.setMany`: all or nothing across tiers. */
-export async function set(ctx: StoreContext, entries: [string, unknown][], what: string): Promise<void> {
-  assertOpen(ctx, what)
-  const p = plan(ctx, entries.map(([k]) => k), entries.map(([, v]) => v))
-  await commit(ctx, p instanceof Promise ? await p : p)
+export function set(ctx: StoreContext, entries: [string, unknown][], what: string): Promise<void> {
+  const keys = entries.map(([k]) => k)
+  return write(ctx, what, keys, () => plan(ctx, keys, entries.map(([, v]) => v)))
 }
 
 /** `store.delete`. */
-export async function remove(ctx: StoreContext, key: string): Promise<void> {
-  assertOpen(ctx, `delete("${key}")`)
-  const p = plan(ctx, [key])
-  await commit(ctx, p instanceof Promise ? await p : p)
+export function remove(ctx: StoreContext, key: string): Promise<void> {
+  return write(ctx, `delete("${key}")`, [key], () => plan(ctx, [key]))
+}
+
+/**
+ * A set or delete. Writes that touch cookies run one after another in call order (a cross-tier
+ * batch writes its cookies only after its IndexedDB part, and a later set of the same key must
+ * not land before it). The short path: a write of cookies alone, made while a burst holds the
+ * cookie section, after the start-up replay and with no earlier such write unfinished, is written
+ * at once (a loop of awaited sets then costs what its writes do, not a chain of awaits per set).
+ */
+function write(ctx: StoreContext, what: string, keys: string[], make: () => Plan | Promise<Plan>): Promise<void> {
+  try {
+    assertOpen(ctx, what)
+    const p = make()
+    if (p instanceof Promise) {
+      const run = async () => commit(ctx, await p)
+      return ctx.turns.clearing || keys.some((key) => ctx.keys.resolve(key).tier === 'cookie') ? inTurn(ctx, run) : run()
+    }
+    if (p.cookies.length && !p.tab.length && !p.puts.length && !p.dels.length && ctx.turns.recovered && !ctx.turns.pending &&
+      ctx.cookies.now(() => writeInSection(ctx, p.cookies))) {
+      // Watchers hear of it after the call, as they do of any write.
+      return Promise.resolve().then(() => announce(ctx, p))
+    }
+    // Committed in the caller's tick when nothing is ahead of it (see plan()).
+    return p.cookies.length || ctx.turns.clearing ? inTurn(ctx, () => commit(ctx, p)) : commit(ctx, p)
+  } catch (err) {
+    return Promise.reject(err)
+  }
 }
 
 /** `fn` applied to the current value, validated synchronously (an update cannot wait in its transaction). */
@@ -176,6 +205,8 @@ export async function update(ctx: StoreContext, key: string, fn: (current: unkno
   const spec = ctx.keys.resolve(key)
   let next: unknown
   if (spec.tier === 'indexeddb') {
+    // Behind a clear called before it, as every write is.
+    if (ctx.turns.clearing) await inTurn(ctx, async () => {})
     const live = spec.lifetime === 'session' ? await sessionLive(ctx) : ''
     let thrown: { error: unknown } | undefined
     await clientFor(ctx, spec.lifetime === 'session').run('readwrite', (tx, done) => tx.get(key, (raw) => {
@@ -206,8 +237,10 @@ export async function update(ctx: StoreContext, key: string, fn: (current: unkno
   }
   // The tab tier has no other tabs to keep out; the cookie section reads the jar fresh at its start.
   if (spec.tier === 'cookie') {
-    await ctx.recovered
-    await ctx.cookies.section(write)
+    await inTurn(ctx, async () => {
+      await ctx.recovered
+      await ctx.cookies.section(write)
+    })
     // An update resolves once its write reached the browser's cookie store: a read in another tab
     // then sees it (a set resolves sooner, and its burst goes on).
     await ctx.cookies.settled()

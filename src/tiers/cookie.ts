@@ -37,6 +37,8 @@ export interface CookieTier {
   keys(): string[]
   /** Runs `fn` in the cookie section; `current`, `check` and `write` may be called only inside one. */
   section<T>(fn: () => T): Promise<T>
+  /** Runs `fn` at once if a burst holds the section now (its lock taken, its view fresh); undefined when none does. */
+  now<T>(fn: () => T): { value: T } | undefined
   /** The raw value of `key` in this section's view. */
   current(key: string): string | undefined
   /** Resolves once the writes made so far reached the browser's cookie store (the end of the current burst). */
@@ -313,6 +315,7 @@ export function createCookieTier(o: CookieTierOptions): CookieTier {
     readForeign: (name) => reader.look().all.get(name),
     keys: () => [...reader.look().mine.keys()],
     section: (fn) => (reader.jar() ? section.run(fn) : Promise.reject(unavailable())),
+    now: (fn) => section.now(fn),
     current: (key) => v.map?.get(key),
     settled: () => section.settled(),
     check,
@@ -445,7 +448,9 @@ function createSection(o: CookieTierOptions, begin: (shadow?: Shadow) => Promise
       throw 'error' in outcome ? outcome.error : storageError(err, 'taking the cookie lock (an IndexedDB transaction)')
     })
   }
+  /** Runs `fn` at once inside the burst that is open now, if one is. */
+  const now = <T>(fn: () => T): { value: T } | undefined => (s.open ? { value: fn() } : undefined)
   /** Resolves once the current burst has ended: its writes reached the browser's cookie store (or were reported dropped). */
   const settled = () => s.ended
-  return { kind, run, settled }
+  return { kind, run, now, settled }
 }
