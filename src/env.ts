@@ -55,6 +55,23 @@ function pageCookies(): CookieJar | null {
 /** The page's (or worker's) URL, where there is one. */
 export const currentHref = (): string | undefined => safely(() => (global.location as Location | undefined)?.href) ?? undefined
 
+/**
+ * Resolves in a task of its own: a message the page posts to itself, not a 0 ms timer, because a
+ * hidden tab's timers are throttled (Firefox: to 1 s; Chromium: 1 s, then once a minute) and a
+ * cookie burst holds the cross-tab lock until this resolves.
+ */
+export function nextTask(): Promise<void> {
+  return new Promise((resolve) => {
+    if (typeof MessageChannel !== 'function') return void setTimeout(resolve, 0)
+    const { port1, port2 } = new MessageChannel()
+    port1.onmessage = () => {
+      port1.close()
+      resolve()
+    }
+    port2.postMessage(null)
+  })
+}
+
 /** Lets Node exit while a channel or timer is still open; browsers have no `unref` and ignore this. */
 export function unref<T>(handle: T): T {
   (handle as { unref?: () => void } | undefined)?.unref?.()

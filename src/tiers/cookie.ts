@@ -1,4 +1,5 @@
 import { encodeCookieName } from '../codec.js'
+import { nextTask } from '../env.js'
 import { storageError, VisitStoreError } from '../errors.js'
 import type { KeySpec, KeyTable } from '../keys.js'
 import { COMMIT_KEY, MARKER_KEY, type Names } from '../names.js'
@@ -237,11 +238,13 @@ function createView(o: CookieTierOptions, reader: ReturnType<typeof createReader
     // needed, before anything is called dropped.
     // Asking again only helps a write this page's own copy shows and the store does not yet: one
     // the copy does not show either (dropped, or changed since by a script or a response) is
-    // settled at once, and the lock is not held for the retries' 75 ms.
+    // settled at once, and the lock is not held for the retries' 75 ms. The retries yield a task,
+    // not a timer: a hidden tab's timers are throttled to a second or more, with the lock held.
     if (v.written.size) reader.look()
     const lost: string[] = []
-    for (let tries = 0; v.written.size && tries < 6; tries++) {
-      if (tries) await new Promise((resolve) => setTimeout(resolve, 5 * tries))
+    const until = performance.now() + 75
+    for (let tries = 0; v.written.size && tries < 40 && (!tries || performance.now() < until); tries++) {
+      if (tries) await nextTask()
       const now = save ? reader.look().mine : await reader.authority()
       const local = reader.look().mine
       for (const [key, expected] of v.written) {
@@ -401,7 +404,7 @@ function createSection(o: CookieTierOptions, begin: (shadow?: Shadow) => Promise
       s.ended = new Promise((resolve) => { ended = resolve })
       s.open = true
       granted()
-      await new Promise((resolve) => setTimeout(resolve, 0))
+      await nextTask()
       // Callers from here on queue for the next burst; this one's writes are checked first.
       s.open = false
       s.held = undefined

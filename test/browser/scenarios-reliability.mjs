@@ -884,6 +884,107 @@ const watchOnce = {
   },
 }
 
+// ---- r11: one tab's writes land in call order, awaited or not ----
+
+const R11_KEYS = { theme: { lifetime: 'persistent', serverVisible: true }, cart: { lifetime: 'persistent' } }
+const R11_ROUNDS = 40
+
+/**
+ * In the page: `rounds` rounds of 1 to 5 writes (set, cross-tier setMany with a 20 KB IndexedDB
+ * part, delete, update of the cookie key `theme`; clear()), each called without waiting for the
+ * one before, with a random pause (none, a microtask, a timer, or the call itself) after some.
+ * After each round, the store's getMany and document.cookie must agree with the calls applied in
+ * call order. Sets window.r11 to { mismatches, kinds: calls made per kind, final: the model's last
+ * state } (window.r11progress: the round under way), and returns at once.
+ */
+const r11Start = ({ name, keys, rounds, seed }) => {
+  window.r11 = null
+  window.r11progress = 'not started'
+  r11Rounds().then((r) => { window.r11 = r }, (err) => { window.r11 = { error: String(err?.message ?? err) } })
+  return true
+  async function r11Rounds() {
+  const store = window.VisitStore.createStore({ name, keys })
+  await store.ready
+  let x = seed
+  const random = (n) => {
+    x ^= x << 13
+    x ^= x >>> 17
+    x ^= x << 5
+    return (x >>> 0) % n
+  }
+  const pad = 'p'.repeat(20000)
+  const model = { theme: undefined, cart: undefined }
+  const mismatches = []
+  const kinds = { set: 0, setMany: 0, delete: 0, update: 0, clear: 0 }
+  const cookieTheme = () => {
+    const pair = document.cookie.split('; ').find((c) => c.startsWith(`${name}_theme=`))
+    // A plain string like "t3.1" is its own cookie value (URL-encoded), as a server reads it.
+    return pair === undefined ? undefined : decodeURIComponent(pair.slice(name.length + 7))
+  }
+  for (let round = 0; round < rounds; round++) {
+    const calls = []
+    const log = []
+    for (let i = 0, n = 1 + random(5); i < n; i++) {
+      const theme = `t${round}.${i}`
+      const kind = ['set', 'setMany', 'delete', 'update', 'clear'][random(10) < 9 ? random(4) : 4]
+      kinds[kind]++
+      log.push(kind)
+      if (kind === 'set') { calls.push(store.set('theme', theme)); model.theme = theme }
+      if (kind === 'setMany') { calls.push(store.setMany({ theme, cart: { theme, pad } })); Object.assign(model, { theme, cart: theme }) }
+      if (kind === 'delete') { calls.push(store.delete('theme')); model.theme = undefined }
+      if (kind === 'update') { calls.push(store.update('theme', () => theme)); model.theme = theme }
+      if (kind === 'clear') { calls.push(store.clear()); Object.assign(model, { theme: undefined, cart: undefined }) }
+      const pause = random(6)
+      if (pause === 1) await null
+      else if (pause === 2) {
+        // A new task: a message to itself (a 0 ms timer would take a second in a hidden tab).
+        await new Promise((resolve) => {
+          const { port1, port2 } = new MessageChannel()
+          port1.onmessage = () => { port1.close(); resolve() }
+          port2.postMessage(null)
+        })
+      } else if (pause === 3) await calls.at(-1).catch(() => {})
+    }
+    window.r11progress = `round ${round}: ${log.join(', ')}`
+    const failed = (await Promise.allSettled(calls)).filter((r) => r.status === 'rejected').map((r) => String(r.reason?.message ?? r.reason))
+    const got = await store.getMany(['theme', 'cart'])
+    const seen = { theme: got.theme, cart: got.cart?.theme, cookie: cookieTheme() }
+    const want = { theme: model.theme, cart: model.cart, cookie: model.theme }
+    if (failed.length || JSON.stringify(seen) !== JSON.stringify(want)) {
+      mismatches.push(`round ${round} (${log.join(', ')}): ${failed.length ? `rejected: ${failed.join('; ')}; ` : ''}store and cookie ${JSON.stringify(seen)}, calls in order give ${JSON.stringify(want)}`)
+    }
+  }
+  store.close()
+  return { mismatches, kinds, final: { theme: model.theme ?? null, cart: model.cart ?? null } }
+  }
+}
+
+const callOrder = {
+  id: 'r11',
+  name: `one tab's writes land in call order (${R11_ROUNDS} rounds of 1-5 writes of a cookie key: set, cross-tier setMany, delete, update, clear(), awaited or not at random): after each round the store and document.cookie hold what the calls give in call order, and a new store in a second tab reads the same`,
+  group: 'live',
+  async run({ tab, server }) {
+    const name = `r11-${rand()}`
+    const [writer, reader] = [await tab(), await tab()]
+    for (const t of [writer, reader]) await t.goto(server.url('/'))
+    // Started in the page and polled: a call that never settles shows as the round it stopped in.
+    await writer.evaluate(r11Start, { name, keys: R11_KEYS, rounds: R11_ROUNDS, seed: 1 + Math.floor(Math.random() * 1e9) })
+    const r = await until(writer, () => window.r11, null, 'the rounds', 60000, 200)
+      .catch(async (err) => { throw new Error(`${err.message}; the page was at ${await writer.evaluate(() => window.r11progress)}`) })
+    ok(!r.error, 'the rounds threw', r.error)
+    ok(r.kinds.setMany > 10 && r.kinds.clear > 0 && r.kinds.update > 10, 'the rounds made every kind of write', JSON.stringify(r.kinds))
+    eq(r.mismatches, [], 'rounds whose outcome is not the calls applied in call order')
+    const read = await reader.evaluate(async ({ name, keys }) => {
+      const store = window.VisitStore.createStore({ name, keys })
+      await store.ready
+      const got = await store.getMany(['theme', 'cart'])
+      store.close()
+      return { theme: got.theme ?? null, cart: got.cart?.theme ?? null }
+    }, { name, keys: R11_KEYS })
+    eq(read, r.final, 'a new store in the second tab, after the last round')
+  },
+}
+
 // ---- rc: a browser SIGKILLed during bursts of cross-tier setMany, restarted on its profile ----
 
 const RC_KEYS = { batch: { lifetime: 'persistent', serverVisible: true }, 'e:*': { lifetime: 'persistent' } }
@@ -971,4 +1072,4 @@ const crash = {
   },
 }
 
-export const reliabilityScenarios = [simultaneousStart, markerRemoved, worker, cookiePath, declarationUpgrade, navigateAway, siteDataCleared, foreignDatabase, malformedRecords, watchOnce, crash]
+export const reliabilityScenarios = [simultaneousStart, markerRemoved, worker, cookiePath, declarationUpgrade, navigateAway, siteDataCleared, foreignDatabase, malformedRecords, watchOnce, callOrder, crash]
