@@ -168,26 +168,7 @@ function createReader(o: CookieTierOptions, prefix: string) {
     }
     return look().mine
   }
-  /**
-   * This page's own writes, for reads until its document.cookie shows them: WebKit's copy can lag
-   * even its own page's writes for a moment. A value the copy shows that is neither the write nor
-   * one it replaced, or an entry older than SHADOW_MS, is a real change, and the copy wins.
-   */
-  const own = new Map<string, { value: string | undefined, replaced: Set<string | undefined>, at: number }>()
-  const wrote = (key: string, value: string | undefined, was: string | undefined) => {
-    const replaced = own.get(key)?.replaced ?? new Set()
-    replaced.add(was)
-    if (replaced.size > CHAIN) replaced.delete(replaced.values().next().value)
-    own.set(key, { value, replaced, at: performance.now() })
-  }
-  const mine = (key: string): string | undefined => {
-    const now = look().mine.get(key)
-    const w = own.get(key)
-    if (w && now !== w.value && w.replaced.has(now) && performance.now() - w.at < SHADOW_MS) return w.value
-    own.delete(key)
-    return now
-  }
-  return { jar, lost, look, authority, parsed: () => r.parsed, own, wrote, mine }
+  return { jar, lost, look, authority, parsed: () => r.parsed }
 }
 
 /**
@@ -274,10 +255,7 @@ function createView(o: CookieTierOptions, reader: ReturnType<typeof createReader
       if (save) break
     }
     if (save) save(nextShadow(shadow ?? {}, v))
-    for (const key of [...lost, ...v.written.keys()]) {
-      reader.own.delete(key)
-      o.dropped(key)
-    }
+    for (const key of [...lost, ...v.written.keys()]) o.dropped(key)
     v.written.clear()
     v.map = undefined
   }
@@ -325,7 +303,6 @@ export function createCookieTier(o: CookieTierOptions): CookieTier {
       throw err instanceof VisitStoreError ? err : reader.lost(err)
     }
     if (view === v.map && v.bytes !== undefined) v.bytes += bytesOf(lines.name, w.key, w.encoded) - bytesOf(lines.name, w.key, view.get(w.key))
-    reader.wrote(w.key, w.encoded, view.get(w.key))
     if (w.encoded === undefined) view.delete(w.key)
     else view.set(w.key, w.encoded)
     v.written.set(w.key, w.encoded)
@@ -336,7 +313,7 @@ export function createCookieTier(o: CookieTierOptions): CookieTier {
     read(key) {
       const now = reader.look()
       if (now.twice.has(key)) throw conflict(key, prefix)
-      return reader.mine(key)
+      return now.mine.get(key)
     },
     readForeign: (name) => reader.look().all.get(name),
     keys: () => [...reader.look().mine.keys()],
