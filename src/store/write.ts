@@ -195,6 +195,28 @@ function nextValue(ctx: StoreContext, key: string, spec: KeySpec, current: unkno
   return checked[0]
 }
 
+/** `update` of an IndexedDB key: read, `fn` and write in one readwrite transaction. */
+async function updateRecord(ctx: StoreContext, key: string, spec: KeySpec, fn: (current: unknown) => unknown): Promise<unknown> {
+  const live = spec.lifetime === 'session' ? await sessionLive(ctx) : ''
+  let next: unknown
+  let thrown: { error: unknown } | undefined
+  await clientFor(ctx, spec.lifetime === 'session').run('readwrite', (tx, done) => tx.get(key, (raw) => {
+    try {
+      next = nextValue(ctx, key, spec, recordValue(ctx, key, spec, raw, live), fn)
+    } catch (error) {
+      throw (thrown = { error }).error
+    }
+    tx.put(makeRecord(key, next, spec, live, Date.now()))
+    done(undefined)
+  })).catch((err: unknown) => {
+    // The app's own fn (or its validator) answers for itself; the storage's errors come coded.
+    throw thrown ? thrown.error : storageError(err, `update("${key}") in IndexedDB`)
+  })
+  notify(ctx, key, next)
+  tellOtherTabs(ctx, [], [key])
+  return next
+}
+
 /**
  * `store.update`: read, `fn`, write with nothing else in between, in this tab and across tabs:
  * an IndexedDB readwrite transaction, or the cookie section (a cross-tab lock). Where no lock
@@ -205,25 +227,8 @@ export async function update(ctx: StoreContext, key: string, fn: (current: unkno
   const spec = ctx.keys.resolve(key)
   let next: unknown
   if (spec.tier === 'indexeddb') {
-    // Behind a clear called before it, as every write is.
-    if (ctx.turns.clearing) await inTurn(ctx, async () => {})
-    const live = spec.lifetime === 'session' ? await sessionLive(ctx) : ''
-    let thrown: { error: unknown } | undefined
-    await clientFor(ctx, spec.lifetime === 'session').run('readwrite', (tx, done) => tx.get(key, (raw) => {
-      try {
-        next = nextValue(ctx, key, spec, recordValue(ctx, key, spec, raw, live), fn)
-      } catch (error) {
-        throw (thrown = { error }).error
-      }
-      tx.put(makeRecord(key, next, spec, live, Date.now()))
-      done(undefined)
-    })).catch((err: unknown) => {
-      // The app's own fn (or its validator) answers for itself; the storage's errors come coded.
-      throw thrown ? thrown.error : storageError(err, `update("${key}") in IndexedDB`)
-    })
-    notify(ctx, key, next)
-    tellOtherTabs(ctx, [], [key])
-    return next
+    // Behind a clear called before it, in turn, as every write is then.
+    return ctx.turns.clearing ? inTurn(ctx, () => updateRecord(ctx, key, spec, fn)) : updateRecord(ctx, key, spec, fn)
   }
   if (spec.tier === 'cookie' && ctx.cookies.available && ctx.cookies.locks === 'none') {
     throw new VisitStoreError('STORAGE_UNAVAILABLE', `update("${key}"): neither Web Locks nor IndexedDB can keep other tabs out here, so an update could lose another tab's write. Use set, or make the key client-only.`)

@@ -245,8 +245,9 @@ function createView(o: CookieTierOptions, reader: ReturnType<typeof createReader
     const until = performance.now() + 75
     for (let tries = 0; v.written.size && tries < 500 && (!tries || performance.now() < until); tries++) {
       if (tries) await nextTask()
-      const now = save ? reader.look().mine : await reader.authority()
+      const held = save ? undefined : await reader.authority()
       const local = reader.look().mine
+      const now = held ?? local
       for (const [key, expected] of v.written) {
         if (now.get(key) !== expected && local.get(key) === expected) continue
         if (now.get(key) !== expected) lost.push(key)
