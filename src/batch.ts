@@ -2,7 +2,7 @@
 export interface Batch<T> {
   /** Adds an item; the first item of a batch schedules its flush. */
   add(item: T): void
-  /** Flushes now what is gathered (nothing happens when it is empty, so a scheduled flush may find nothing). */
+  /** Flushes now what is gathered; the next item starts a new batch, with its own scheduled flush. */
   flush(): void
 }
 
@@ -15,16 +15,20 @@ export interface Batch<T> {
  */
 export function createBatch<T>(schedule: (run: () => void) => void, flush: (items: T[]) => void): Batch<T> {
   let items: T[] = []
-  const run = () => {
-    const taken = items
+  // A batch flushed early leaves its scheduled run with nothing to do: it never takes a newer batch.
+  const run = (batch = items) => {
+    if (batch !== items) return
     items = []
-    if (taken.length) flush(taken)
+    if (batch.length) flush(batch)
   }
   return {
     add(item) {
       items.push(item)
-      if (items.length === 1) schedule(run)
+      if (items.length === 1) {
+        const batch = items
+        schedule(() => run(batch))
+      }
     },
-    flush: run,
+    flush: () => run(),
   }
 }

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
 import { createStore, VisitStoreError, type CookieOptions, type ErrorCode, type StoreStatus, type VisitStore } from '../src/index.js'
 import { sessionSync } from '../src/session.js'
 import {
-  clearAllCookies, cookieAttributes, cookieJar, interceptCookieWrites, pageJar, rawPut, rawRecord, rawRecords, settle, simulateBrowserRestart, useWebLocks,
+  clearAllCookies, cookieAttributes, cookieJar, interceptCookieWrites, pageJar, rawPut, rawRecord, rawRecords, seededRandom, settle, simulateBrowserRestart, useWebLocks,
 } from './fixtures/page-storage.js'
 
 interface Draft { title: string, body: string }
@@ -562,14 +562,7 @@ describe('reads and writes', () => {
       if (webLocks) useWebLocks()
       const store = makeStore()
       await store.ready
-      // xorshift32, fixed seed: the same rounds every run.
-      let seed = 7
-      const random = (n: number) => {
-        seed ^= seed << 13
-        seed ^= seed >>> 17
-        seed ^= seed << 5
-        return (seed >>> 0) % n
-      }
+      const random = seededRandom(7)
       for (let round = 0; round < 60; round++) {
         const calls: Promise<unknown>[] = []
         const log: string[] = []

@@ -59,11 +59,11 @@ export interface StoreContext {
   /** Resolves once the start-up journal replay is done (cross-tier batches whole again). */
   recovered: Promise<void>
   /**
-   * Writes that touch cookies, and clears, run in call order (inTurn): how many have not finished,
-   * the last one's end, how many of them are clears (every write waits its turn behind one), and
-   * whether `recovered` has resolved (store/write.ts's short path waits for the replay).
+   * A tab's writes, clears and reads run in call order (inTurn): how many have not yet let the
+   * next one start, the last one's release, and whether `recovered` has resolved (store/write.ts's
+   * short path waits for the replay).
    */
-  readonly turns: { recovered: boolean, pending: number, last: Promise<void>, clearing: number }
+  readonly turns: { recovered: boolean, pending: number, last: Promise<void> }
   /** Status fields the tiers do not tell by themselves. */
   readonly flags: { indexeddb: StoreStatus['indexeddb'], browserSession: StoreStatus['browserSession'], session: StoreStatus['session'] }
   /** Clean-up for close(). */
@@ -123,7 +123,7 @@ export function createContext(config: StoreConfig): StoreContext {
     marker: { scope: flags.browserSession, settled: Promise.resolve(), fresh: false },
     session: undefined as unknown as SessionController,
     recovered: Promise.resolve(),
-    turns: { recovered: false, pending: 0, last: Promise.resolve(), clearing: 0 },
+    turns: { recovered: false, pending: 0, last: Promise.resolve() },
     flags,
     stops: [],
     cookieSeen: new Map(),
@@ -156,20 +156,35 @@ export function report(ctx: StoreContext, err: unknown, fallback: string): void 
   ctx.events.emit('error', err instanceof VisitStoreError ? err : new VisitStoreError('STORAGE_UNAVAILABLE', fallback, { cause: err }))
 }
 
-/** Runs `fn` once every earlier operation in turn has finished; at once (in this tick) when none is unfinished. */
-export async function inTurn<T>(ctx: StoreContext, fn: () => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` once every earlier operation in turn has let it start; at once (in this tick) when
+ * none is waiting. `fn` lets the next one start by calling `release` (an IndexedDB write once it is
+ * handed to the client tier, whose transactions keep call order; a read once it is asked), else
+ * when it ends (a cookie write, a clear).
+ */
+export async function inTurn<T>(ctx: StoreContext, fn: (release: () => void) => Promise<T> | T): Promise<T> {
   const w = ctx.turns
   const previous = w.last
   let done = () => {}
+  let held = true
   w.last = new Promise((resolve) => { done = resolve })
-  try {
-    if (w.pending++) await previous
-    return await fn()
-  } finally {
+  const release = () => {
+    if (!held) return
+    held = false
     w.pending--
     done()
   }
+  try {
+    if (w.pending++) await previous
+    return await fn(release)
+  } finally {
+    release()
+  }
 }
+
+/** Runs `fn` (a read) after every write called before it has been handed on; at once when none waits. */
+export const afterWrites = <T>(ctx: StoreContext, fn: () => Promise<T>): Promise<T> =>
+  (ctx.turns.pending ? inTurn(ctx, (release) => { const p = fn(); release(); return p }) : fn())
 
 export function assertOpen(ctx: StoreContext, what: string): void {
   if (ctx.closed) throw new VisitStoreError('STORAGE_UNAVAILABLE', `${what}: this store was closed; create a new one with createStore.`)

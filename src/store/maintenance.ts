@@ -62,17 +62,12 @@ function rangesOf(ctx: StoreContext, lifetime: Lifetime): [string, string][] {
 
 /**
  * `store.clear`: removes the store's data, or one lifetime's; never a cookie it does not declare.
- * In turn (store/context.ts inTurn): after the cookie writes called before it, and before every
- * write called after it, which would otherwise be deleted (in part, for a cross-tier batch).
+ * In turn (store/context.ts inTurn): after the writes called before it, and before every write
+ * and read called after it (a write would otherwise be deleted, in part for a cross-tier batch).
  */
 export async function clear(ctx: StoreContext, lifetime?: Lifetime): Promise<void> {
   assertOpen(ctx, 'clear()')
-  ctx.turns.clearing++
-  try {
-    await inTurn(ctx, () => clearNow(ctx, lifetime))
-  } finally {
-    ctx.turns.clearing--
-  }
+  await inTurn(ctx, () => clearNow(ctx, lifetime))
 }
 
 async function clearNow(ctx: StoreContext, lifetime?: Lifetime): Promise<void> {

@@ -159,27 +159,34 @@ export function remove(ctx: StoreContext, key: string): Promise<void> {
 }
 
 /**
- * A set or delete. Writes that touch cookies run one after another in call order (a cross-tier
- * batch writes its cookies only after its IndexedDB part, and a later set of the same key must
- * not land before it). The short path: a write of cookies alone, made while a burst holds the
- * cookie section, after the start-up replay and with no earlier such write unfinished, is written
- * at once (a loop of awaited sets then costs what its writes do, not a chain of awaits per set).
+ * A set or delete, in call order with the tab's other writes (store/context.ts inTurn). One that
+ * touches cookies holds its turn until it is done: a cross-tier batch writes its cookies only after
+ * its IndexedDB part, and a later set of the same key must not land before it. One of IndexedDB or
+ * sessionStorage keys alone lets the next start once it is handed to the tiers, which is in the
+ * caller's tick when nothing waits ahead of it and its plan is synchronous (see plan()).
+ * The short path: a write of cookies alone, made while a burst holds the cookie section, after
+ * the start-up replay and with nothing ahead of it, is written at once (a loop of awaited sets then
+ * costs what its writes do, not a chain of awaits per set).
  */
 function write(ctx: StoreContext, what: string, keys: string[], make: () => Plan | Promise<Plan>): Promise<void> {
   try {
     assertOpen(ctx, what)
     const p = make()
-    if (p instanceof Promise) {
-      const run = async () => commit(ctx, await p)
-      return ctx.turns.clearing || keys.some((key) => ctx.keys.resolve(key).tier === 'cookie') ? inTurn(ctx, run) : run()
+    if (!(p instanceof Promise) && !ctx.turns.pending) {
+      if (!p.cookies.length) return commit(ctx, p)
+      if (!p.tab.length && !p.puts.length && !p.dels.length && ctx.turns.recovered && ctx.cookies.now(() => writeInSection(ctx, p.cookies))) {
+        // Watchers hear of it after the call, as they do of any write.
+        return Promise.resolve().then(() => announce(ctx, p))
+      }
     }
-    if (p.cookies.length && !p.tab.length && !p.puts.length && !p.dels.length && ctx.turns.recovered && !ctx.turns.pending &&
-      ctx.cookies.now(() => writeInSection(ctx, p.cookies))) {
-      // Watchers hear of it after the call, as they do of any write.
-      return Promise.resolve().then(() => announce(ctx, p))
-    }
-    // Committed in the caller's tick when nothing is ahead of it (see plan()).
-    return p.cookies.length || ctx.turns.clearing ? inTurn(ctx, () => commit(ctx, p)) : commit(ctx, p)
+    // A plan that fails (a validator's refusal) is answered when its turn comes.
+    if (p instanceof Promise) p.catch(() => {})
+    return inTurn(ctx, async (release) => {
+      const planned = await p
+      const committed = commit(ctx, planned)
+      if (!planned.cookies.length) release()
+      return committed
+    })
   } catch (err) {
     return Promise.reject(err)
   }
@@ -195,12 +202,15 @@ function nextValue(ctx: StoreContext, key: string, spec: KeySpec, current: unkno
   return checked[0]
 }
 
-/** `update` of an IndexedDB key: read, `fn` and write in one readwrite transaction. */
-async function updateRecord(ctx: StoreContext, key: string, spec: KeySpec, fn: (current: unknown) => unknown): Promise<unknown> {
+/**
+ * `update` of an IndexedDB key: read, `fn` and write in one readwrite transaction. `handed` hears
+ * when the transaction is asked for (later writes may then start: the tier keeps their order).
+ */
+async function updateRecord(ctx: StoreContext, key: string, spec: KeySpec, fn: (current: unknown) => unknown, handed = () => {}): Promise<unknown> {
   const live = spec.lifetime === 'session' ? await sessionLive(ctx) : ''
   let next: unknown
   let thrown: { error: unknown } | undefined
-  await clientFor(ctx, spec.lifetime === 'session').run('readwrite', (tx, done) => tx.get(key, (raw) => {
+  const run = clientFor(ctx, spec.lifetime === 'session').run('readwrite', (tx, done) => tx.get(key, (raw) => {
     try {
       next = nextValue(ctx, key, spec, recordValue(ctx, key, spec, raw, live), fn)
     } catch (error) {
@@ -208,7 +218,9 @@ async function updateRecord(ctx: StoreContext, key: string, spec: KeySpec, fn: (
     }
     tx.put(makeRecord(key, next, spec, live, Date.now()))
     done(undefined)
-  })).catch((err: unknown) => {
+  }))
+  handed()
+  await run.catch((err: unknown) => {
     // The app's own fn (or its validator) answers for itself; the storage's errors come coded.
     throw thrown ? thrown.error : storageError(err, `update("${key}") in IndexedDB`)
   })
@@ -227,8 +239,8 @@ export async function update(ctx: StoreContext, key: string, fn: (current: unkno
   const spec = ctx.keys.resolve(key)
   let next: unknown
   if (spec.tier === 'indexeddb') {
-    // Behind a clear called before it, in turn, as every write is then.
-    return ctx.turns.clearing ? inTurn(ctx, () => updateRecord(ctx, key, spec, fn)) : updateRecord(ctx, key, spec, fn)
+    // In turn: its transaction is asked for after every earlier write's (at once when none waits).
+    return ctx.turns.pending || spec.lifetime === 'session' ? inTurn(ctx, (release) => updateRecord(ctx, key, spec, fn, release)) : updateRecord(ctx, key, spec, fn)
   }
   if (spec.tier === 'cookie' && ctx.cookies.available && ctx.cookies.locks === 'none') {
     throw new VisitStoreError('STORAGE_UNAVAILABLE', `update("${key}"): neither Web Locks nor IndexedDB can keep other tabs out here, so an update could lose another tab's write. Use set, or make the key client-only.`)
@@ -249,7 +261,8 @@ export async function update(ctx: StoreContext, key: string, fn: (current: unkno
     // An update resolves once its write reached the browser's cookie store: a read in another tab
     // then sees it (a set resolves sooner, and its burst goes on).
     await ctx.cookies.settled()
-  } else write()
+  } else if (ctx.turns.pending) await inTurn(ctx, write)
+  else write()
   notify(ctx, key, next)
   tellOtherTabs(ctx, spec.tier === 'cookie' ? [key] : [], [])
   return next

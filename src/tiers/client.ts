@@ -57,19 +57,29 @@ export function createClientTier(openBackend: () => Promise<RecordBackend>, onFa
       'are kept in memory for this page only. Private browsing or blocked storage usually causes this.', { cause }))
     return createMemoryBackend()
   }))
-  const call = <K extends keyof RecordBackend>(name: K) =>
-    ((...args: unknown[]) => open().then((b) => (b[name] as (...a: unknown[]) => unknown)(...args))) as RecordBackend[K]
   const writes = createBatch<QueuedWrite>(queueMicrotask, (ops) => void open().then((b) => commit(b, ops)))
+  // Transactions are asked for in call order: the writes queued before a call go first (a get,
+  // update or clear right after an un-awaited set sees it; IndexedDB runs them in that order).
+  const ordered = () => {
+    writes.flush()
+    return open()
+  }
+  const call = <K extends keyof RecordBackend>(name: K) =>
+    ((...args: unknown[]) => ordered().then((b) => (b[name] as (...a: unknown[]) => unknown)(...args))) as RecordBackend[K]
   // Reads asked for while the database opens, or in one tick, share one readonly transaction: at
   // a cold start the saved session state and the app's first get take one round trip, not two.
-  const reads = createBatch<QueuedRead>((run) => void open().then(run), (batch) => void readBatch(backend as Promise<RecordBackend>, batch))
+  const reads = createBatch<QueuedRead>((run) => void ordered().then(run), (batch) => void readBatch(backend as Promise<RecordBackend>, batch))
   return {
     get mode() { return mode },
     open,
     read: (keys) => new Promise((resolve, reject) => reads.add({ keys, resolve, reject })),
-    write: (op) => new Promise((resolve, reject) => writes.add({ ...op, resolve, reject })),
+    write: (op) => new Promise((resolve, reject) => {
+      // Reads asked for before this write go before it; a read asked for after it starts a new batch.
+      reads.flush()
+      writes.add({ ...op, resolve, reject })
+    }),
     // A readwrite transaction holds its scope until it commits; fn runs inside it.
-    exclusive: (fn) => open().then((b) => b.run('readwrite', (tx, done) => tx.get('$lock', (raw) => {
+    exclusive: (fn) => ordered().then((b) => b.run('readwrite', (tx, done) => tx.get('$lock', (raw) => {
       done(fn((raw as { v?: unknown } | undefined)?.v, (v) => {
         try {
           tx.put({ p: '$lock', v })

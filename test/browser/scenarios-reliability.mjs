@@ -993,6 +993,160 @@ const callOrder = {
   },
 }
 
+// ---- r12: one tab's calls take effect in call order in every tier, reads included ----
+
+const R12_ROUNDS = 60
+
+/**
+ * In the page: `rounds` rounds of 1 to 6 calls (set, setMany, delete, update, clear, get,
+ * getMany) over a cookie key, a persistent and a session IndexedDB key (20 KB values), a key whose
+ * validator answers 1-8 ms late for some values, and a tab key; each called without waiting for
+ * the one before, with a random pause after some. An update's function must get the state every
+ * earlier call left; a read of a non-cookie key the state its call was made in or a later call's
+ * write, never an older one (reads of the cookie key are not judged in the round: WebKit's copy of
+ * the cookies can lag the page's own writes); after each round getMany and document.cookie must
+ * come to the calls applied in call order (within 3 s). Sets window.r12 to { mismatches, kinds }.
+ */
+const r12Start = ({ name, rounds, seed }) => {
+  window.r12 = null
+  window.r12progress = 'not started'
+  r12Rounds().then((r) => { window.r12 = r }, (err) => { window.r12 = { error: String(err?.message ?? err) } })
+  return true
+  async function r12Rounds() {
+  const laggy = { '~standard': { version: 1, vendor: 'test', validate: async (value) => {
+    if (typeof value === 'string' && value.startsWith('slow')) await new Promise((resolve) => setTimeout(resolve, 1 + (value.length % 8)))
+    return { value }
+  } } }
+  const keys = {
+    theme: { lifetime: 'persistent', serverVisible: true, type: 'string' },
+    visits: { lifetime: 'persistent' },
+    cart: { lifetime: 'session' },
+    slow: { lifetime: 'persistent', validate: laggy },
+    scroll: { lifetime: 'tab' },
+  }
+  const store = window.VisitStore.createStore({ name, keys })
+  await store.ready
+  let x = seed
+  const random = (n) => {
+    x ^= x << 13
+    x ^= x >>> 17
+    x ^= x << 5
+    return (x >>> 0) % n
+  }
+  const all = Object.keys(keys)
+  const pad = 'p'.repeat(20000)
+  const valueFor = (key, n) => (key === 'visits' ? { n, pad } : key === 'cart' ? { n, pad } : key === 'scroll' ? n : key === 'slow' && n % 2 ? `slow-${'x'.repeat(n % 7)}` : `${key}-${n}`)
+  const same = (a, b) => JSON.stringify(a) === JSON.stringify(b)
+  const show = (v) => (v && typeof v === 'object' ? `{n:${v.n}}` : String(v))
+  const model = new Map()
+  const mismatches = []
+  const kinds = { set: 0, setMany: 0, delete: 0, update: 0, clear: 0, get: 0, getMany: 0 }
+  const cookieTheme = () => {
+    const pair = document.cookie.split('; ').find((c) => c.startsWith(`${name}_theme=`))
+    return pair === undefined ? undefined : decodeURIComponent(pair.slice(name.length + 7))
+  }
+  for (let round = 0; round < rounds && mismatches.length < 5; round++) {
+    const calls = []
+    const log = []
+    const changes = []
+    const change = (key, value) => {
+      if (value === undefined) model.delete(key)
+      else model.set(key, value)
+      changes.push([key, value])
+    }
+    const reads = []
+    for (let i = 0, n = 1 + random(6); i < n; i++) {
+      const key = all[random(all.length)]
+      const other = all[random(all.length)]
+      const v = round * 10 + i
+      let kind = ['set', 'set', 'set', 'setMany', 'delete', 'update', 'clear', 'getMany', 'get', 'get'][random(10)]
+      if (kind === 'update' && key === 'slow') kind = 'get'
+      kinds[kind]++
+      log.push(`${kind}(${kind === 'clear' ? '' : key}${kind === 'setMany' || kind === 'getMany' ? `, ${other}` : ''})`)
+      const at = log.length - 1
+      if (kind === 'set') {
+        change(key, valueFor(key, v))
+        calls.push(store.set(key, valueFor(key, v)))
+      } else if (kind === 'setMany') {
+        const entries = Object.fromEntries([[key, valueFor(key, v)], [other, valueFor(other, v + 1)]])
+        for (const [k, value] of Object.entries(entries)) change(k, value)
+        calls.push(store.setMany(entries))
+      } else if (kind === 'delete') {
+        change(key, undefined)
+        calls.push(store.delete(key))
+      } else if (kind === 'update') {
+        const input = model.get(key)
+        const next = valueFor(key, v)
+        change(key, next)
+        calls.push(store.update(key, (current) => {
+          // A cookie key's input comes from the jar under the lock, fresh: judged like the rest.
+          if (!same(current, input)) mismatches.push(`round ${round}, call ${at}: update(${key}) got ${show(current)}, calls in order give ${show(input)} (${log.join(', ')})`)
+          return next
+        }))
+      } else if (kind === 'clear') {
+        for (const k of all) change(k, undefined)
+        calls.push(store.clear())
+      } else {
+        const asked = kind === 'getMany' ? [key, other] : [key]
+        const got = kind === 'getMany' ? store.getMany(asked) : store.get(key).then((value) => ({ [key]: value }))
+        reads.push({ asked, from: changes.length, before: asked.map((k) => model.get(k)), got, at })
+        calls.push(got)
+      }
+      const pause = random(6)
+      if (pause === 1) await null
+      else if (pause === 2) {
+        await new Promise((resolve) => {
+          const { port1, port2 } = new MessageChannel()
+          port1.onmessage = () => { port1.close(); resolve() }
+          port2.postMessage(null)
+        })
+      } else if (pause === 3) await calls.at(-1).catch(() => {})
+    }
+    window.r12progress = `round ${round}: ${log.join(', ')}`
+    const failed = (await Promise.allSettled(calls)).filter((r) => r.status === 'rejected').map((r) => String(r.reason?.message ?? r.reason))
+    if (failed.length) mismatches.push(`round ${round} (${log.join(', ')}): rejected: ${failed.join('; ')}`)
+    for (const read of reads) {
+      const got = await read.got.catch(() => ({}))
+      read.asked.forEach((k, n) => {
+        if (k === 'theme') return
+        const possible = [read.before[n], ...read.from < changes.length ? changes.slice(read.from).filter(([c]) => c === k).map(([, value]) => value) : []]
+        if (!possible.some((p) => same(p, got[k]))) {
+          mismatches.push(`round ${round}, call ${read.at}: read ${k} as ${show(got[k])}; calls in order allow ${possible.map(show).join(' or ')} (${log.join(', ')})`)
+        }
+      })
+    }
+    const want = Object.fromEntries(all.map((k) => [k, model.get(k)]))
+    const state = async () => [await store.getMany(all), cookieTheme()]
+    let [got, cookie] = await state()
+    for (const end = Date.now() + 3000; (!same(got, want) || cookie !== model.get('theme')) && Date.now() < end; [got, cookie] = await state()) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    if (!same(got, want) || cookie !== model.get('theme')) {
+      const brief = (o) => Object.fromEntries(all.map((k) => [k, show(o[k])]))
+      mismatches.push(`round ${round} (${log.join(', ')}): the store holds ${JSON.stringify(brief(got))} and the cookie ${cookie} (asked for up to 3 s); calls in order give ${JSON.stringify(brief(want))}`)
+    }
+  }
+  store.close()
+  return { mismatches, kinds }
+  }
+}
+
+const callOrderEveryTier = {
+  id: 'r12',
+  name: `one tab's calls take effect in call order in every tier (${R12_ROUNDS} rounds of 1-6 calls over a cookie key, IndexedDB keys persistent and session-scoped, a key with a late validator and a tab key: set, setMany, delete, update, clear(), get, getMany, awaited or not at random): updates start from the calls before them, reads never show an older state, and each round ends in the call-order state`,
+  group: 'live',
+  async run({ tab, server }) {
+    const page = await tab()
+    await page.goto(server.url('/'))
+    await page.evaluate(r12Start, { name: `r12-${rand()}`, rounds: R12_ROUNDS, seed: 1 + Math.floor(Math.random() * 1e9) })
+    const r = await until(page, () => window.r12, null, 'the rounds', 90000, 200)
+      .catch(async (err) => { throw new Error(`${err.message}; the page was at ${await page.evaluate(() => window.r12progress)}`) })
+    ok(!r.error, 'the rounds threw', r.error)
+    ok(Object.values(r.kinds).every((n) => n > 5), 'the rounds made every kind of call', JSON.stringify(r.kinds))
+    eq(r.mismatches, [], 'calls whose outcome is not the call-order outcome')
+  },
+}
+
 // ---- rc: a browser SIGKILLed during bursts of cross-tier setMany, restarted on its profile ----
 
 const RC_KEYS = { batch: { lifetime: 'persistent', serverVisible: true }, 'e:*': { lifetime: 'persistent' } }
@@ -1080,4 +1234,4 @@ const crash = {
   },
 }
 
-export const reliabilityScenarios = [simultaneousStart, markerRemoved, worker, cookiePath, declarationUpgrade, navigateAway, siteDataCleared, foreignDatabase, malformedRecords, watchOnce, callOrder, crash]
+export const reliabilityScenarios = [simultaneousStart, markerRemoved, worker, cookiePath, declarationUpgrade, navigateAway, siteDataCleared, foreignDatabase, malformedRecords, watchOnce, callOrder, callOrderEveryTier, crash]
