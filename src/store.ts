@@ -43,11 +43,11 @@ export function createStore<S extends object = never, const C extends KeysFor<S>
   const ready = startUp(ctx)
   const peeked = new Map<string, { raw: string | undefined, value: unknown }>()
   const store: VisitStore<object> = {
-    keys: (prefix) => afterWrites(ctx, () => listKeys(ctx, prefix)) as Promise<never[]>,
-    get: (key) => afterWrites(ctx, () => get(ctx, key)) as Promise<never>,
+    keys: (prefix) => afterWrites(ctx, undefined, () => listKeys(ctx, prefix)) as Promise<never[]>,
+    get: (key) => afterWrites(ctx, [key], () => get(ctx, key)) as Promise<never>,
     set: (key, value) => set(ctx, [[key, value]], `set("${key}")`),
     delete: (key) => remove(ctx, key),
-    getMany: (keys) => afterWrites(ctx, () => getMany(ctx, keys)) as Promise<never>,
+    getMany: (keys) => afterWrites(ctx, keys, () => getMany(ctx, keys)) as Promise<never>,
     setMany: (values) => set(ctx, Object.entries(values), 'setMany()'),
     update: (key, fn) => update(ctx, key, fn as (current: unknown) => unknown) as Promise<never>,
     peek: (key) => peek(ctx, key, peeked) as never,

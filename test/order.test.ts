@@ -5,7 +5,8 @@ import { IDBFactory } from 'fake-indexeddb'
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
 import { createBatch } from '../src/batch.js'
 import { createStore, type VisitStore } from '../src/index.js'
-import { clearAllCookies, cookieJar, seededRandom, useWebLocks } from './fixtures/page-storage.js'
+import { sessionSync } from '../src/session.js'
+import { clearAllCookies, cookieJar, seededRandom, stubSessionServer, useWebLocks } from './fixtures/page-storage.js'
 
 interface Schema { theme: string, visits: number, cart: string, slow: string, scroll: number }
 
@@ -114,6 +115,22 @@ describe('a write is not overtaken by a later call on the same key', () => {
     await store.clear()
     await Promise.all(calls)
     expect(await store.getMany(['cart', 'visits', 'slow'])).toEqual({ cart: undefined, visits: undefined, slow: undefined })
+  })
+})
+
+describe('calls wait only for the earlier calls they cross', () => {
+  test("while a session key's write waits for a server that does not answer, persistent keys are written, updated and read", async () => {
+    stubSessionServer({ delay: 'never' })
+    const store = createStore<Schema>({ name: 'ord', keys, session: sessionSync({ endpoint: '/session', timeout: 60_000 }), backends: { indexedDB: idb } })
+    open.push(store)
+    let cartSettled = false
+    const cart = store.set('cart', 'x').finally(() => { cartSettled = true })
+    cart.catch(() => {})
+    await store.set('visits', 1)
+    expect(await store.update('visits', (n) => (n ?? 0) + 1)).toBe(2)
+    await store.set('theme', 'dark')
+    expect(await store.getMany(['visits', 'theme', 'scroll'])).toEqual({ visits: 2, theme: 'dark', scroll: undefined })
+    expect(cartSettled).toBe(false)
   })
 })
 

@@ -59,11 +59,10 @@ export interface StoreContext {
   /** Resolves once the start-up journal replay is done (cross-tier batches whole again). */
   recovered: Promise<void>
   /**
-   * A tab's writes, clears and reads run in call order (inTurn): how many have not yet let the
-   * next one start, the last one's release, and whether `recovered` has resolved (store/write.ts's
-   * short path waits for the replay).
+   * A tab's calls take effect in call order (inTurn): the calls that have not yet let those after
+   * them start, and whether `recovered` has resolved (store/write.ts's short path waits for the replay).
    */
-  readonly turns: { recovered: boolean, pending: number, last: Promise<void> }
+  readonly turns: { recovered: boolean, ahead: Set<Turn> }
   /** Status fields the tiers do not tell by themselves. */
   readonly flags: { indexeddb: StoreStatus['indexeddb'], browserSession: StoreStatus['browserSession'], session: StoreStatus['session'] }
   /** Clean-up for close(). */
@@ -123,7 +122,7 @@ export function createContext(config: StoreConfig): StoreContext {
     marker: { scope: flags.browserSession, settled: Promise.resolve(), fresh: false },
     session: undefined as unknown as SessionController,
     recovered: Promise.resolve(),
-    turns: { recovered: false, pending: 0, last: Promise.resolve() },
+    turns: { recovered: false, ahead: new Set() },
     flags,
     stops: [],
     cookieSeen: new Map(),
@@ -157,34 +156,49 @@ export function report(ctx: StoreContext, err: unknown, fallback: string): void 
 }
 
 /**
- * Runs `fn` once every earlier operation in turn has let it start; at once (in this tick) when
- * none is waiting. `fn` lets the next one start by calling `release` (an IndexedDB write once it is
- * handed to the client tier, whose transactions keep call order; a read once it is asked), else
- * when it ends (a cookie write, a clear).
+ * What a call touches, for call order: its keys (none: everything, as `clear()` and `keys()`
+ * touch), whether it writes cookies (cookie writes share the jar and its budget: they go one after
+ * another), and whether it only reads (reads never wait for one another).
  */
-export async function inTurn<T>(ctx: StoreContext, fn: (release: () => void) => Promise<T> | T): Promise<T> {
-  const w = ctx.turns
-  const previous = w.last
+export interface Scope { keys?: readonly string[], cookies?: boolean, read?: boolean }
+interface Turn extends Scope { released: Promise<void> }
+
+const crosses = (a: Scope, b: Scope): boolean => !(a.read && b.read) &&
+  (!a.keys || !b.keys || (!!a.cookies && !!b.cookies) || a.keys.some((key) => b.keys?.includes(key)))
+
+/** Whether a call of `scope` made now would wait for an earlier one. */
+export const waits = (ctx: StoreContext, scope: Scope): boolean => [...ctx.turns.ahead].some((t) => crosses(t, scope))
+
+/**
+ * Runs `fn` once every earlier call it crosses (a shared key, both writing cookies, a clear) has
+ * let it start; calls that touch other keys do not hold it back (a persistent key's read never waits
+ * for a session key's write, which waits for the session state). `fn` lets later calls start by
+ * calling `release`: an IndexedDB write once it is handed to the client tier, whose transactions
+ * keep call order; a read once it is asked; else when it ends (a cookie write, a clear).
+ */
+export async function inTurn<T>(ctx: StoreContext, scope: Scope, fn: (release: () => void) => Promise<T> | T): Promise<T> {
+  const { ahead } = ctx.turns
+  const before = [...ahead].filter((t) => crosses(t, scope)).map((t) => t.released)
   let done = () => {}
-  let held = true
-  w.last = new Promise((resolve) => { done = resolve })
+  const turn: Turn = { ...scope, released: new Promise((resolve) => { done = resolve }) }
+  ahead.add(turn)
   const release = () => {
-    if (!held) return
-    held = false
-    w.pending--
+    ahead.delete(turn)
     done()
   }
   try {
-    if (w.pending++) await previous
+    if (before.length) await Promise.all(before)
     return await fn(release)
   } finally {
     release()
   }
 }
 
-/** Runs `fn` (a read) after every write called before it has been handed on; at once when none waits. */
-export const afterWrites = <T>(ctx: StoreContext, fn: () => Promise<T>): Promise<T> =>
-  (ctx.turns.pending ? inTurn(ctx, (release) => { const p = fn(); release(); return p }) : fn())
+/** Runs `fn`, a read of `keys` (all: undefined), once the writes called before it that it crosses are handed on; at once when none is. */
+export const afterWrites = <T>(ctx: StoreContext, keys: readonly string[] | undefined, fn: () => Promise<T>): Promise<T> => {
+  const scope = { keys, read: true }
+  return waits(ctx, scope) ? inTurn(ctx, scope, (release) => { const p = fn(); release(); return p }) : fn()
+}
 
 export function assertOpen(ctx: StoreContext, what: string): void {
   if (ctx.closed) throw new VisitStoreError('STORAGE_UNAVAILABLE', `${what}: this store was closed; create a new one with createStore.`)

@@ -67,7 +67,7 @@ function rangesOf(ctx: StoreContext, lifetime: Lifetime): [string, string][] {
  */
 export async function clear(ctx: StoreContext, lifetime?: Lifetime): Promise<void> {
   assertOpen(ctx, 'clear()')
-  await inTurn(ctx, () => clearNow(ctx, lifetime))
+  await inTurn(ctx, {}, () => clearNow(ctx, lifetime))
 }
 
 async function clearNow(ctx: StoreContext, lifetime?: Lifetime): Promise<void> {

@@ -4,7 +4,7 @@ import type { KeySpec } from '../keys.js'
 import { makeRecord, type StoredRecord } from '../records.js'
 import type { CookieWrite } from '../tiers/cookie.js'
 import { validate, type Checked } from '../validation.js'
-import { assertOpen, inTurn, notify, type StoreContext } from './context.js'
+import { assertOpen, inTurn, notify, waits, type StoreContext } from './context.js'
 import { commitAcrossTiers } from './journal.js'
 import { clientFor, sessionLive } from './marker.js'
 import { checkReadNow, decodeSync, recordValue } from './read.js'
@@ -159,21 +159,22 @@ export function remove(ctx: StoreContext, key: string): Promise<void> {
 }
 
 /**
- * A set or delete, in call order with the tab's other writes (store/context.ts inTurn). One that
- * touches cookies holds its turn until it is done: a cross-tier batch writes its cookies only after
- * its IndexedDB part, and a later set of the same key must not land before it. One of IndexedDB or
- * sessionStorage keys alone lets the next start once it is handed to the tiers, which is in the
- * caller's tick when nothing waits ahead of it and its plan is synchronous (see plan()).
- * The short path: a write of cookies alone, made while a burst holds the cookie section, after
- * the start-up replay and with nothing ahead of it, is written at once (a loop of awaited sets then
- * costs what its writes do, not a chain of awaits per set).
+ * A set or delete, in call order with the tab's calls that touch its keys (store/context.ts
+ * inTurn). One that touches cookies holds its turn until it is done: a cross-tier batch writes its
+ * cookies only after its IndexedDB part, and a later set of the same key must not land before it.
+ * One of IndexedDB or sessionStorage keys alone lets later calls start once it is handed to the
+ * tiers, which is in the caller's tick when nothing it crosses is ahead and its plan is synchronous
+ * (see plan()). The short path: a write of cookies alone, made while a burst holds the cookie
+ * section, after the start-up replay and with nothing ahead of it, is written at once (a loop of
+ * awaited sets then costs what its writes do, not a chain of awaits per set).
  */
 function write(ctx: StoreContext, what: string, keys: string[], make: () => Plan | Promise<Plan>): Promise<void> {
   try {
     assertOpen(ctx, what)
     const p = make()
-    if (!(p instanceof Promise) && !ctx.turns.pending) {
-      if (!p.cookies.length) return commit(ctx, p)
+    const scope = { keys, cookies: p instanceof Promise ? keys.some((key) => ctx.keys.resolve(key).tier === 'cookie') : p.cookies.length > 0 }
+    if (!(p instanceof Promise) && !waits(ctx, scope)) {
+      if (!scope.cookies) return commit(ctx, p)
       if (!p.tab.length && !p.puts.length && !p.dels.length && ctx.turns.recovered && ctx.cookies.now(() => writeInSection(ctx, p.cookies))) {
         // Watchers hear of it after the call, as they do of any write.
         return Promise.resolve().then(() => announce(ctx, p))
@@ -181,7 +182,7 @@ function write(ctx: StoreContext, what: string, keys: string[], make: () => Plan
     }
     // A plan that fails (a validator's refusal) is answered when its turn comes.
     if (p instanceof Promise) p.catch(() => {})
-    return inTurn(ctx, async (release) => {
+    return inTurn(ctx, scope, async (release) => {
       const planned = await p
       const committed = commit(ctx, planned)
       if (!planned.cookies.length) release()
@@ -239,8 +240,8 @@ export async function update(ctx: StoreContext, key: string, fn: (current: unkno
   const spec = ctx.keys.resolve(key)
   let next: unknown
   if (spec.tier === 'indexeddb') {
-    // In turn: its transaction is asked for after every earlier write's (at once when none waits).
-    return ctx.turns.pending || spec.lifetime === 'session' ? inTurn(ctx, (release) => updateRecord(ctx, key, spec, fn, release)) : updateRecord(ctx, key, spec, fn)
+    // In turn: its transaction is asked for after those of the earlier calls of its key (at once when none waits).
+    return waits(ctx, { keys: [key] }) || spec.lifetime === 'session' ? inTurn(ctx, { keys: [key] }, (release) => updateRecord(ctx, key, spec, fn, release)) : updateRecord(ctx, key, spec, fn)
   }
   if (spec.tier === 'cookie' && ctx.cookies.available && ctx.cookies.locks === 'none') {
     throw new VisitStoreError('STORAGE_UNAVAILABLE', `update("${key}"): neither Web Locks nor IndexedDB can keep other tabs out here, so an update could lose another tab's write. Use set, or make the key client-only.`)
@@ -254,14 +255,14 @@ export async function update(ctx: StoreContext, key: string, fn: (current: unkno
   }
   // The tab tier has no other tabs to keep out; the cookie section reads the jar fresh at its start.
   if (spec.tier === 'cookie') {
-    await inTurn(ctx, async () => {
+    await inTurn(ctx, { keys: [key], cookies: true }, async () => {
       await ctx.recovered
       await ctx.cookies.section(write)
     })
     // An update resolves once its write reached the browser's cookie store: a read in another tab
     // then sees it (a set resolves sooner, and its burst goes on).
     await ctx.cookies.settled()
-  } else if (ctx.turns.pending) await inTurn(ctx, write)
+  } else if (waits(ctx, { keys: [key] })) await inTurn(ctx, { keys: [key] }, write)
   else write()
   notify(ctx, key, next)
   tellOtherTabs(ctx, spec.tier === 'cookie' ? [key] : [], [])
