@@ -167,7 +167,7 @@ const crosses = (a: Scope, b: Scope): boolean => !(a.read && b.read) &&
   (!a.keys || !b.keys || (!!a.cookies && !!b.cookies) || a.keys.some((key) => b.keys?.includes(key)))
 
 /** Whether a call of `scope` made now would wait for an earlier one. */
-export const waits = (ctx: StoreContext, scope: Scope): boolean => [...ctx.turns.ahead].some((t) => crosses(t, scope))
+export const waits = (ctx: StoreContext, scope: Scope): boolean => ctx.turns.ahead.size > 0 && [...ctx.turns.ahead].some((t) => crosses(t, scope))
 
 /**
  * Runs `fn` once every earlier call it crosses (a shared key, both writing cookies, a clear) has
