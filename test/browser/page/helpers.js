@@ -6,6 +6,31 @@ window.vt = {
   u: (value) => (value === undefined ? '(undefined)' : value),
   /** Events seen per store name: { watch: [{ key, value, source }], change, end, expiring, error }. */
   logs: {},
+  /** A seeded xorshift32 for race rounds: random(n) gives 0 to n - 1, the same sequence for the same seed. */
+  seeded(seed) {
+    let x = seed
+    return (n) => {
+      x ^= x << 13
+      x ^= x >>> 17
+      x ^= x << 5
+      return (x >>> 0) % n
+    }
+  },
+  /**
+   * A pause after a call of a race round, by `kind`: 1 a microtask, 2 a new task (a message the
+   * page posts to itself: a 0 ms timer would take a second in a hidden tab), 3 the call itself
+   * (settled either way); anything else none.
+   */
+  async pause(kind, call) {
+    if (kind === 1) await null
+    else if (kind === 2) {
+      await new Promise((resolve) => {
+        const { port1, port2 } = new MessageChannel()
+        port1.onmessage = () => { port1.close(); resolve() }
+        port2.postMessage(null)
+      })
+    } else if (kind === 3) await call.catch(() => {})
+  },
   /** One store per name and page, made with the script-tag global. */
   store(name, keys) {
     return this.open(name, { keys })
