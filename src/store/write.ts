@@ -207,7 +207,7 @@ function nextValue(ctx: StoreContext, key: string, spec: KeySpec, current: unkno
  * `update` of an IndexedDB key: read, `fn` and write in one readwrite transaction. `handed` hears
  * when the transaction is asked for (later writes may then start: the tier keeps their order).
  */
-async function updateRecord(ctx: StoreContext, key: string, spec: KeySpec, fn: (current: unknown) => unknown, handed = () => {}): Promise<unknown> {
+async function updateRecord(ctx: StoreContext, key: string, spec: KeySpec, fn: (current: unknown) => unknown, handed: () => void): Promise<unknown> {
   const live = spec.lifetime === 'session' ? await sessionLive(ctx) : ''
   let next: unknown
   let thrown: { error: unknown } | undefined
@@ -240,8 +240,8 @@ export async function update(ctx: StoreContext, key: string, fn: (current: unkno
   const spec = ctx.keys.resolve(key)
   let next: unknown
   if (spec.tier === 'indexeddb') {
-    // In turn: its transaction is asked for after those of the earlier calls of its key (at once when none waits).
-    return waits(ctx, { keys: [key] }) || spec.lifetime === 'session' ? inTurn(ctx, { keys: [key] }, (release) => updateRecord(ctx, key, spec, fn, release)) : updateRecord(ctx, key, spec, fn)
+    // In turn: its transaction is asked for after those of the earlier calls of its key (in this tick when none is ahead).
+    return inTurn(ctx, { keys: [key] }, (release) => updateRecord(ctx, key, spec, fn, release))
   }
   if (spec.tier === 'cookie' && ctx.cookies.available && ctx.cookies.locks === 'none') {
     throw new VisitStoreError('STORAGE_UNAVAILABLE', `update("${key}"): neither Web Locks nor IndexedDB can keep other tabs out here, so an update could lose another tab's write. Use set, or make the key client-only.`)
@@ -262,8 +262,7 @@ export async function update(ctx: StoreContext, key: string, fn: (current: unkno
     // An update resolves once its write reached the browser's cookie store: a read in another tab
     // then sees it (a set resolves sooner, and its burst goes on).
     await ctx.cookies.settled()
-  } else if (waits(ctx, { keys: [key] })) await inTurn(ctx, { keys: [key] }, write)
-  else write()
+  } else await inTurn(ctx, { keys: [key] }, write)
   notify(ctx, key, next)
   tellOtherTabs(ctx, spec.tier === 'cookie' ? [key] : [], [])
   return next
