@@ -1236,6 +1236,42 @@ describe('data safety: cross-tier batches (the journal)', () => {
     expect(await next.get('cart')).toEqual([{ sku: 'b', qty: 2 }])
   })
 
+  test.each([
+    ['another key', { locale: 'fr', visits: 2 }, { theme: 'dark', cart: [{ sku: 'a', qty: 1 }], locale: 'fr', visits: 2 }],
+    // The gone batch's theme must not be written over the later batch's.
+    ['the same cookie key (the later batch wins it)', { theme: 'light', visits: 2 }, { theme: 'light', cart: [{ sku: 'a', qty: 1 }], visits: 2 }],
+  ] as [string, { theme?: 'light' | 'dark', locale?: string, visits?: number }, Record<string, unknown>][])('a tab gone between its batch\'s IndexedDB commit and its cookies, while another tab\'s later batch writes %s: the gone batch is whole at the next start', async (_, later, whole) => {
+    const locks = useWebLocks()
+    const request = locks.request.bind(locks) as (...args: unknown[]) => Promise<unknown>
+    // Tab A's page goes away while it waits for the cookie lock a second time (after its IndexedDB
+    // commit): that lock request is never granted, and nothing of A runs after it.
+    let requests: number | undefined
+    let gone = () => {}
+    const aGone = new Promise<void>((resolve) => { gone = resolve })
+    ;(locks as { request: unknown }).request = (name: string, ...rest: unknown[]) => {
+      if (requests !== undefined && name.endsWith('cookies') && ++requests === 2) {
+        gone()
+        return new Promise(() => {})
+      }
+      return request(name, ...rest)
+    }
+    const a = makeStore()
+    const b = makeStore()
+    await Promise.all([a.ready, b.ready])
+    await a.setMany({ theme: 'light', locale: 'en' })
+    await idle()
+    requests = 0
+    void a.setMany({ theme: 'dark', cart: [{ sku: 'a', qty: 1 }] })
+    await aGone
+    requests = undefined
+    expect(await rawRecord(idb, 'shop', 'cart')).toMatchObject({ v: [{ sku: 'a', qty: 1 }] })
+    expect(cookieJar().shop_theme).toBe('light')
+    await b.setMany(later)
+    b.close()
+    const next = makeStore()
+    expect(await next.getMany(['theme', 'cart', 'locale', 'visits'])).toEqual({ locale: 'en', ...whole })
+  })
+
   test('a cookie the browser refuses after the IndexedDB commit undoes the IndexedDB part exactly, and the batch rejects', async () => {
     // A Domain attribute: the batch's cookie is the first written with it (the marks are host-only), so it is read back at once.
     const jar = pageJar({ drop: (line) => line.startsWith('shop_theme=') })

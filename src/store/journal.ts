@@ -14,6 +14,9 @@ import { report, type StoreContext } from './context.js'
 // next start the journal entries after the mark are replayed, per cookie: a cookie still showing
 // a value of that batch chain (lost writes) is brought to the batch's; a cookie holding anything
 // else was written after the batch by someone else, and is left alone.
+// The mark only goes up, so it must not pass a batch whose cookies were never written: a tab gone
+// between its commit and its cookies, while another tab's later batch writes its mark. So a batch
+// first writes, the same way, the cookies of the entries between the mark and its own number.
 
 const JOURNAL = '$j:'
 const SEQ = '$seq'
@@ -30,17 +33,31 @@ type JournalCookies = [key: string, value: string | null, replaced: string | nul
  */
 export async function commitAcrossTiers(ctx: StoreContext, cookies: CookieWrite[], puts: StoredRecord[], dels: string[]): Promise<void> {
   // Checked first, so that a cookie over the limit or the budget writes nothing anywhere.
-  const replaced = await ctx.cookies.section(() => {
+  const { replaced, mark } = await ctx.cookies.section(() => {
     ctx.cookies.check(cookies)
-    return cookies.map((w) => ctx.cookies.current(w.key) ?? null)
+    return { replaced: cookies.map((w) => ctx.cookies.current(w.key) ?? null), mark: markOf(ctx) }
   })
   const entry: JournalCookies = cookies.map((w, i) => [w.key, w.encoded ?? null, replaced[i] ?? null])
-  const { id, previous } = await commitRecords(ctx.client, puts, dels, entry).catch((err: unknown) => {
+  const { id, previous, earlier } = await commitRecords(ctx.client, puts, dels, entry, mark).catch((err: unknown) => {
     throw storageError(err, `setMany("${[...cookies.map((w) => w.key), ...puts.map((r) => r.p), ...dels].join('", "')}") in IndexedDB`)
   })
   try {
     await ctx.cookies.section(() => {
-      ctx.cookies.write([...cookies, { key: COMMIT_KEY, encoded: id.toString(36) }])
+      const now = markOf(ctx)
+      const own = new Set(cookies.map((w) => w.key))
+      // Earlier batches not yet under the mark: gone, or still waiting for this lock (then they
+      // write the same values again). Their writes are the replay's, minus the keys this batch writes.
+      let caughtUp = true
+      const behind = catchUp(ctx, earlier.filter((e) => e.id > now)).filter((w) => !own.has(w.key))
+      if (behind.length) {
+        try {
+          ctx.cookies.write(behind)
+        } catch (err) {
+          caughtUp = false
+          report(ctx, err, 'Writing the cookies of an earlier batch failed; the next start replays it.')
+        }
+      }
+      ctx.cookies.write(caughtUp ? [...cookies, { key: COMMIT_KEY, encoded: Math.max(now, id).toString(36) }] : cookies)
       for (const w of cookies) if (ctx.cookieSeen.has(w.key)) ctx.cookieSeen.set(w.key, w.encoded)
     })
   } catch (err) {
@@ -50,10 +67,19 @@ export async function commitAcrossTiers(ctx: StoreContext, cookies: CookieWrite[
   }
 }
 
-/** The IndexedDB part and the journal entry in one transaction; the records replaced come back for an undo. */
-function commitRecords(client: ClientTier, puts: StoredRecord[], dels: string[], entry: JournalCookies) {
-  return client.run<{ id: number, previous: unknown[] }>('readwrite', (tx, done) => tx.get(SEQ, (seq) => {
+/** The commit mark: the number of the newest batch whose cookies, and all earlier ones', were written. */
+const markOf = (ctx: StoreContext) => parseInt(ctx.cookies.current(COMMIT_KEY) ?? '0', 36) || 0
+
+/**
+ * The IndexedDB part and the journal entry in one transaction; the records replaced come back for
+ * an undo, and the entries between `mark` and this one (at most KEEP) for catching up.
+ */
+function commitRecords(client: ClientTier, puts: StoredRecord[], dels: string[], entry: JournalCookies, mark: number) {
+  type Committed = { id: number, previous: unknown[], earlier: { id: number, v: JournalCookies }[] }
+  return client.run<Committed>('readwrite', (tx, done) => tx.get(SEQ, (seq) => {
     const id = ((seq as { v?: number } | undefined)?.v ?? 0) + 1
+    const earlier: Committed['earlier'] = []
+    for (let n = Math.max(mark, id - KEEP) + 1; n < id; n++) tx.get(entryKey(n), (raw) => { if (raw) earlier.push({ id: n, v: (raw as { v: JournalCookies }).v }) })
     const keys = [...puts.map((r) => r.p), ...dels]
     const previous = new Array<unknown>(keys.length)
     // Requests run in order: each get sees the record before this batch's put or delete.
@@ -63,7 +89,7 @@ function commitRecords(client: ClientTier, puts: StoredRecord[], dels: string[],
     tx.put({ p: SEQ, v: id })
     tx.put({ p: entryKey(id), v: entry })
     tx.delete(entryKey(id - KEEP))
-    done({ id, previous })
+    done({ id, previous, earlier })
   }))
 }
 
@@ -84,26 +110,36 @@ export async function replayJournal(ctx: StoreContext, fresh: boolean): Promise<
   const entries = (await ctx.client.range(JOURNAL, '$j;')) as { p: string, v: JournalCookies }[]
   if (!entries.length) return
   const mark = await ctx.cookies.section(() => {
-    const mark = parseInt(ctx.cookies.current(COMMIT_KEY) ?? '0', 36) || 0
+    const mark = markOf(ctx)
     const pending = entries.filter((e) => parseInt(e.p.slice(JOURNAL.length), 36) > mark)
-    const chain = new Map<string, Set<string | null>>()
-    const last = new Map<string, string | null>()
-    for (const { v } of pending) {
-      for (const [key, value, replaced] of v) {
-        const seen = chain.get(key) ?? new Set()
-        chain.set(key, seen.add(value).add(replaced))
-        last.set(key, value)
-      }
-    }
-    const writes: CookieWrite[] = []
-    for (const [key, value] of last) {
-      const spec = ctx.keys.find(key)
-      const now = ctx.cookies.current(key) ?? null
-      if (spec?.tier === 'cookie' && now !== value && chain.get(key)?.has(now)) writes.push({ key, encoded: value ?? undefined, spec })
-    }
     const newest = pending.at(-1)
-    if (newest) ctx.cookies.write([...writes, { key: COMMIT_KEY, encoded: newest.p.slice(JOURNAL.length).replace(/^0+/, '') }])
+    if (newest) ctx.cookies.write([...catchUp(ctx, pending), { key: COMMIT_KEY, encoded: newest.p.slice(JOURNAL.length).replace(/^0+/, '') }])
     return mark
   })
   if (fresh && mark > 0) await ctx.client.deleteRange(JOURNAL, entryKey(mark + 1))
+}
+
+/**
+ * The cookie writes that bring entries whose cookies may be missing (oldest first) to their
+ * values: a cookie still showing a value of their chain (written or replaced by them) gets the
+ * last one; a cookie holding anything else was written since by someone else, and is left alone.
+ * Runs inside a cookie section.
+ */
+function catchUp(ctx: StoreContext, entries: readonly { v: JournalCookies }[]): CookieWrite[] {
+  const chain = new Map<string, Set<string | null>>()
+  const last = new Map<string, string | null>()
+  for (const { v } of entries) {
+    for (const [key, value, replaced] of v) {
+      const seen = chain.get(key) ?? new Set()
+      chain.set(key, seen.add(value).add(replaced))
+      last.set(key, value)
+    }
+  }
+  const writes: CookieWrite[] = []
+  for (const [key, value] of last) {
+    const spec = ctx.keys.find(key)
+    const now = ctx.cookies.current(key) ?? null
+    if (spec?.tier === 'cookie' && now !== value && chain.get(key)?.has(now)) writes.push({ key, encoded: value ?? undefined, spec })
+  }
+  return writes
 }

@@ -527,6 +527,68 @@ const navigateAway = {
   },
 }
 
+// ---- r13: a tab gone between its batch's IndexedDB commit and its cookies, while another tab's later batch writes its mark ----
+
+const R13_KEYS = { theme: { lifetime: 'persistent', serverVisible: true }, other: { lifetime: 'persistent', serverVisible: true }, cart: { lifetime: 'persistent' }, note: { lifetime: 'persistent' } }
+
+/**
+ * In the page: the store's second request for the cookie lock from now on (a cross-tier setMany
+ * asks once to check its cookies, then again after its IndexedDB commit to write them) is never
+ * granted, as if the page were gone while it waited; window.r13stuck says when it was asked.
+ */
+const r13Stick = ({ name, keys, values }) => {
+  const locks = navigator.locks
+  const request = locks.request.bind(locks)
+  let asked = 0
+  window.r13stuck = false
+  locks.request = (lock, ...rest) => {
+    if (String(lock).endsWith(':cookies') && ++asked === 2) {
+      window.r13stuck = true
+      return new Promise(() => {})
+    }
+    return request(lock, ...rest)
+  }
+  window.vt.store(name, keys).setMany(values).catch(() => {})
+  return true
+}
+
+const goneBatch = {
+  id: 'r13',
+  name: 'a tab gone between its cross-tier setMany\'s IndexedDB commit and its cookie writes, while another tab\'s later cross-tier setMany writes the commit mark (of another cookie key; of the same one): after a new store\'s ready the gone batch is whole (the later batch keeps a key both wrote)',
+  group: 'live',
+  async run({ tab, server }) {
+    const variants = [
+      ['another cookie key', { other: 'later', note: 'later' }, { theme: 'dark', cart: 1, other: 'later', note: 'later' }],
+      ['the same cookie key', { theme: 'light', note: 'later' }, { theme: 'light', cart: 1, other: UNDEF, note: 'later' }],
+    ]
+    for (const [what, later, want] of variants) {
+      const name = `r13-${rand()}`
+      const [t1, t2] = [await tab(), await tab()]
+      for (const t of [t1, t2]) await t.goto(server.url('/r13/'))
+      const open = async (t) => t.evaluate(async ({ name, keys }) => window.vt.outcome(await window.vt.attempt(async () => { await window.vt.store(name, keys).ready; return 'ok' })), { name, keys: R13_KEYS })
+      eq([await open(t1), await open(t2)], ['ok', 'ok'], `${what}: both tabs' stores ready`)
+      eq(await t1.evaluate(async ({ name }) => window.vt.outcome(await window.vt.attempt(() => window.vt.stores[name].setMany({ theme: 'light', cart: 0 }))), { name }), 'ok', `${what}: tab 1: the first batch`)
+      ok(await t1.evaluate(() => typeof navigator.locks?.request === 'function'), `${what}: tab 1 has Web Locks`)
+      await t1.evaluate(r13Stick, { name, keys: R13_KEYS, values: { theme: 'dark', cart: 1 } })
+      await until(t1, () => window.r13stuck, undefined, `${what}: tab 1's batch asks for the cookie lock after its commit`, 10000)
+      const before = await t2.evaluate(async ({ name }) => ({ cart: (await window.vt.rawRecords(name)).find(([k]) => k === 'cart')?.[1]?.v, theme: window.vt.cookie(`${name}_theme`) }), { name })
+      eq(before, { cart: 1, theme: 'light' }, `${what}: tab 1's batch is half done: its IndexedDB part committed, its cookie not written`)
+      await t1.goto(server.url('/r13-away/'))
+      eq(await t2.evaluate(async ({ name, later }) => window.vt.outcome(await window.vt.attempt(() => window.vt.stores[name].setMany(later))), { name, later }), 'ok', `${what}: tab 2's later batch`)
+      const t3 = await tab()
+      await t3.goto(server.url('/r13/'))
+      const got = await t3.evaluate(async ({ name, keys }) => {
+        const store = window.vt.store(name, keys)
+        await store.ready
+        const values = await store.getMany(Object.keys(keys))
+        return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, window.vt.u(v)]))
+      }, { name, keys: R13_KEYS })
+      eq(got, want, `${what}: a new store in a third tab reads tab 1's batch whole (theme and cart), and tab 2's`)
+      for (const t of [t1, t2, t3]) await t.close()
+    }
+  },
+}
+
 // ---- r7: site data cleared while the store is open ----
 
 /**
@@ -1206,4 +1268,4 @@ const crash = {
   },
 }
 
-export const reliabilityScenarios = [simultaneousStart, markerRemoved, worker, cookiePath, declarationUpgrade, navigateAway, siteDataCleared, foreignDatabase, malformedRecords, watchOnce, callOrder, callOrderEveryTier, crash]
+export const reliabilityScenarios = [simultaneousStart, markerRemoved, worker, cookiePath, declarationUpgrade, navigateAway, siteDataCleared, foreignDatabase, malformedRecords, watchOnce, callOrder, callOrderEveryTier, goneBatch, crash]
