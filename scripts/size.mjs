@@ -25,10 +25,14 @@ import { rollup } from 'rollup'
 // that waited for the session's state or an async validator was overtaken by later calls; an
 // update right after a set read the old value; test/order.test.ts, browser r12), with each call
 // waiting only for the earlier calls it crosses (a persistent get never waits on the network).
+// Raised by 150 B (IIFE 18,800 -> 18,950; core 16,000 -> 16,150; core + session 18,750 -> 18,900):
+// a cross-tier batch writes the cookies of earlier batches between the commit mark and its own
+// before moving the mark (a tab gone halfway while another tab's batch went on lost its cookies
+// for good: rule 3; test/store.test.ts, browser r13).
 const budgets = [
-  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 18800, bytes: async () => readFileSync('dist/visitstore.iife.js') },
-  { name: "import { createStore } from 'visitstore'", limit: 16000, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
-  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 18750, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
+  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 18950, bytes: async () => readFileSync('dist/visitstore.iife.js') },
+  { name: "import { createStore } from 'visitstore'", limit: 16150, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
+  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 18900, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
   { name: "import { useStoreValue } from 'visitstore/react' (without React)", limit: 600, bytes: () => bundle("export { useStoreValue } from './dist/react.js'") },
 ]
 

@@ -44,20 +44,16 @@ export async function commitAcrossTiers(ctx: StoreContext, cookies: CookieWrite[
   try {
     await ctx.cookies.section(() => {
       const now = markOf(ctx)
-      const own = new Set(cookies.map((w) => w.key))
       // Earlier batches not yet under the mark: gone, or still waiting for this lock (then they
       // write the same values again). Their writes are the replay's, minus the keys this batch writes.
-      let caughtUp = true
-      const behind = catchUp(ctx, earlier.filter((e) => e.id > now)).filter((w) => !own.has(w.key))
-      if (behind.length) {
-        try {
-          ctx.cookies.write(behind)
-        } catch (err) {
-          caughtUp = false
-          report(ctx, err, 'Writing the cookies of an earlier batch failed; the next start replays it.')
-        }
+      let mark: CookieWrite[] = [{ key: COMMIT_KEY, encoded: Math.max(now, id).toString(36) }]
+      try {
+        ctx.cookies.write(catchUp(ctx, earlier.filter((e) => e.id > now), cookies))
+      } catch (err) {
+        mark = []
+        report(ctx, err, 'An earlier batch\'s cookies could not be written; the next start replays it.')
       }
-      ctx.cookies.write(caughtUp ? [...cookies, { key: COMMIT_KEY, encoded: Math.max(now, id).toString(36) }] : cookies)
+      ctx.cookies.write([...cookies, ...mark])
       for (const w of cookies) if (ctx.cookieSeen.has(w.key)) ctx.cookieSeen.set(w.key, w.encoded)
     })
   } catch (err) {
@@ -123,9 +119,9 @@ export async function replayJournal(ctx: StoreContext, fresh: boolean): Promise<
  * The cookie writes that bring entries whose cookies may be missing (oldest first) to their
  * values: a cookie still showing a value of their chain (written or replaced by them) gets the
  * last one; a cookie holding anything else was written since by someone else, and is left alone.
- * Runs inside a cookie section.
+ * Keys `skip` writes are left to it. Runs inside a cookie section.
  */
-function catchUp(ctx: StoreContext, entries: readonly { v: JournalCookies }[]): CookieWrite[] {
+function catchUp(ctx: StoreContext, entries: readonly { v: JournalCookies }[], skip: readonly CookieWrite[] = []): CookieWrite[] {
   const chain = new Map<string, Set<string | null>>()
   const last = new Map<string, string | null>()
   for (const { v } of entries) {
@@ -139,7 +135,7 @@ function catchUp(ctx: StoreContext, entries: readonly { v: JournalCookies }[]): 
   for (const [key, value] of last) {
     const spec = ctx.keys.find(key)
     const now = ctx.cookies.current(key) ?? null
-    if (spec?.tier === 'cookie' && now !== value && chain.get(key)?.has(now)) writes.push({ key, encoded: value ?? undefined, spec })
+    if (spec?.tier === 'cookie' && now !== value && chain.get(key)?.has(now) && !skip.some((w) => w.key === key)) writes.push({ key, encoded: value ?? undefined, spec })
   }
   return writes
 }
