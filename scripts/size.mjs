@@ -28,11 +28,13 @@ import { rollup } from 'rollup'
 // Raised by 150 B (IIFE 18,800 -> 18,950; core 16,000 -> 16,150; core + session 18,750 -> 18,900):
 // a cross-tier batch writes the cookies of earlier batches between the commit mark and its own
 // before moving the mark (a tab gone halfway while another tab's batch went on lost its cookies
-// for good: rule 3; test/store.test.ts, browser r13).
+// for good: rule 3; test/store.test.ts, browser r13). Then by 50 B more (19,000; 16,200; 18,950):
+// after a browser restart the replay takes a missing cookie of the newest unmarked batch as lost
+// (a killed WebKitGTK deletes a cookie before inserting its new value; rule 3, browser rc).
 const budgets = [
-  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 18950, bytes: async () => readFileSync('dist/visitstore.iife.js') },
-  { name: "import { createStore } from 'visitstore'", limit: 16150, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
-  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 18900, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
+  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 19000, bytes: async () => readFileSync('dist/visitstore.iife.js') },
+  { name: "import { createStore } from 'visitstore'", limit: 16200, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
+  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 18950, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
   { name: "import { useStoreValue } from 'visitstore/react' (without React)", limit: 600, bytes: () => bundle("export { useStoreValue } from './dist/react.js'") },
 ]
 

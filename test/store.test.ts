@@ -1222,6 +1222,28 @@ describe('data safety: cross-tier batches (the journal)', () => {
     expect(await next.getMany(['theme', 'cart'])).toEqual({ theme: 'dark', cart: [{ sku: 'a', qty: 1 }] })
   })
 
+  test.each([
+    ['restarted (the cookie counts as lost, as a killed WebKitGTK loses it)', true, 'dark'],
+    ['not restarted (someone deleted it: left alone)', false, undefined],
+  ] as const)('a cookie of the newest unmarked batch that is missing outright, the browser %s', async (_, restart, theme) => {
+    const first = makeStore()
+    await first.setMany({ theme: 'light', visits: 1 })
+    const markBefore = cookieJar().shop_$c
+    await first.setMany({ theme: 'dark', visits: 2 })
+    first.close()
+    // The second batch's cookie write was torn (the old cookie deleted, the new one never inserted)
+    // and its mark never written.
+    expireCookie('shop_theme')
+    document.cookie = `shop_$c=${markBefore}; Path=/; Max-Age=34560000`
+    if (restart) simulateBrowserRestart(['shop_$s'])
+    vi.useFakeTimers({ toFake: ['Date'] })
+    vi.setSystemTime(Date.now() + 5000) // a killed browser takes seconds to come back (see above)
+    const next = makeStore()
+    await next.ready
+    expect(cookieJar().shop_theme).toBe(theme)
+    expect(await next.getMany(['theme', 'visits'])).toEqual({ theme, visits: 2 })
+  })
+
   test('replay leaves alone a cookie someone else changed since the batch', async () => {
     const first = makeStore()
     await first.setMany({ theme: 'light', cart: [] })

@@ -109,7 +109,12 @@ export async function replayJournal(ctx: StoreContext, fresh: boolean): Promise<
     const mark = markOf(ctx)
     const pending = entries.filter((e) => parseInt(e.p.slice(JOURNAL.length), 36) > mark)
     const newest = pending.at(-1)
-    if (newest) ctx.cookies.write([...catchUp(ctx, pending), { key: COMMIT_KEY, encoded: newest.p.slice(JOURNAL.length).replace(/^0+/, '') }])
+    // A killed WebKitGTK can lose a cookie outright: its cookie database replaces a cookie with a
+    // DELETE and then an INSERT, outside a transaction. After a browser restart, a cookie of the
+    // newest batch, the one being written when the browser died, that is missing is taken as lost.
+    // (Its writes once more, each replacing "missing": missing joins their chains.)
+    const torn = fresh && newest ? [{ v: newest.v.map(([key, value]): JournalCookies[number] => [key, value, null]) }] : []
+    if (newest) ctx.cookies.write([...catchUp(ctx, [...pending, ...torn]), { key: COMMIT_KEY, encoded: newest.p.slice(JOURNAL.length).replace(/^0+/, '') }])
     return mark
   })
   if (fresh && mark > 0) await ctx.client.deleteRange(JOURNAL, entryKey(mark + 1))
