@@ -46,14 +46,14 @@ export async function commitAcrossTiers(ctx: StoreContext, cookies: CookieWrite[
       const now = markOf(ctx)
       // Earlier batches not yet under the mark: gone, or still waiting for this lock (then they
       // write the same values again). Their writes are the replay's, minus the keys this batch writes.
-      let mark: CookieWrite[] = [{ key: COMMIT_KEY, encoded: Math.max(now, id).toString(36) }]
+      let marked: CookieWrite[] = [{ key: COMMIT_KEY, encoded: Math.max(now, id).toString(36) }]
       try {
         ctx.cookies.write(catchUp(ctx, earlier.filter((e) => e.id > now), cookies))
       } catch (err) {
-        mark = []
+        marked = []
         report(ctx, err, 'An earlier batch\'s cookies could not be written; the next start replays it.')
       }
-      ctx.cookies.write([...cookies, ...mark])
+      ctx.cookies.write([...cookies, ...marked])
       for (const w of cookies) if (ctx.cookieSeen.has(w.key)) ctx.cookieSeen.set(w.key, w.encoded)
     })
   } catch (err) {
@@ -112,7 +112,7 @@ export async function replayJournal(ctx: StoreContext, fresh: boolean): Promise<
     // A killed WebKitGTK can lose a cookie outright: its cookie database replaces a cookie with a
     // DELETE and then an INSERT, outside a transaction. After a browser restart, a cookie of the
     // newest batch, the one being written when the browser died, that is missing is taken as lost.
-    // (Its writes once more, each replacing "missing": missing joins their chains.)
+    // catchUp gets its writes once more, each as replacing a missing cookie: missing joins their chains.
     const torn = fresh && newest ? [{ v: newest.v.map(([key, value]): JournalCookies[number] => [key, value, null]) }] : []
     if (newest) ctx.cookies.write([...catchUp(ctx, [...pending, ...torn]), { key: COMMIT_KEY, encoded: newest.p.slice(JOURNAL.length).replace(/^0+/, '') }])
     return mark
