@@ -53,6 +53,29 @@ afterEach(() => {
   for (const s of opened.splice(0)) s.close()
 })
 
+/**
+ * Makes every transaction that puts `key` abort at commit with QuotaExceededError, as a browser
+ * does when the whole transaction does not fit: no single request fails. Undo with vi.restoreAllMocks().
+ */
+function abortOverQuota(key: string): void {
+  const original = IDBDatabase.prototype.transaction
+  vi.spyOn(IDBDatabase.prototype, 'transaction').mockImplementation(function (this: IDBDatabase, ...args: Parameters<IDBDatabase['transaction']>) {
+    const tx = original.apply(this, args)
+    const records = tx.objectStore('records')
+    const put = records.put
+    let doomed = false
+    records.put = function (this: IDBObjectStore, value: unknown, at?: IDBValidKey) {
+      const request = put.call(this, value, at)
+      if (!doomed && (value as { p?: string }).p === key) {
+        doomed = true
+        queueMicrotask(() => (tx as unknown as { _abort(name: string): void })._abort('QuotaExceededError'))
+      }
+      return request
+    }
+    return tx
+  })
+}
+
 describe('writes of one tick', () => {
   test('1,000 concurrent sets commit in one transaction and all land', async () => {
     await Promise.all(Array.from({ length: 1000 }, (_, i) => store.set(`k:${i}`, i)))
@@ -106,22 +129,7 @@ describe('writes of one tick', () => {
     await store.set('k:huge', 'old')
     vi.restoreAllMocks()
     // The browser aborts the whole transaction with QuotaExceededError; no single request fails.
-    const original = IDBDatabase.prototype.transaction
-    vi.spyOn(IDBDatabase.prototype, 'transaction').mockImplementation(function (this: IDBDatabase, ...args: Parameters<IDBDatabase['transaction']>) {
-      const tx = original.apply(this, args)
-      const records = tx.objectStore('records')
-      const put = records.put
-      let doomed = false
-      records.put = function (this: IDBObjectStore, value: unknown, key?: IDBValidKey) {
-        const request = put.call(this, value, key)
-        if (!doomed && (value as { p?: string }).p === 'k:huge') {
-          doomed = true
-          queueMicrotask(() => (tx as unknown as { _abort(name: string): void })._abort('QuotaExceededError'))
-        }
-        return request
-      }
-      return tx
-    })
+    abortOverQuota('k:huge')
     const results = await Promise.all([outcome(store.set('k:1', 1)), outcome(store.set('k:huge', 'x'.repeat(10))), outcome(store.set('k:2', 2))])
     expect(results).toEqual(['ok', 'QUOTA_EXCEEDED', 'ok'])
     vi.restoreAllMocks()
@@ -131,22 +139,7 @@ describe('writes of one tick', () => {
   test('a batch retried per caller after a quota failure does not land over a later write of the same key', async () => {
     await store.set('k:huge', 'old')
     vi.restoreAllMocks()
-    const original = IDBDatabase.prototype.transaction
-    vi.spyOn(IDBDatabase.prototype, 'transaction').mockImplementation(function (this: IDBDatabase, ...args: Parameters<IDBDatabase['transaction']>) {
-      const tx = original.apply(this, args)
-      const records = tx.objectStore('records')
-      const put = records.put
-      let doomed = false
-      records.put = function (this: IDBObjectStore, value: unknown, key?: IDBValidKey) {
-        const request = put.call(this, value, key)
-        if (!doomed && (value as { p?: string }).p === 'k:huge') {
-          doomed = true
-          queueMicrotask(() => (tx as unknown as { _abort(name: string): void })._abort('QuotaExceededError'))
-        }
-        return request
-      }
-      return tx
-    })
+    abortOverQuota('k:huge')
     // One tick's batch (k:1 and k:huge) fails whole and is retried per caller; a set of k:1 made in
     // the next tick, not awaited, must still be the last word on k:1.
     const first = [outcome(store.set('k:1', 'first')), outcome(store.set('k:huge', 'x'.repeat(10)))]
