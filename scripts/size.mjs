@@ -31,10 +31,13 @@ import { rollup } from 'rollup'
 // for good: rule 3; test/store.test.ts, browser r13). Then by 50 B more (19,000; 16,200; 18,950):
 // after a browser restart the replay takes a missing cookie of the newest unmarked batch as lost
 // (a killed WebKitGTK deletes a cookie before inserting its new value; rule 3, browser rc).
+// Raised by 50 B (19,050; 16,300; 19,000): two tabs' cross-tier batches whose cookie writes crossed
+// ended as a mix of both (one's cookie, the other's record); a batch the mark has passed now reads
+// the later entries and leaves their keys to them (test/store.test.ts, browser r14).
 const budgets = [
-  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 19000, bytes: async () => readFileSync('dist/visitstore.iife.js') },
-  { name: "import { createStore } from 'visitstore'", limit: 16200, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
-  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 18950, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
+  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 19050, bytes: async () => readFileSync('dist/visitstore.iife.js') },
+  { name: "import { createStore } from 'visitstore'", limit: 16300, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
+  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 19000, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
   { name: "import { useStoreValue } from 'visitstore/react' (without React)", limit: 600, bytes: () => bundle("export { useStoreValue } from './dist/react.js'") },
 ]
 

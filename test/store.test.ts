@@ -1154,6 +1154,36 @@ describe('data safety: the browser-session marker', () => {
 })
 
 describe('data safety: cross-tier batches (the journal)', () => {
+  /**
+   * Two tabs' stores (A and B, Web Locks) after A's batch { theme: 'light', locale: 'en' }. A's next
+   * batch's second cookie-lock request (to write its cookies, after its IndexedDB commit) is granted
+   * only once `hold` resolves (never: A's page is gone); `asked` resolves when it is made.
+   */
+  async function crossingTabs(hold: Promise<void>) {
+    const locks = useWebLocks()
+    const request = locks.request.bind(locks) as (...args: unknown[]) => Promise<unknown>
+    let requests: number | undefined
+    let made = () => {}
+    const asked = new Promise<void>((resolve) => { made = resolve })
+    ;(locks as { request: unknown }).request = (name: string, ...rest: unknown[]) => {
+      if (requests !== undefined && name.endsWith('cookies') && ++requests === 2) {
+        requests = undefined
+        made()
+        return hold.then(() => request(name, ...rest))
+      }
+      return request(name, ...rest)
+    }
+    const a = makeStore()
+    const b = makeStore()
+    await Promise.all([a.ready, b.ready])
+    await a.setMany({ theme: 'light', locale: 'en' })
+    await idle()
+    const batchOfA = (values: Parameters<typeof a.setMany>[0]) => {
+      requests = 0
+      return a.setMany(values)
+    }
+    return { a, b, batchOfA, asked }
+  }
   test('the IndexedDB part commits before any cookie of the batch is written', async () => {
     let atCookieWrite: Promise<unknown> | undefined
     const conn: { raw?: IDBDatabase } = {}
@@ -1263,35 +1293,39 @@ describe('data safety: cross-tier batches (the journal)', () => {
     // The gone batch's theme must not be written over the later batch's.
     ['the same cookie key (the later batch wins it)', { theme: 'light', visits: 2 }, { theme: 'light', cart: [{ sku: 'a', qty: 1 }], visits: 2 }],
   ] as [string, { theme?: 'light' | 'dark', locale?: string, visits?: number }, Record<string, unknown>][])('a tab gone between its batch\'s IndexedDB commit and its cookies, while another tab\'s later batch writes %s: the gone batch is whole at the next start', async (_, later, whole) => {
-    const locks = useWebLocks()
-    const request = locks.request.bind(locks) as (...args: unknown[]) => Promise<unknown>
     // Tab A's page goes away while it waits for the cookie lock a second time (after its IndexedDB
     // commit): that lock request is never granted, and nothing of A runs after it.
-    let requests: number | undefined
-    let gone = () => {}
-    const aGone = new Promise<void>((resolve) => { gone = resolve })
-    ;(locks as { request: unknown }).request = (name: string, ...rest: unknown[]) => {
-      if (requests !== undefined && name.endsWith('cookies') && ++requests === 2) {
-        gone()
-        return new Promise(() => {})
-      }
-      return request(name, ...rest)
-    }
-    const a = makeStore()
-    const b = makeStore()
-    await Promise.all([a.ready, b.ready])
-    await a.setMany({ theme: 'light', locale: 'en' })
-    await idle()
-    requests = 0
-    void a.setMany({ theme: 'dark', cart: [{ sku: 'a', qty: 1 }] })
-    await aGone
-    requests = undefined
+    const { b, batchOfA, asked } = await crossingTabs(new Promise(() => {}))
+    void batchOfA({ theme: 'dark', cart: [{ sku: 'a', qty: 1 }] })
+    await asked
     expect(await rawRecord(idb, 'shop', 'cart')).toMatchObject({ v: [{ sku: 'a', qty: 1 }] })
     expect(cookieJar().shop_theme).toBe('light')
     await b.setMany(later)
     b.close()
     const next = makeStore()
     expect(await next.getMany(['theme', 'cart', 'locale', 'visits'])).toEqual({ locale: 'en', ...whole })
+  })
+
+  test.each([
+    ['the same keys (the later batch wins both)', { theme: 'light', cart: [{ sku: 'b', qty: 2 }] }, { theme: 'light', cart: [{ sku: 'b', qty: 2 }], locale: 'en' }],
+    ['the same cookie key and another record (the earlier batch keeps its cart)', { theme: 'light', visits: 2 }, { theme: 'light', cart: [{ sku: 'a', qty: 1 }], visits: 2, locale: 'en' }],
+    ['another cookie key and the same record', { locale: 'fr', cart: [{ sku: 'b', qty: 2 }] }, { theme: 'dark', cart: [{ sku: 'b', qty: 2 }], locale: 'fr' }],
+  ] as [string, { theme?: 'light' | 'dark', locale?: string, visits?: number, cart?: { sku: string, qty: number }[] }, Record<string, unknown>][])('two tabs\' cross-tier batches whose cookie writes cross (A commits first, B writes its cookies first), writing %s: the end state is A then B, never a mix', async (_, later, want) => {
+    // Tab A's second cookie-lock request (after its IndexedDB commit) waits until B's batch is done.
+    let letGo = () => {}
+    const { a, b, batchOfA, asked } = await crossingTabs(new Promise<void>((resolve) => { letGo = resolve }))
+    const aDone = batchOfA({ theme: 'dark', cart: [{ sku: 'a', qty: 1 }] })
+    await asked
+    await b.setMany(later)
+    letGo()
+    await aDone
+    const keys = Object.keys(want) as (keyof Schema)[]
+    expect(await a.getMany(keys)).toEqual(want)
+    expect(await b.getMany(keys)).toEqual(want)
+    a.close()
+    b.close()
+    const next = makeStore()
+    expect(await next.getMany(keys)).toEqual(want)
   })
 
   test('a cookie the browser refuses after the IndexedDB commit undoes the IndexedDB part exactly, and the batch rejects', async () => {

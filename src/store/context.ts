@@ -8,7 +8,7 @@ import type { Names } from '../names.js'
 import type { StoreConfig } from '../options.js'
 import type { SessionController, SessionMessage } from '../session-host.js'
 import { createClientTier, type ClientTier } from '../tiers/client.js'
-import { createCookieTier, type CookieTier } from '../tiers/cookie.js'
+import { createCookieTier, type CookieTier, type CookieWrite } from '../tiers/cookie.js'
 import { openIndexedDbBackend } from '../tiers/idb.js'
 import { createMemoryBackend } from '../tiers/memory.js'
 import { createTabTier, type TabTier } from '../tiers/tab.js'
@@ -207,6 +207,15 @@ export function assertOpen(ctx: StoreContext, what: string): void {
 /** Notifies `watch` callbacks of `key`. */
 export function notify(ctx: StoreContext, key: string, value: unknown, source: WatchInfo['source'] = 'local'): void {
   if (ctx.watchers.has(key)) ctx.watchers.emit(key, { value, info: { source } })
+}
+
+/**
+ * Writes cookies inside a section. Watchers' view of them changes in the same step, so that the
+ * Cookie Store's change event for this very write is not taken for another tab's.
+ */
+export function writeInSection(ctx: StoreContext, cookies: CookieWrite[]): void {
+  ctx.cookies.write(cookies)
+  for (const w of cookies) if (ctx.cookieSeen.has(w.key)) ctx.cookieSeen.set(w.key, w.encoded)
 }
 
 /** A cookie write the browser dropped after its checks passed, or that was undone right after: say so; watchers then hear the value it really has. */

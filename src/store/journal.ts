@@ -3,7 +3,7 @@ import { COMMIT_KEY } from '../names.js'
 import type { StoredRecord } from '../records.js'
 import type { ClientTier } from '../tiers/client.js'
 import type { CookieWrite } from '../tiers/cookie.js'
-import { report, type StoreContext } from './context.js'
+import { report, writeInSection, type StoreContext } from './context.js'
 
 // A batch across cookies and IndexedDB must be all or nothing after a crash too. Order:
 // 1. the IndexedDB part and a journal entry (the batch's cookie values, and the values they
@@ -17,6 +17,8 @@ import { report, type StoreContext } from './context.js'
 // The mark only goes up, so it must not pass a batch whose cookies were never written: a tab gone
 // between its commit and its cookies, while another tab's later batch writes its mark. So a batch
 // first writes, the same way, the cookies of the entries between the mark and its own number.
+// And a batch that finds the mark already past its number (a later batch got the lock first) leaves
+// the later batches' keys to them: batches take effect in their commit order in both tiers.
 
 const JOURNAL = '$j:'
 const SEQ = '$seq'
@@ -42,20 +44,32 @@ export async function commitAcrossTiers(ctx: StoreContext, cookies: CookieWrite[
     throw storageError(err, `setMany("${[...cookies.map((w) => w.key), ...puts.map((r) => r.p), ...dels].join('", "')}") in IndexedDB`)
   })
   try {
-    await ctx.cookies.section(() => {
-      const now = markOf(ctx)
-      // Earlier batches not yet under the mark: gone, or still waiting for this lock (then they
-      // write the same values again). Their writes are the replay's, minus the keys this batch writes.
-      let marked: CookieWrite[] = [{ key: COMMIT_KEY, encoded: Math.max(now, id).toString(36) }]
-      try {
-        ctx.cookies.write(catchUp(ctx, earlier.filter((e) => e.id > now), cookies))
-      } catch (err) {
-        marked = []
-        report(ctx, err, 'An earlier batch\'s cookies could not be written; the next start replays it.')
-      }
-      ctx.cookies.write([...cookies, ...marked])
-      for (const w of cookies) if (ctx.cookieSeen.has(w.key)) ctx.cookieSeen.set(w.key, w.encoded)
-    })
+    // Later batches whose cookies were written first (the mark passed this one while it waited for
+    // the lock) win the keys they wrote, as they won them in IndexedDB: their entries are read
+    // (outside the lock) and their keys left alone, else the end state would mix two batches.
+    const later = new Set<string>()
+    for (let seen = id; ;) {
+      const ahead = await ctx.cookies.section(() => {
+        const now = markOf(ctx)
+        if (now > seen) return now
+        // Earlier batches not yet under the mark: gone, or still waiting for this lock (then they
+        // write the same values again). Their writes are the replay's, minus the keys this batch writes.
+        let marked: CookieWrite[] = [{ key: COMMIT_KEY, encoded: Math.max(now, id).toString(36) }]
+        try {
+          ctx.cookies.write(catchUp(ctx, earlier.filter((e) => e.id > now), cookies))
+        } catch (err) {
+          marked = []
+          report(ctx, err, 'An earlier batch\'s cookies could not be written; the next start replays it.')
+        }
+        writeInSection(ctx, [...cookies.filter((w) => !later.has(w.key)), ...marked])
+        return 0
+      })
+      if (!ahead) break
+      // Unreadable (or pruned) entries leave their keys to this batch: a mix, but nothing lost.
+      const entries = (await ctx.client.range(entryKey(seen + 1), entryKey(ahead + 1)).catch(() => [])) as { v: JournalCookies }[]
+      for (const { v } of entries) for (const [key] of v) later.add(key)
+      seen = ahead
+    }
   } catch (err) {
     await undoRecords(ctx.client, [...puts.map((r) => r.p), ...dels], previous, id)
       .catch((undoErr: unknown) => report(ctx, undoErr, 'Undoing the IndexedDB part of a failed batch failed; its values may be visible without its cookies.'))

@@ -4,7 +4,7 @@ import type { KeySpec } from '../keys.js'
 import { makeRecord, type StoredRecord } from '../records.js'
 import type { CookieWrite } from '../tiers/cookie.js'
 import { validate, type Checked } from '../validation.js'
-import { assertOpen, inTurn, notify, waits, type StoreContext } from './context.js'
+import { assertOpen, inTurn, notify, waits, writeInSection, type StoreContext } from './context.js'
 import { commitAcrossTiers } from './journal.js'
 import { clientFor, sessionLive } from './marker.js'
 import { checkReadNow, decodeSync, recordValue } from './read.js'
@@ -84,15 +84,6 @@ function writeTab(ctx: StoreContext, items: Plan['tab']): () => void {
   }
   apply(items)
   return () => apply(before)
-}
-
-/**
- * Writes cookies inside a section. Watchers' view of them changes in the same step, so that the
- * Cookie Store's change event for this very write is not taken for another tab's.
- */
-function writeInSection(ctx: StoreContext, cookies: CookieWrite[]): void {
-  ctx.cookies.write(cookies)
-  for (const w of cookies) if (ctx.cookieSeen.has(w.key)) ctx.cookieSeen.set(w.key, w.encoded)
 }
 
 /**

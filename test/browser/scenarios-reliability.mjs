@@ -533,23 +533,42 @@ const R13_KEYS = { theme: { lifetime: 'persistent', serverVisible: true }, other
 
 /**
  * In the page: the store's second request for the cookie lock from now on (a cross-tier setMany
- * asks once to check its cookies, then again after its IndexedDB commit to write them) is never
- * granted, as if the page were gone while it waited; window.r13stuck says when it was asked.
+ * asks once to check its cookies, then again after its IndexedDB commit to write them) is granted
+ * only once window.held.go() is called (never, if the page goes away first); window.held.asked
+ * says when it was asked, window.held.done what the setMany gave.
  */
-const r13Stick = ({ name, keys, values }) => {
+const holdSecondLock = ({ name, keys, values }) => {
   const locks = navigator.locks
   const request = locks.request.bind(locks)
   let asked = 0
-  window.r13stuck = false
+  let go
+  const granted = new Promise((resolve) => { go = resolve })
+  window.held = { asked: false, done: undefined, go }
   locks.request = (lock, ...rest) => {
     if (String(lock).endsWith(':cookies') && ++asked === 2) {
-      window.r13stuck = true
-      return new Promise(() => {})
+      window.held.asked = true
+      return granted.then(() => request(lock, ...rest))
     }
     return request(lock, ...rest)
   }
-  window.vt.store(name, keys).setMany(values).catch(() => {})
+  window.vt.attempt(() => window.vt.store(name, keys).setMany(values)).then((r) => { window.held.done = window.vt.outcome(r) })
   return true
+}
+
+/**
+ * r13 and r14's start: two tabs on `path` with store `name` ready, tab 1's first batch (theme
+ * 'light', cart 0), then tab 1's batch { theme: 'dark', cart: 1 } held before it writes its cookies.
+ */
+async function twoTabsOneHeld(tab, server, path, name, what) {
+  const [t1, t2] = [await tab(), await tab()]
+  for (const t of [t1, t2]) await t.goto(server.url(path))
+  const open = async (t) => t.evaluate(async ({ name, keys }) => window.vt.outcome(await window.vt.attempt(async () => { await window.vt.store(name, keys).ready; return 'ok' })), { name, keys: R13_KEYS })
+  eq([await open(t1), await open(t2)], ['ok', 'ok'], `${what}: both tabs' stores ready`)
+  eq(await t1.evaluate(async ({ name }) => window.vt.outcome(await window.vt.attempt(() => window.vt.stores[name].setMany({ theme: 'light', cart: 0 }))), { name }), 'ok', `${what}: tab 1: the first batch`)
+  ok(await t1.evaluate(() => typeof navigator.locks?.request === 'function'), `${what}: tab 1 has Web Locks`)
+  await t1.evaluate(holdSecondLock, { name, keys: R13_KEYS, values: { theme: 'dark', cart: 1 } })
+  await until(t1, () => window.held.asked, undefined, `${what}: tab 1's batch asks for the cookie lock after its commit`, 10000)
+  return [t1, t2]
 }
 
 const goneBatch = {
@@ -563,14 +582,7 @@ const goneBatch = {
     ]
     for (const [what, later, want] of variants) {
       const name = `r13-${rand()}`
-      const [t1, t2] = [await tab(), await tab()]
-      for (const t of [t1, t2]) await t.goto(server.url('/r13/'))
-      const open = async (t) => t.evaluate(async ({ name, keys }) => window.vt.outcome(await window.vt.attempt(async () => { await window.vt.store(name, keys).ready; return 'ok' })), { name, keys: R13_KEYS })
-      eq([await open(t1), await open(t2)], ['ok', 'ok'], `${what}: both tabs' stores ready`)
-      eq(await t1.evaluate(async ({ name }) => window.vt.outcome(await window.vt.attempt(() => window.vt.stores[name].setMany({ theme: 'light', cart: 0 }))), { name }), 'ok', `${what}: tab 1: the first batch`)
-      ok(await t1.evaluate(() => typeof navigator.locks?.request === 'function'), `${what}: tab 1 has Web Locks`)
-      await t1.evaluate(r13Stick, { name, keys: R13_KEYS, values: { theme: 'dark', cart: 1 } })
-      await until(t1, () => window.r13stuck, undefined, `${what}: tab 1's batch asks for the cookie lock after its commit`, 10000)
+      const [t1, t2] = await twoTabsOneHeld(tab, server, '/r13/', name, what)
       const before = await t2.evaluate(async ({ name }) => ({ cart: (await window.vt.rawRecords(name)).find(([k]) => k === 'cart')?.[1]?.v, theme: window.vt.cookie(`${name}_theme`) }), { name })
       eq(before, { cart: 1, theme: 'light' }, `${what}: tab 1's batch is half done: its IndexedDB part committed, its cookie not written`)
       await t1.goto(server.url('/r13-away/'))
@@ -584,6 +596,42 @@ const goneBatch = {
         return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, window.vt.u(v)]))
       }, { name, keys: R13_KEYS })
       eq(got, want, `${what}: a new store in a third tab reads tab 1's batch whole (theme and cart), and tab 2's`)
+      for (const t of [t1, t2, t3]) await t.close()
+    }
+  },
+}
+
+// ---- r14: two tabs' cross-tier batches whose cookie writes cross ----
+
+const crossedBatches = {
+  id: 'r14',
+  name: 'two tabs\' cross-tier setMany whose cookie writes cross (tab 1 commits to IndexedDB first, tab 2 writes its cookies first), of the same keys; of the same cookie key and another record: every tab, and a new store, reads tab 1\'s batch then tab 2\'s, never a mix',
+  group: 'live',
+  async run({ tab, server }) {
+    const variants = [
+      ['the same keys', { theme: 'light', cart: 2 }, { theme: 'light', cart: 2, note: UNDEF }],
+      ['the same cookie key and another record', { theme: 'light', note: 'later' }, { theme: 'light', cart: 1, note: 'later' }],
+    ]
+    for (const [what, later, want] of variants) {
+      const name = `r14-${rand()}`
+      const [t1, t2] = await twoTabsOneHeld(tab, server, '/r14/', name, what)
+      eq(await t2.evaluate(async ({ name, later }) => window.vt.outcome(await window.vt.attempt(() => window.vt.stores[name].setMany(later))), { name, later }), 'ok', `${what}: tab 2's batch, committed after tab 1's, writes its cookies first`)
+      await t1.evaluate(() => window.held.go())
+      eq(await until(t1, () => window.held.done, undefined, `${what}: tab 1's batch ends`, 10000), 'ok', `${what}: tab 1's batch`)
+      // With wait: null (for until) unless the reading equals want.
+      const read = async ({ name, keys, want, wait }) => {
+        const values = await window.vt.store(name, keys).getMany(Object.keys(want))
+        const got = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, window.vt.u(v)]))
+        return !wait || JSON.stringify(got) === JSON.stringify(want) ? got : null
+      }
+      // A Firefox tab's document.cookie shows another tab's write a moment late (README, Browsers).
+      for (const [i, t] of [t1, t2].entries()) {
+        const got = await until(t, read, { name, keys: R13_KEYS, want, wait: true }, `${what}: tab ${i + 1}`, 3000).catch(() => t.evaluate(read, { name, keys: R13_KEYS, want }))
+        eq(got, want, `${what}: tab ${i + 1} reads tab 1's batch, then tab 2's`)
+      }
+      const t3 = await tab()
+      await t3.goto(server.url('/r14/'))
+      eq(await t3.evaluate(read, { name, keys: R13_KEYS, want }), want, `${what}: a new store in a third tab reads tab 1's batch, then tab 2's`)
       for (const t of [t1, t2, t3]) await t.close()
     }
   },
@@ -1268,4 +1316,4 @@ const crash = {
   },
 }
 
-export const reliabilityScenarios = [simultaneousStart, markerRemoved, worker, cookiePath, declarationUpgrade, navigateAway, siteDataCleared, foreignDatabase, malformedRecords, watchOnce, callOrder, callOrderEveryTier, goneBatch, crash]
+export const reliabilityScenarios = [simultaneousStart, markerRemoved, worker, cookiePath, declarationUpgrade, navigateAway, siteDataCleared, foreignDatabase, malformedRecords, watchOnce, callOrder, callOrderEveryTier, goneBatch, crossedBatches, crash]
