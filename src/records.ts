@@ -2,7 +2,8 @@ import type { KeySpec } from './keys.js'
 
 /**
  * How a client-only value is kept in IndexedDB (or memory): `p` the key, `v` the value, `k` the
- * liveness key of session data, `x` the expiry (ms since the epoch) of a key with a `ttl`. The
+ * liveness key of session data, `x` the expiry (ms since the epoch) of a key with a `ttl`, `j` the
+ * journal number of the cross-tier batch that wrote it (see below). The
  * liveness key is the browser session's stamp, followed by `=<tag>` (`=` alone for "no server
  * session") when the store syncs a server session. Indexes on [k, p] and on x find every record
  * of one browser or server session, and every expired one, without reading the others; a plain
@@ -13,6 +14,8 @@ export type StoredRecord = {
   v: unknown
   k?: string
   x?: number
+  /** The journal number of the cross-tier batch that wrote it (store/journal.ts): its undo takes back only its own records. */
+  j?: number
 }
 
 /** The liveness key session records carry now: the browser session's stamp, and the server session's tag when synced. */

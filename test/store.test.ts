@@ -1155,11 +1155,11 @@ describe('data safety: the browser-session marker', () => {
 
 describe('data safety: cross-tier batches (the journal)', () => {
   /**
-   * Two tabs' stores (A and B, Web Locks) after A's batch { theme: 'light', locale: 'en' }. A's next
+   * Two tabs' stores (A made with `a0`, and B; Web Locks) after A's batch `first`. A's next
    * batch's second cookie-lock request (to write its cookies, after its IndexedDB commit) is granted
    * only once `hold` resolves (never: A's page is gone); `asked` resolves when it is made.
    */
-  async function crossingTabs(hold: Promise<void>) {
+  async function crossingTabs(hold: Promise<void>, a0: Parameters<typeof makeStore>[0] = {}, first: Parameters<VisitStore<Schema>['setMany']>[0] = { theme: 'light', locale: 'en' }) {
     const locks = useWebLocks()
     const request = locks.request.bind(locks) as (...args: unknown[]) => Promise<unknown>
     let requests: number | undefined
@@ -1173,10 +1173,10 @@ describe('data safety: cross-tier batches (the journal)', () => {
       }
       return request(name, ...rest)
     }
-    const a = makeStore()
+    const a = makeStore(a0)
     const b = makeStore()
     await Promise.all([a.ready, b.ready])
-    await a.setMany({ theme: 'light', locale: 'en' })
+    await a.setMany(first)
     await idle()
     const batchOfA = (values: Parameters<typeof a.setMany>[0]) => {
       requests = 0
@@ -1326,6 +1326,24 @@ describe('data safety: cross-tier batches (the journal)', () => {
     b.close()
     const next = makeStore()
     expect(await next.getMany(keys)).toEqual(want)
+  })
+
+  test('a batch undone (its cookie refused) after another tab wrote one of its records leaves that write in place', async () => {
+    let letGo = () => {}
+    // A's theme cookie is dropped, and found so when read back (A's first cookie write, so read back: its cookies carry a Domain).
+    const jar = pageJar({ drop: (line) => line.startsWith('shop_theme=') })
+    const { a, b, batchOfA, asked } = await crossingTabs(new Promise<void>((resolve) => { letGo = resolve }), { cookie: { domain: 'localhost' }, backends: { cookies: jar } }, { cart: [], visits: 1 })
+    const aDone = batchOfA({ theme: 'dark', cart: [{ sku: 'a', qty: 1 }], visits: 2 })
+    await asked
+    await b.set('cart', [{ sku: 'b', qty: 2 }])
+    letGo()
+    await expectCode(aDone, 'STORAGE_UNAVAILABLE')
+    const want = { theme: undefined, cart: [{ sku: 'b', qty: 2 }], visits: 1 }
+    expect(await a.getMany(['theme', 'cart', 'visits'])).toEqual(want)
+    expect(await b.getMany(['theme', 'cart', 'visits'])).toEqual(want)
+    a.close()
+    b.close()
+    expect(await makeStore().getMany(['theme', 'cart', 'visits'])).toEqual(want)
   })
 
   test('a cookie the browser refuses after the IndexedDB commit undoes the IndexedDB part exactly, and the batch rejects', async () => {

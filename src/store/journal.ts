@@ -71,7 +71,7 @@ export async function commitAcrossTiers(ctx: StoreContext, cookies: CookieWrite[
       seen = ahead
     }
   } catch (err) {
-    await undoRecords(ctx.client, [...puts.map((r) => r.p), ...dels], previous, id)
+    await undoRecords(ctx.client, [...puts.map((r) => r.p), ...dels], puts.length, previous, id)
       .catch((undoErr: unknown) => report(ctx, undoErr, 'Undoing the IndexedDB part of a failed batch failed; its values may be visible without its cookies.'))
     throw err
   }
@@ -94,7 +94,7 @@ function commitRecords(client: ClientTier, puts: StoredRecord[], dels: string[],
     const previous = new Array<unknown>(keys.length)
     // Requests run in order: each get sees the record before this batch's put or delete.
     keys.forEach((key, i) => tx.get(key, (raw) => { previous[i] = raw }))
-    for (const record of puts) tx.put(record)
+    for (const record of puts) tx.put({ ...record, j: id })
     for (const key of dels) tx.delete(key)
     tx.put({ p: SEQ, v: id })
     tx.put({ p: entryKey(id), v: entry })
@@ -103,9 +103,14 @@ function commitRecords(client: ClientTier, puts: StoredRecord[], dels: string[],
   }))
 }
 
-function undoRecords(client: ClientTier, keys: string[], previous: unknown[], id: number): Promise<void> {
+/** Puts back what the batch replaced, where the record is still the batch's: another tab's write since stays. */
+function undoRecords(client: ClientTier, keys: string[], put: number, previous: unknown[], id: number): Promise<void> {
   return client.run('readwrite', (tx, done) => {
-    keys.forEach((key, i) => (previous[i] === undefined ? tx.delete(key) : tx.put(previous[i] as StoredRecord)))
+    keys.forEach((key, i) => tx.get(key, (raw) => {
+      if (i < put ? (raw as StoredRecord | undefined)?.j !== id : raw !== undefined) return
+      if (previous[i] === undefined) tx.delete(key)
+      else tx.put(previous[i] as StoredRecord)
+    }))
     tx.delete(entryKey(id))
     done(undefined)
   })
