@@ -36,10 +36,14 @@ import { rollup } from 'rollup'
 // the later entries and leaves their keys to them (test/store.test.ts, browser r14); and a failed
 // batch's undo takes back only records still its own (`j`, its journal number: another tab's write
 // in between was lost).
+// Raised by 100 B (19,150; 16,400; 19,100): a Firefox page whose copy of the cookies missed a write
+// the page before made as it went away read the older cookie beside the batch's records (rule 3, as
+// the reader sees it; browser r6): each section brings the copy to the Cookie Store's values
+// (~75 B); and the quota-retry write gate (~20 B).
 const budgets = [
-  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 19050, bytes: async () => readFileSync('dist/visitstore.iife.js') },
-  { name: "import { createStore } from 'visitstore'", limit: 16300, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
-  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 19000, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
+  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 19150, bytes: async () => readFileSync('dist/visitstore.iife.js') },
+  { name: "import { createStore } from 'visitstore'", limit: 16400, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
+  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 19100, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
   { name: "import { useStoreValue } from 'visitstore/react' (without React)", limit: 600, bytes: () => bundle("export { useStoreValue } from './dist/react.js'") },
 ]
 

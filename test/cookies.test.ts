@@ -561,6 +561,83 @@ describe('when the browser drops a cookie', () => {
       return api
     }
 
+    const pairs = (text: string) => text.split('; ').filter(Boolean).map((pair): [string, string] => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)])
+
+    /**
+     * document.cookie as a Firefox content process's copy that missed the browser's latest writes:
+     * a copy of the cookies now, never refreshed, where the page's own writes show. `real` reads the
+     * browser's cookies, `writeReal` writes them as another page would; `restore` takes the copy away.
+     */
+    function staleDocumentCookie() {
+      let proto: object | null = document
+      while (proto && !Object.getOwnPropertyDescriptor(proto, 'cookie')) proto = Object.getPrototypeOf(proto) as object | null
+      const desc = Object.getOwnPropertyDescriptor(proto as object, 'cookie') as PropertyDescriptor
+      const real = () => desc.get?.call(document) as string
+      const copy = new Map(pairs(real()))
+      Object.defineProperty(document, 'cookie', {
+        configurable: true,
+        get: () => [...copy].map(([name, value]) => `${name}=${value}`).join('; '),
+        set: (line: string) => {
+          desc.set?.call(document, line)
+          const name = line.slice(0, line.indexOf('='))
+          const now = new Map(pairs(real())).get(name)
+          if (now === undefined) copy.delete(name)
+          else copy.set(name, now)
+        },
+      })
+      return { real, writeReal: (line: string) => desc.set?.call(document, line), restore: () => { delete (document as { cookie?: string }).cookie } }
+    }
+
+    /** A cookie store answering from the browser's cookies (`read`); with `stale` set, its next answer shows theme as `stale`. */
+    function cookieStoreOfTheJar(read = () => document.cookie) {
+      const api = {
+        stale: undefined as string | undefined,
+        getAll: async () => {
+          const all = read().split('; ').filter(Boolean).map((pair) => ({ name: pair.slice(0, pair.indexOf('=')), value: pair.slice(pair.indexOf('=') + 1) }))
+          const stale = api.stale
+          api.stale = undefined
+          return stale === undefined ? all : [...all.filter((c) => c.name !== 'shop_theme'), { name: 'shop_theme', value: stale }]
+        },
+        get: async () => null,
+      }
+      vi.stubGlobal('cookieStore', Object.assign(new EventTarget(), api))
+      return api
+    }
+
+    test('a copy of the cookies that missed a value of the cookie store (a write made as the page before went away) is brought to it at the next section', async () => {
+      useWebLocks()
+      document.cookie = 'shop_theme=light; Path=/'
+      const copy = staleDocumentCookie()
+      try {
+        // Written as the page before this one went away: the browser has it, this page's copy does not.
+        copy.writeReal('shop_theme=dark; Path=/')
+        expect(document.cookie).toContain('shop_theme=light')
+        cookieStoreOfTheJar(copy.real)
+        const store = open()
+        await store.ready
+        await store.set('locale', 'fr')
+        expect(await store.get('theme')).toBe('dark')
+        expect(store.peek('theme')).toBe('dark')
+        expect(document.cookie).toContain('shop_theme=dark')
+      } finally {
+        copy.restore()
+      }
+    })
+
+    test("a cookie this store wrote is not brought back to an older value the cookie store still shows (its copy is ahead, not behind)", async () => {
+      useWebLocks()
+      const api = cookieStoreOfTheJar()
+      const store = open()
+      await store.set('theme', 'dark')
+      // The burst's end (its check against the cookie store) first.
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      api.stale = 'light'
+      await store.set('locale', 'fr')
+      expect(api.stale).toBeUndefined()
+      expect(store.peek('theme')).toBe('dark')
+      expect(cookieJar().shop_theme).toBe('dark')
+    })
+
     test('a write the cookie store shows late is asked for again: no error, the value stays', async () => {
       useWebLocks()
       const api = cookieStoreLagging(2)

@@ -210,11 +210,17 @@ function hashOf(value: string | null): string {
  * record carries the shadow: the values the last sections wrote, which a lagging `document.cookie`
  * (WebKit, Firefox) may not show yet.
  */
-function createView(o: CookieTierOptions, reader: ReturnType<typeof createReader>) {
+function createView(o: CookieTierOptions, reader: ReturnType<typeof createReader>, rewrite: (key: string, raw: string | undefined) => void) {
   // bytes: the name+value bytes of `map`'s cookies, kept by the writes (undefined: not counted yet).
   const v = { map: undefined as Map<string, string> | undefined, bytes: undefined as number | undefined, before: new Map<string, string>(), written: new Map<string, string | undefined>() }
   const begin = async (shadow?: Shadow) => {
     const map = new Map(shadow ? reader.look().mine : await reader.authority())
+    // A content process's copy (Firefox) can miss a value the browser's cookie store holds, and
+    // for good: a write made as the page before this one went away. The copy is brought to it.
+    if (!shadow) {
+      const copy = reader.look()
+      for (const key of new Set([...map.keys(), ...copy.mine.keys()])) if (copy.mine.get(key) !== map.get(key) && !copy.twice.has(key)) rewrite(key, map.get(key))
+    }
     // The marker first, the other entries are judged against the browser session it names.
     const entries = Object.entries(shadow ?? {}).sort(([a], [b]) => Number(b === MARKER_KEY) - Number(a === MARKER_KEY))
     for (const [key, [value, replaced, at, session]] of entries) {
@@ -287,7 +293,17 @@ export function createCookieTier(o: CookieTierOptions): CookieTier {
   const prefix = o.names.cookie('')
   const lines = cookieLines(o, prefix)
   const reader = createReader(o, prefix)
-  const { v, begin, end } = createView(o, reader)
+  // The keys this tier wrote: where the copy shows such a write the cookie store does not (yet),
+  // the copy is ahead, not behind (end() reports the write if it never arrives), and is left alone.
+  const wroteHere = new Set<string>()
+  const rewrite = (key: string, raw: string | undefined) => {
+    try {
+      if (!wroteHere.has(key)) (reader.jar() as CookieJar).write(lines.line({ key, encoded: raw, spec: o.keys.find(key) }))
+    } catch {
+      // A help for reads, not a write anyone asked for: a jar that refuses it changes nothing.
+    }
+  }
+  const { v, begin, end } = createView(o, reader, rewrite)
   const section = createSection(o, begin, end)
   const probed = new Set<string>()
   const check = (writes: readonly CookieWrite[]) => {
@@ -297,6 +313,7 @@ export function createCookieTier(o: CookieTierOptions): CookieTier {
     checkWrites(writes, v.map ?? reader.look().mine, reader.parsed().twice, lines.name, o.config.budget, reader.jar() !== null, v.map && v.bytes)
   }
   const put = (w: CookieWrite, view: Map<string, string>) => {
+    wroteHere.add(w.key)
     try {
       (reader.jar() as CookieJar).write(lines.line(w))
     } catch (err) {
