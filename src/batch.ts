@@ -4,6 +4,8 @@ export interface Batch<T> {
   add(item: T): void
   /** Flushes now what is gathered; the next item starts a new batch, with its own scheduled flush. */
   flush(): void
+  /** Ends the batch without flushing it: it goes at its scheduled flush; the next item starts a new batch. */
+  close(): void
 }
 
 /**
@@ -15,11 +17,10 @@ export interface Batch<T> {
  */
 export function createBatch<T>(schedule: (run: () => void) => void, flush: (items: T[]) => void): Batch<T> {
   let items: T[] = []
-  // A batch flushed early leaves its scheduled run with nothing to do: it never takes a newer batch.
-  const run = (batch = items) => {
-    if (batch !== items) return
-    items = []
-    if (batch.length) flush(batch)
+  // Each batch is flushed once: early (flush), or at its own scheduled run, never with a newer batch.
+  const run = (batch: T[]) => {
+    if (batch === items) items = []
+    if (batch.length) flush(batch.splice(0))
   }
   return {
     add(item) {
@@ -29,6 +30,7 @@ export function createBatch<T>(schedule: (run: () => void) => void, flush: (item
         schedule(() => run(batch))
       }
     },
-    flush: () => run(),
+    flush: () => run(items),
+    close: () => { items = [] },
   }
 }

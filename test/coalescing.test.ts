@@ -136,6 +136,21 @@ describe('writes of one tick', () => {
     expect(await store.getMany(['k:1', 'k:huge', 'k:2'])).toEqual({ 'k:1': 1, 'k:huge': 'old', 'k:2': 2 })
   })
 
+  test('a batch retried per caller after a quota failure does not land over a later write of the same key', async () => {
+    await store.set('k:huge', 'old')
+    vi.restoreAllMocks()
+    abortOverQuota('k:huge')
+    // One tick's batch (k:1 and k:huge) fails whole and is retried per caller; a set of k:1 made in
+    // the next tick, not awaited, must still be the last word on k:1.
+    const first = [outcome(store.set('k:1', 'first')), outcome(store.set('k:huge', 'x'.repeat(10)))]
+    await null
+    await null
+    const later = outcome(store.set('k:1', 'later'))
+    expect([...await Promise.all(first), await later]).toEqual(['ok', 'QUOTA_EXCEEDED', 'ok'])
+    vi.restoreAllMocks()
+    expect(await store.getMany(['k:1', 'k:huge'])).toEqual({ 'k:1': 'later', 'k:huge': 'old' })
+  })
+
   test('sets and deletes of one key in one tick apply in call order, in one transaction', async () => {
     await Promise.all([store.set('k:o', 1), store.delete('k:o'), store.set('k:o', 3), store.delete('k:p'), store.set('k:p', 4)])
     expect(new Set([...transactionsOf('put'), ...transactionsOf('delete')]).size).toBe(1)

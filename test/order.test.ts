@@ -258,4 +258,19 @@ describe('batches (batch.ts)', () => {
     expect(flushed).toEqual([[1, 2], [3]])
     expect(scheduled).toHaveLength(2)
   })
+
+  test('a batch closed early goes whole at its own scheduled run; the next item starts a new batch', () => {
+    const scheduled: (() => void)[] = []
+    const flushed: number[][] = []
+    const batch = createBatch<number>((run) => scheduled.push(run), (items) => flushed.push(items))
+    batch.add(1)
+    batch.close()
+    batch.add(2)
+    batch.add(3)
+    expect(scheduled).toHaveLength(2)
+    scheduled[1]?.()
+    scheduled[0]?.()
+    scheduled[0]?.()
+    expect(flushed).toEqual([[2, 3], [1]])
+  })
 })

@@ -57,25 +57,34 @@ export function createClientTier(openBackend: () => Promise<RecordBackend>, onFa
       'are kept in memory for this page only. Private browsing or blocked storage usually causes this.', { cause }))
     return createMemoryBackend()
   }))
-  const writes = createBatch<QueuedWrite>(queueMicrotask, (ops) => void open().then((b) => commit(b, ops)))
   // Transactions are asked for in call order: the writes queued before a call go first (a get,
-  // update or clear right after an un-awaited set sees it; IndexedDB runs them in that order).
+  // update or clear right after an un-awaited set sees it; IndexedDB runs them in that order). A
+  // write batch holds back what comes after it until it is done, retries included: a batch that
+  // failed whole is retried per caller, and must not land over a later call's write.
+  let writing: Promise<unknown> = Promise.resolve()
+  const writes = createBatch<QueuedWrite>(queueMicrotask, (ops) => { writing = ordered().then((b) => commit(b, ops)) })
   const ordered = () => {
     writes.flush()
-    return open()
+    return writing.then(open)
   }
   const call = <K extends keyof RecordBackend>(name: K) =>
     ((...args: unknown[]) => ordered().then((b) => (b[name] as (...a: unknown[]) => unknown)(...args))) as RecordBackend[K]
   // Reads asked for while the database opens, or in one tick, share one readonly transaction: at
   // a cold start the saved session state and the app's first get take one round trip, not two.
-  const reads = createBatch<QueuedRead>((run) => void ordered().then(run), (batch) => void readBatch(backend as Promise<RecordBackend>, batch))
+  // A batch is flushed only by its scheduled run, which has the backend at hand: its transaction is
+  // asked for in that step, in call order with the writes around it.
+  let at: RecordBackend
+  const reads = createBatch<QueuedRead>((run) => void ordered().then((b) => {
+    at = b
+    run()
+  }), (batch) => void readBatch(at, batch))
   return {
     get mode() { return mode },
     open,
     read: (keys) => new Promise((resolve, reject) => reads.add({ keys, resolve, reject })),
     write: (op) => new Promise((resolve, reject) => {
-      // Reads asked for before this write go before it; a read asked for after it starts a new batch.
-      reads.flush()
+      // A read asked for after this write starts a new batch, which waits for it (see ordered()).
+      reads.close()
       writes.add({ ...op, resolve, reject })
     }),
     // A readwrite transaction holds its scope until it commits; fn runs inside it.
@@ -101,10 +110,10 @@ export function createClientTier(openBackend: () => Promise<RecordBackend>, onFa
   }
 }
 
-async function readBatch(backend: Promise<RecordBackend>, batch: QueuedRead[]): Promise<void> {
+async function readBatch(backend: RecordBackend, batch: QueuedRead[]): Promise<void> {
   try {
     const keys = batch.flatMap((r) => r.keys)
-    const raws = await (await backend).getMany(keys)
+    const raws = await backend.getMany(keys)
     let at = 0
     for (const r of batch) r.resolve(raws.slice(at, (at += r.keys.length)))
   } catch (err) {
