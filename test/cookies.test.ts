@@ -624,7 +624,7 @@ describe('when the browser drops a cookie', () => {
       }
     })
 
-    test("a cookie this store wrote is not brought back to an older value the cookie store still shows (its copy is ahead, not behind)", async () => {
+    test("only the first section compares: later, a cookie store that still shows an older value of the store's own write does not bring it back", async () => {
       useWebLocks()
       const api = cookieStoreOfTheJar()
       const store = open()

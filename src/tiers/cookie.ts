@@ -212,12 +212,15 @@ function hashOf(value: string | null): string {
  */
 function createView(o: CookieTierOptions, reader: ReturnType<typeof createReader>, rewrite: (key: string, raw: string | undefined) => void) {
   // bytes: the name+value bytes of `map`'s cookies, kept by the writes (undefined: not counted yet).
-  const v = { map: undefined as Map<string, string> | undefined, bytes: undefined as number | undefined, before: new Map<string, string>(), written: new Map<string, string | undefined>() }
+  const v = { map: undefined as Map<string, string> | undefined, bytes: undefined as number | undefined, before: new Map<string, string>(), written: new Map<string, string | undefined>(), compared: false }
   const begin = async (shadow?: Shadow) => {
     const map = new Map(shadow ? reader.look().mine : await reader.authority())
     // A content process's copy (Firefox) can miss a value the browser's cookie store holds, and
-    // for good: a write made as the page before this one went away. The copy is brought to it.
-    if (!shadow) {
+    // for good: a write made as the page before this one went away. At the first section (then
+    // this tier has written nothing the copy could show ahead of the store) the copy is brought to
+    // it; later sections do not pay for another document.cookie read (a round trip in Chromium).
+    if (!shadow && !v.compared) {
+      v.compared = true
       const copy = reader.look()
       for (const key of new Set([...map.keys(), ...copy.mine.keys()])) if (copy.mine.get(key) !== map.get(key) && !copy.twice.has(key)) rewrite(key, map.get(key))
     }
@@ -293,12 +296,9 @@ export function createCookieTier(o: CookieTierOptions): CookieTier {
   const prefix = o.names.cookie('')
   const lines = cookieLines(o, prefix)
   const reader = createReader(o, prefix)
-  // The keys this tier wrote: where the copy shows such a write the cookie store does not (yet),
-  // the copy is ahead, not behind (end() reports the write if it never arrives), and is left alone.
-  const wroteHere = new Set<string>()
   const rewrite = (key: string, raw: string | undefined) => {
     try {
-      if (!wroteHere.has(key)) (reader.jar() as CookieJar).write(lines.line({ key, encoded: raw, spec: o.keys.find(key) }))
+      (reader.jar() as CookieJar).write(lines.line({ key, encoded: raw, spec: o.keys.find(key) }))
     } catch {
       // A help for reads, not a write anyone asked for: a jar that refuses it changes nothing.
     }
@@ -313,7 +313,6 @@ export function createCookieTier(o: CookieTierOptions): CookieTier {
     checkWrites(writes, v.map ?? reader.look().mine, reader.parsed().twice, lines.name, o.config.budget, reader.jar() !== null, v.map && v.bytes)
   }
   const put = (w: CookieWrite, view: Map<string, string>) => {
-    wroteHere.add(w.key)
     try {
       (reader.jar() as CookieJar).write(lines.line(w))
     } catch (err) {
