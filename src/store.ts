@@ -1,4 +1,4 @@
-import { currentHref } from './env.js'
+import { currentHref, nextTask } from './env.js'
 import { MARKER_KEY } from './names.js'
 import { checkStoreOptions, invalid } from './options.js'
 import { placementOf } from './placement.js'
@@ -34,9 +34,9 @@ export function createStore<S extends object = never, const C extends KeysFor<S>
   // The database opens first: a cold start's first read waits on nothing else.
   void ctx.client.open()
   ctx.session = attachSession(ctx)
-  // The browser-session stamp (a cookie read under the cookie lock) is agreed once the database
-  // is open: the app's first reads are then already on their way, not queued behind it.
-  ctx.marker.settled = ctx.client.open().then(() => settleMarker(ctx))
+  // The browser-session stamp (a cookie read, a lock) is agreed once the reads asked for while
+  // the database opened (the app's first get among them) are answered: they wait on nothing else.
+  ctx.marker.settled = ctx.client.read([]).catch(() => []).then(nextTask).then(() => settleMarker(ctx))
   ctx.recovered = ctx.marker.settled.then(() => replayJournal(ctx, ctx.marker.fresh))
     .catch((err: unknown) => report(ctx, err, 'Replaying the journal of an interrupted batch failed; it is retried at the next start.'))
     .then(() => { ctx.turns.recovered = true })
@@ -91,8 +91,9 @@ function attachSession(ctx: StoreContext): SessionController {
  */
 async function startUp(ctx: StoreContext): Promise<void> {
   try {
-    // Web Locks that refuse (SecurityError in third-party and opaque-origin frames) show in status.locks by ready.
-    await Promise.all([ctx.recovered, ctx.env.locks()?.query().catch(() => {
+    // Web Locks that refuse (SecurityError in third-party and opaque-origin frames) show in
+    // status.locks by ready. Asked after the first reads too (a query costs the page a millisecond).
+    await Promise.all([ctx.recovered, ctx.marker.settled.then(() => ctx.env.locks()?.query()).catch(() => {
       ctx.env.locksRefused()
       ctx.events.emit('status', statusOf(ctx))
     })])

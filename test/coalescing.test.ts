@@ -187,6 +187,35 @@ describe('reads of one tick', () => {
     expect(first).toBeDefined()
     expect(seen.filter((s) => s.op === 'get' && s.tx === first).map((s) => s.key).sort()).toEqual(['$session', 'k:first'])
   })
+
+  test("a new page's first get waits on nothing but the open: its transaction is the first to read, and it is answered before the start-up reads the cookie jar", async () => {
+    await store.set('k:first', 1)
+    store.close()
+    vi.restoreAllMocks()
+    // Every request on the records, in order, and the store's reads of document.cookie.
+    const order: string[] = []
+    for (const op of ['get', 'getAll', 'getAllKeys', 'openCursor', 'openKeyCursor', 'put', 'delete'] as const) {
+      const original = IDBObjectStore.prototype[op] as (this: IDBObjectStore, ...args: unknown[]) => IDBRequest
+      vi.spyOn(IDBObjectStore.prototype, op).mockImplementation(function (this: IDBObjectStore, ...args: unknown[]) {
+        order.push(`${op} ${typeof args[0] === 'string' ? args[0] : '(range)'}`)
+        return original.apply(this, args)
+      } as never)
+    }
+    let owner = document as object
+    while (!Object.getOwnPropertyDescriptor(owner, 'cookie')) owner = Object.getPrototypeOf(owner) as object
+    const cookie = Object.getOwnPropertyDescriptor(owner, 'cookie') as PropertyDescriptor
+    vi.spyOn(owner as Document, 'cookie', 'get').mockImplementation(function (this: Document) {
+      order.push('document.cookie')
+      return (cookie.get as () => string).call(this)
+    })
+    const fresh = createStore<Schema>({ name: 'co', keys, backends: { indexedDB: idb }, session: sessionSync({ read: async () => ({ tag: 't' }), interval: 0 }) })
+    opened.push(fresh)
+    const got = fresh.get('k:first').then((v) => order.push(`resolved ${String(v)}`))
+    await fresh.ready
+    await got
+    expect(order.slice(0, 3).sort()).toEqual(['get $session', 'get k:first', 'resolved 1'])
+    expect(order).toContain('document.cookie')
+  })
 })
 
 describe('telling other tabs', () => {
