@@ -46,7 +46,7 @@ export const WORKLOADS = [
   { id: 'cookies', kind: 'cookie', page: 'cookies', params: { n: 50, size: 24, reps: 20 }, measures: { cookies: 'cookies' } },
   // Issue 14's W5: 200 sequential sets over 50 names (each overwritten 4 times), then 200 gets.
   { id: 'w5', kind: 'cookie', page: 'cookies', browsers: ['chromium', 'firefox'], params: { n: 50, sets: 200, size: 24, reps: 10 }, measures: { cookies: 'w5' } },
-  { id: 'cold', kind: 'idb', page: 'cold', params: {}, reps: 5, measures: { cold: 'cold', libraryLoad: 'library-load', ready: 'cold-ready' } },
+  { id: 'cold', kind: 'idb', page: 'cold', params: {}, reps: 15, measures: { cold: 'cold', libraryLoad: 'library-load', ready: 'cold-ready' } },
   // Issue 15: a store of 100,000 persistent entries (99,000 `big:*` + 1,000 `one:*`), written in
   // its own layout, then a fresh page: start-up, keys('one:'), clear({ lifetime: 'persistent' });
   // `scale-ttl` adds 50,000 records of a ttl family `tmp:*` that expired an hour ago. One rep a
