@@ -18,20 +18,26 @@ let store: VisitStore<Schema>
 let seen: Seen[]
 const opened: { close(): void }[] = []
 
-/** Records which transaction each request on an object store ran in. */
-function watchRequests(): void {
-  seen = []
-  const spy = <M extends 'put' | 'delete' | 'get'>(op: M, keyOf: (arg: unknown) => unknown) => {
+type RequestOp = 'put' | 'delete' | 'get' | 'getAll' | 'getAllKeys' | 'openCursor' | 'openKeyCursor'
+
+/** Calls `hear` with every request of `ops` on an object store, before it is made. Undo with vi.restoreAllMocks(). */
+function onRequests(ops: readonly RequestOp[], hear: (op: RequestOp, arg: unknown, store: IDBObjectStore) => void): void {
+  for (const op of ops) {
     const original = IDBObjectStore.prototype[op] as (this: IDBObjectStore, ...args: unknown[]) => IDBRequest
     vi.spyOn(IDBObjectStore.prototype, op).mockImplementation(function (this: IDBObjectStore, ...args: unknown[]) {
-      const key = keyOf(args[0])
-      if (typeof key === 'string') seen.push({ op, key, tx: this.transaction })
+      hear(op, args[0], this)
       return original.apply(this, args)
     } as never)
   }
-  spy('put', (record) => (record as { p?: unknown }).p)
-  spy('delete', (key) => key)
-  spy('get', (key) => key)
+}
+
+/** Records which transaction each put, delete and get of a record ran in. */
+function watchRequests(): void {
+  seen = []
+  onRequests(['put', 'delete', 'get'], (op, arg, records) => {
+    const key = op === 'put' ? (arg as { p?: unknown }).p : arg
+    if (typeof key === 'string') seen.push({ op: op as Seen['op'], key, tx: records.transaction })
+  })
 }
 
 /** The distinct transactions the requests of `op` on the app's keys (k:…) ran in. */
@@ -194,13 +200,9 @@ describe('reads of one tick', () => {
     vi.restoreAllMocks()
     // Every request on the records, in order, and the store's reads of document.cookie.
     const order: string[] = []
-    for (const op of ['get', 'getAll', 'getAllKeys', 'openCursor', 'openKeyCursor', 'put', 'delete'] as const) {
-      const original = IDBObjectStore.prototype[op] as (this: IDBObjectStore, ...args: unknown[]) => IDBRequest
-      vi.spyOn(IDBObjectStore.prototype, op).mockImplementation(function (this: IDBObjectStore, ...args: unknown[]) {
-        order.push(`${op} ${typeof args[0] === 'string' ? args[0] : '(range)'}`)
-        return original.apply(this, args)
-      } as never)
-    }
+    onRequests(['get', 'getAll', 'getAllKeys', 'openCursor', 'openKeyCursor', 'put', 'delete'], (op, arg) => {
+      order.push(`${op} ${typeof arg === 'string' ? arg : '(range)'}`)
+    })
     let owner = document as object
     while (!Object.getOwnPropertyDescriptor(owner, 'cookie')) owner = Object.getPrototypeOf(owner) as object
     const cookie = Object.getOwnPropertyDescriptor(owner, 'cookie') as PropertyDescriptor
