@@ -197,7 +197,10 @@ function methodText(rounds, workloads) {
       'the same layout as a reference (open, `get`, `getAllKeys` of the key range, one range `delete` per family; it has no sweep, ' +
       'so its expired records stay). One run per round and contender.',
     '- **Firefox.** Workloads with Firefox in their `browsers` (W5 and the scale ones) run again in Debian\'s Firefox ESR after the ' +
-      'Chromium rounds, in the same run, with the same rounds; their rows are marked Firefox.',
+      'Chromium rounds, in the same run, with the same rounds; their rows are marked Firefox. Firefox runs with ' +
+      '`javascript.options.asyncstack` off: a page driven over WebDriver BiDi is a debuggee, and Firefox records an async stack ' +
+      'at every promise reaction of a debuggee, which a visitor\'s Firefox (no devtools open) does not do ' +
+      '(`asyncstack_capture_debuggee_only`). `--firefox-async-stacks` measures with it on.',
     '- **Size.** `dist/visitstore.iife.js` as served to the pages, brotli quality 11 (Node\'s zlib).',
   ]
 }
