@@ -40,10 +40,14 @@ import { rollup } from 'rollup'
 // the page before made as it went away read the older cookie beside the batch's records (rule 3, as
 // the reader sees it; browser r6): each section brings the copy to the Cookie Store's values
 // (~75 B); and the quota-retry write gate (~20 B).
+// Raised by 250 B (19,400; 16,650; 19,350): a set or setMany called before session.end() (or a
+// session change this tab applied) that reached storage after its purge outlived the session it
+// was called in, cookie and record alike; such a write now loses its session-lifetime part
+// (store/write.ts dropPurged; test/session.test.ts). ~200 B measured, the rest is brotli's noise.
 const budgets = [
-  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 19150, bytes: async () => readFileSync('dist/visitstore.iife.js') },
-  { name: "import { createStore } from 'visitstore'", limit: 16400, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
-  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 19100, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
+  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 19400, bytes: async () => readFileSync('dist/visitstore.iife.js') },
+  { name: "import { createStore } from 'visitstore'", limit: 16650, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
+  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 19350, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
   { name: "import { useStoreValue } from 'visitstore/react' (without React)", limit: 600, bytes: () => bundle("export { useStoreValue } from './dist/react.js'") },
 ]
 

@@ -413,6 +413,33 @@ describe('session.end()', () => {
     expect(store.session.tag).toBeNull()
   })
 
+  test.each([
+    ['with a session sync', { endpoint: '/session' }],
+    ['without one', undefined],
+  ] as const)('%s: writes called before end() that reach storage after its purge do not outlive it; writes called after it are kept', async (_name, sync) => {
+    stubSessionServer({ body: { tag: 'A' } })
+    const store = tab(sync)
+    await store.ready
+    const watched: unknown[] = []
+    store.watch('locale', (value) => watched.push(value))
+    // Not awaited: each is still on its way (a cookie lock, a session state, a transaction) when end() purges.
+    const before = [
+      store.set('locale', 'old'),
+      store.set('cart', ['old']),
+      // A cross-tier batch: its session-lifetime part (cookie and record) goes, its persistent part stays.
+      store.setMany({ hits: 1, locale: 'older', theme: 'dark', prefs: 'p' }),
+    ]
+    const ending = store.session.end()
+    const after = store.set('cart', ['new'])
+    await Promise.all([...before, ending, after])
+    expect(await store.getMany(['locale', 'cart', 'hits', 'theme', 'prefs'])).toEqual({ locale: undefined, cart: ['new'], hits: undefined, theme: 'dark', prefs: 'p' })
+    expect(cookieJar().sess_locale).toBeUndefined()
+    expect(cookieJar().sess_theme).toBe('dark')
+    expect((await rawRecords(idb, NAME)).has('hits')).toBe(false)
+    // Watchers heard the purge last, not a value it took back.
+    expect(watched.at(-1)).toBeUndefined()
+  })
+
   test('end({ server: true }) sends DELETE to the endpoint with the page cookies', async () => {
     const server = stubSessionServer({ body: { tag: 'A' } })
     const store = tab({ endpoint: '/session', credentials: 'include' })

@@ -63,6 +63,13 @@ export interface StoreContext {
    * them start, and whether `recovered` has resolved (store/write.ts's short path waits for the replay).
    */
   readonly turns: { recovered: boolean, ahead: Set<Turn> }
+  /**
+   * Session purges this tab applied (a new tag, `end()`, another tab's news), counted from when
+   * the session's first answer was in (`started`). A set or delete called before a purge that
+   * reaches storage after it loses its session-lifetime part, as if written and then purged
+   * (store/write.ts): otherwise it would outlive the session it was called in.
+   */
+  readonly purges: { count: number, started: boolean }
   /** Status fields the tiers do not tell by themselves. */
   readonly flags: { indexeddb: StoreStatus['indexeddb'], browserSession: StoreStatus['browserSession'], session: StoreStatus['session'] }
   /** Clean-up for close(). */
@@ -123,6 +130,7 @@ export function createContext(config: StoreConfig): StoreContext {
     session: undefined as unknown as SessionController,
     recovered: Promise.resolve(),
     turns: { recovered: false, ahead: new Set() },
+    purges: { count: 0, started: false },
     flags,
     stops: [],
     cookieSeen: new Map(),

@@ -32,14 +32,18 @@ type JournalCookies = [key: string, value: string | null, replaced: string | nul
 /**
  * Commits a batch across cookies and IndexedDB (see above). `puts`/`dels` are the IndexedDB part.
  * A cookie the browser then refuses undoes the IndexedDB part exactly, and the batch rejects.
+ * `gone()`: the keys a session purge since the call took back (store/write.ts dropPurged), asked
+ * right before each part is handed on.
  */
-export async function commitAcrossTiers(ctx: StoreContext, cookies: CookieWrite[], puts: StoredRecord[], dels: string[]): Promise<void> {
+export async function commitAcrossTiers(ctx: StoreContext, cookies: CookieWrite[], puts: StoredRecord[], dels: string[], gone: () => ReadonlySet<string>): Promise<void> {
   // Checked first, so that a cookie over the limit or the budget writes nothing anywhere.
   const { replaced, mark } = await ctx.cookies.section(() => {
     ctx.cookies.check(cookies)
-    return { replaced: cookies.map((w) => ctx.cookies.current(w.key) ?? null), mark: markOf(ctx) }
+    return { replaced: new Map(cookies.map((w) => [w.key, ctx.cookies.current(w.key) ?? null])), mark: markOf(ctx) }
   })
-  const entry: JournalCookies = cookies.map((w, i) => [w.key, w.encoded ?? null, replaced[i] ?? null])
+  const dropped = gone()
+  ;[cookies, puts, dels] = [cookies.filter((w) => !dropped.has(w.key)), puts.filter((r) => !dropped.has(r.p)), dels.filter((key) => !dropped.has(key))]
+  const entry: JournalCookies = cookies.map((w) => [w.key, w.encoded ?? null, replaced.get(w.key) ?? null])
   const { id, previous, earlier } = await commitRecords(ctx.client, puts, dels, entry, mark).catch((err: unknown) => {
     throw storageError(err, `setMany("${[...cookies.map((w) => w.key), ...puts.map((r) => r.p), ...dels].join('", "')}") in IndexedDB`)
   })
@@ -61,7 +65,7 @@ export async function commitAcrossTiers(ctx: StoreContext, cookies: CookieWrite[
           marked = []
           report(ctx, err, 'An earlier batch\'s cookies could not be written; the next start replays it.')
         }
-        writeInSection(ctx, [...cookies.filter((w) => !later.has(w.key)), ...marked])
+        writeInSection(ctx, [...cookies.filter((w) => !later.has(w.key) && !gone().has(w.key)), ...marked])
         return 0
       })
       if (!ahead) break

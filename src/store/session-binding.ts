@@ -18,6 +18,8 @@ const SESSION_RECORD = '$session'
  * Resolves to the declared keys purged.
  */
 export async function applySessionChange(ctx: StoreContext, { previous, next, keep, force, remote }: SessionApply): Promise<string[]> {
+  // In the call (the sync switched to `next` in it too): writes called before it that are still on their way drop their session part.
+  if (!keep) ctx.purges.count++
   await ctx.marker.settled
   const client = clientFor(ctx, true)
   const purged: string[] = []

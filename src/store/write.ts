@@ -20,6 +20,10 @@ interface Plan {
   dels: string[]
   /** The session-scoped keys of the IndexedDB part: they live where session records live (store/marker.ts clientFor). */
   session: Set<string>
+  /** The session purges applied when it was called (undefined: before the session's first answer, which it waits for or precedes). */
+  since: number | undefined
+  /** Its session-lifetime keys a purge since its call took back (dropPurged). */
+  dropped: Set<string>
 }
 
 function refused(key: string, checked: Checked): VisitStoreError {
@@ -43,8 +47,8 @@ function checkWrites(keys: readonly string[], values: readonly unknown[], specs:
 }
 
 /** Encodes each value for its tier; `values` undefined deletes. `live`: the liveness key for session records. */
-function encode(keys: string[], specs: KeySpec[], values: unknown[] | undefined, live: string): Plan {
-  const plan: Plan = { keys, values: values ?? [], cookies: [], tab: [], puts: [], dels: [], session: new Set() }
+function encode(keys: string[], specs: KeySpec[], values: unknown[] | undefined, live: string, since: number | undefined): Plan {
+  const plan: Plan = { keys, values: values ?? [], cookies: [], tab: [], puts: [], dels: [], session: new Set(), since, dropped: new Set() }
   const now = Date.now()
   keys.forEach((key, i) => {
     const spec = specs[i] as KeySpec
@@ -69,8 +73,29 @@ function plan(ctx: StoreContext, keys: string[], values?: unknown[]): Plan | Pro
   const specs = keys.map((key) => ctx.keys.resolve(key))
   const checked = values && checkWrites(keys, values, specs)
   const session = specs.some((s) => s.tier === 'indexeddb' && s.lifetime === 'session')
-  if (!session && !(checked instanceof Promise)) return encode(keys, specs, checked, '')
-  return (async () => encode(keys, specs, await checked, session ? await sessionLive(ctx) : ''))()
+  const since = ctx.purges.started ? ctx.purges.count : undefined
+  if (!session && !(checked instanceof Promise)) return encode(keys, specs, checked, '', since)
+  return (async () => {
+    const live = session ? await sessionLive(ctx) : ''
+    // Called before the session's first answer, it waited for it: purges count from there.
+    return encode(keys, specs, await checked, live, session ? since ?? ctx.purges.count : since)
+  })()
+}
+
+/**
+ * Takes the session-lifetime part out of a plan when a session purge was applied after its call:
+ * called before the purge, it must not outlive it (as if written, then purged). Called right
+ * before each part is handed to its tier, in the same step.
+ */
+function dropPurged(ctx: StoreContext, p: Plan): Set<string> {
+  if (p.since !== undefined && p.since !== ctx.purges.count) {
+    // Session-lifetime keys only (sessionStorage keys are not purged): noted as dropped, filtered out.
+    const keep = (key: string) => ctx.keys.resolve(key).lifetime !== 'session' || !p.dropped.add(key)
+    p.cookies = p.cookies.filter((w) => keep(w.key))
+    p.puts = p.puts.filter((r) => keep(r.p))
+    p.dels = p.dels.filter(keep)
+  }
+  return p.dropped
 }
 
 /** Writes sessionStorage items; returns what puts them back. Fails all or nothing (tiers/tab.ts). */
@@ -93,6 +118,7 @@ function writeTab(ctx: StoreContext, items: Plan['tab']): () => void {
 async function commit(ctx: StoreContext, p: Plan): Promise<void> {
   // Cookies wait for the start-up journal replay, which must not overwrite what this tab writes.
   if (p.cookies.length) await ctx.recovered
+  dropPurged(ctx, p)
   const undoTab = writeTab(ctx, p.tab)
   try {
     const what = () => `${p.values.length ? 'set' : 'delete'}("${p.keys.join('", "')}")`
@@ -100,10 +126,15 @@ async function commit(ctx: StoreContext, p: Plan): Promise<void> {
     const apart = clientFor(ctx, true) !== ctx.client
     const part = (session: boolean) => ({ put: p.puts.filter((r) => p.session.has(r.p) === session), del: p.dels.filter((k) => p.session.has(k) === session), what })
     const records = p.puts.length + p.dels.length > 0
-    if (p.cookies.length && records && !apart) await commitAcrossTiers(ctx, p.cookies, p.puts, p.dels)
+    if (p.cookies.length && records && !apart) await commitAcrossTiers(ctx, p.cookies, p.puts, p.dels, () => dropPurged(ctx, p))
     else {
       if (records) await Promise.all(apart ? [ctx.pageClient.write(part(true)), ctx.client.write(part(false))] : [ctx.client.write({ put: p.puts, del: p.dels, what })])
-      if (p.cookies.length) await ctx.cookies.section(() => writeInSection(ctx, p.cookies))
+      if (p.cookies.length) {
+        await ctx.cookies.section(() => {
+          dropPurged(ctx, p)
+          writeInSection(ctx, p.cookies)
+        })
+      }
     }
   } catch (err) {
     undoTab()
@@ -115,6 +146,8 @@ async function commit(ctx: StoreContext, p: Plan): Promise<void> {
 /** After a plan was carried out: watchers of this tab, then other tabs, hear of it. */
 function announce(ctx: StoreContext, p: Plan): void {
   p.keys.forEach((key, i) => {
+    // A part a purge took back is not news either: the purge told watchers.
+    if (p.dropped.has(key)) return
     // A cookie the browser did not keep is not news; the check that found the drop told watchers the real value.
     const w = p.cookies.find((c) => c.key === key)
     if (!w || (ctx.watchers.has(key) && safeRead(ctx, key) === w.encoded)) notify(ctx, key, p.values[i])
@@ -240,7 +273,7 @@ export async function update(ctx: StoreContext, key: string, fn: (current: unkno
   const write = () => {
     const cookie = spec.tier === 'cookie'
     next = nextValue(ctx, key, spec, decodeSync(ctx, key, spec, cookie ? ctx.cookies.current(key) : ctx.tab.read(key)), fn)
-    const p = encode([key], [spec], [next], '')
+    const p = encode([key], [spec], [next], '', undefined)
     if (cookie) writeInSection(ctx, p.cookies)
     else writeTab(ctx, p.tab)
   }
