@@ -1249,6 +1249,48 @@ const callOrderEveryTier = {
   },
 }
 
+// ---- r15: a session purge covers the writes called before it ----
+
+const R15_TRIALS = 24
+
+/**
+ * In the page: per trial a new store; set, set and a cross-tier setMany are called, not awaited,
+ * then (after 0-3 microtasks) session.end(), then one more set. The writes called before end()
+ * are still on their way when it purges (the cookie lock, a transaction); their session-lifetime
+ * part must not outlive it. Returns the trials whose end state is not the purge's.
+ */
+const r15Trials = async ({ prefix, trials }) => {
+  const keys = { locale: { lifetime: 'session', serverVisible: true }, cart: { lifetime: 'session' }, theme: { lifetime: 'persistent', serverVisible: true }, prefs: { lifetime: 'persistent' } }
+  const wrong = []
+  for (let t = 0; t < trials; t++) {
+    const name = `${prefix}${t}`
+    const store = window.VisitStore.createStore({ name, keys })
+    await store.ready
+    const calls = [store.set('locale', 'old'), store.set('cart', ['old']), store.setMany({ locale: 'older', cart: ['older'], theme: 'dark', prefs: 'p' })]
+    for (let i = 0; i < t % 4; i++) await null
+    calls.push(store.session.end(), store.set('cart', ['new']))
+    const outcomes = (await Promise.allSettled(calls)).map((o) => o.status)
+    const got = await store.getMany(['locale', 'cart', 'theme', 'prefs'])
+    const cookies = document.cookie.split('; ').filter((c) => c.startsWith(`${name}_locale=`) || c.startsWith(`${name}_theme=`))
+    const seen = JSON.stringify({ outcomes, got, cookies })
+    if (seen !== JSON.stringify({ outcomes: outcomes.map(() => 'fulfilled'), got: { cart: ['new'], theme: 'dark', prefs: 'p' }, cookies: [`${name}_theme=dark`] })) wrong.push(`trial ${t}: ${seen}`)
+    await store.clear()
+    store.close()
+  }
+  return wrong
+}
+
+const purgeCoversEarlierWrites = {
+  id: 'r15',
+  name: `session.end() right after set, set and a cross-tier setMany (not awaited; ${R15_TRIALS} trials, 0-3 microtasks between): the session cookie and record they wrote are gone, the batch's persistent part stays, a set called after end() stays`,
+  group: 'live',
+  async run({ tab, server }) {
+    const page = await tab()
+    await page.goto(server.url('/'))
+    eq(await page.evaluate(r15Trials, { prefix: `r15${rand()}x`, trials: R15_TRIALS }), [], 'trials whose end state is not the purge state: [outcomes, getMany, the store\'s locale and theme cookies]')
+  },
+}
+
 // ---- rc: a browser SIGKILLed during bursts of cross-tier setMany, restarted on its profile ----
 
 const RC_KEYS = { batch: { lifetime: 'persistent', serverVisible: true }, 'e:*': { lifetime: 'persistent' } }
@@ -1336,4 +1378,4 @@ const crash = {
   },
 }
 
-export const reliabilityScenarios = [simultaneousStart, markerRemoved, worker, cookiePath, declarationUpgrade, navigateAway, siteDataCleared, foreignDatabase, malformedRecords, watchOnce, callOrder, callOrderEveryTier, goneBatch, crossedBatches, crash]
+export const reliabilityScenarios = [simultaneousStart, markerRemoved, worker, cookiePath, declarationUpgrade, navigateAway, siteDataCleared, foreignDatabase, malformedRecords, watchOnce, callOrder, callOrderEveryTier, goneBatch, crossedBatches, purgeCoversEarlierWrites, crash]
