@@ -275,7 +275,13 @@ const s2Batch = async ({ options, text, mode }) => {
     outcomes = codes
     for (const [i, { key, value }] of batch.entries()) {
       if (codes[i] !== 'ok') continue
-      const got = (await vt.attempt(() => store.get(key))).value
+      let got = (await vt.attempt(() => store.get(key))).value
+      // A WebKit web process's copy of the cookies can show a response's Set-Cookie a moment after
+      // fetch resolved: a missing value is read again (3 s); a wrong one fails at once.
+      for (const end = Date.now() + 3000; got === undefined && Date.now() < end;) {
+        await new Promise((resolve) => setTimeout(resolve, 50))
+        got = (await vt.attempt(() => store.get(key))).value
+      }
       if (!same(got, value)) problems.push(`${brief(key)}: server wrote ${brief(value)}, browser get ${brief(got)}`)
     }
   }
