@@ -26,23 +26,25 @@ const SEQ = '$seq'
 const KEEP = 1000
 const entryKey = (id: number) => JOURNAL + id.toString(36).padStart(8, '0')
 
+/** A cross-tier batch: its cookie writes and its IndexedDB part. */
+export interface BatchParts { cookies: CookieWrite[], puts: StoredRecord[], dels: string[] }
+
 /** One journal entry's cookies: [key, value written (null: removed), value replaced]. */
 type JournalCookies = [key: string, value: string | null, replaced: string | null][]
 
 /**
  * Commits a batch across cookies and IndexedDB (see above). `puts`/`dels` are the IndexedDB part.
  * A cookie the browser then refuses undoes the IndexedDB part exactly, and the batch rejects.
- * `gone()`: the keys a session purge since the call took back (store/write.ts dropPurged), asked
- * right before each part is handed on.
+ * `live()`: the parts again, less what a session purge since the call took back (store/write.ts
+ * dropPurged), asked right before each part is handed on.
  */
-export async function commitAcrossTiers(ctx: StoreContext, cookies: CookieWrite[], puts: StoredRecord[], dels: string[], gone: () => ReadonlySet<string>): Promise<void> {
+export async function commitAcrossTiers(ctx: StoreContext, { cookies, puts, dels }: BatchParts, live: () => BatchParts): Promise<void> {
   // Checked first, so that a cookie over the limit or the budget writes nothing anywhere.
   const { replaced, mark } = await ctx.cookies.section(() => {
     ctx.cookies.check(cookies)
     return { replaced: new Map(cookies.map((w) => [w.key, ctx.cookies.current(w.key) ?? null])), mark: markOf(ctx) }
   })
-  const dropped = gone()
-  ;[cookies, puts, dels] = [cookies.filter((w) => !dropped.has(w.key)), puts.filter((r) => !dropped.has(r.p)), dels.filter((key) => !dropped.has(key))]
+  ;({ cookies, puts, dels } = live())
   const entry: JournalCookies = cookies.map((w) => [w.key, w.encoded ?? null, replaced.get(w.key) ?? null])
   const { id, previous, earlier } = await commitRecords(ctx.client, puts, dels, entry, mark).catch((err: unknown) => {
     throw storageError(err, `setMany("${[...cookies.map((w) => w.key), ...puts.map((r) => r.p), ...dels].join('", "')}") in IndexedDB`)
@@ -65,7 +67,7 @@ export async function commitAcrossTiers(ctx: StoreContext, cookies: CookieWrite[
           marked = []
           report(ctx, err, 'An earlier batch\'s cookies could not be written; the next start replays it.')
         }
-        writeInSection(ctx, [...cookies.filter((w) => !later.has(w.key) && !gone().has(w.key)), ...marked])
+        writeInSection(ctx, [...live().cookies.filter((w) => !later.has(w.key)), ...marked])
         return 0
       })
       if (!ahead) break

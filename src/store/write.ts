@@ -87,7 +87,7 @@ function plan(ctx: StoreContext, keys: string[], values?: unknown[]): Plan | Pro
  * called before the purge, it must not outlive it (as if written, then purged). Called right
  * before each part is handed to its tier, in the same step.
  */
-function dropPurged(ctx: StoreContext, p: Plan): Set<string> {
+function dropPurged(ctx: StoreContext, p: Plan): Plan {
   if (p.since !== undefined && p.since !== ctx.purges.count) {
     // Session-lifetime keys only (sessionStorage keys are not purged): noted as dropped, filtered out.
     const keep = (key: string) => ctx.keys.resolve(key).lifetime !== 'session' || !p.dropped.add(key)
@@ -95,7 +95,7 @@ function dropPurged(ctx: StoreContext, p: Plan): Set<string> {
     p.puts = p.puts.filter((r) => keep(r.p))
     p.dels = p.dels.filter(keep)
   }
-  return p.dropped
+  return p
 }
 
 /** Writes sessionStorage items; returns what puts them back. Fails all or nothing (tiers/tab.ts). */
@@ -126,7 +126,7 @@ async function commit(ctx: StoreContext, p: Plan): Promise<void> {
     const apart = clientFor(ctx, true) !== ctx.client
     const part = (session: boolean) => ({ put: p.puts.filter((r) => p.session.has(r.p) === session), del: p.dels.filter((k) => p.session.has(k) === session), what })
     const records = p.puts.length + p.dels.length > 0
-    if (p.cookies.length && records && !apart) await commitAcrossTiers(ctx, p.cookies, p.puts, p.dels, () => dropPurged(ctx, p))
+    if (p.cookies.length && records && !apart) await commitAcrossTiers(ctx, p, () => dropPurged(ctx, p))
     else {
       if (records) await Promise.all(apart ? [ctx.pageClient.write(part(true)), ctx.client.write(part(false))] : [ctx.client.write({ put: p.puts, del: p.dels, what })])
       if (p.cookies.length) {
