@@ -44,6 +44,9 @@ const LAUNCH = {
 const FIREFOX = '/usr/bin/firefox-esr'
 
 /**
+ * The browser under test, with `newPage()` and `close()`: Chromium, or Firefox (after Chromium for
+ * the workloads that list it, or a run of its own).
+ *
  * Firefox's async stacks. A page driven over WebDriver BiDi is a debuggee (the remote agent
  * evaluates scripts through a Debugger), and Firefox records an async stack for a debuggee at
  * every promise reaction and `await` (`javascript.options.asyncstack_capture_debuggee_only`,
@@ -51,12 +54,9 @@ const FIREFOX = '/usr/bin/firefox-esr'
  * promise-returning API look slower under automation than for visitors: W5 with each raw
  * `document.cookie` call made in a promise reaction measured 1.35x to 1.65x raw with it on, 1.18x
  * to 1.23x with it off. The bench turns it off so that Firefox runs pages as it does for visitors;
- * `--firefox-async-stacks` leaves it on.
+ * `--firefox-async-stacks` (`firefoxAsyncStacks`) leaves it on.
  */
-let firefoxAsyncStacks = false
-
-/** The browser under test, with `newPage()` and `close()`: Chromium, or Firefox (after Chromium for the workloads that list it, or a run of its own). */
-async function launchBrowser(browser, profile) {
+async function launchBrowser(browser, profile, { firefoxAsyncStacks }) {
   if (browser === 'chromium') return chromium.launchPersistentContext(profile, LAUNCH)
   const firefox = await puppeteer.launch({
     browser: 'firefox', executablePath: FIREFOX, headless: true, timeout: 60_000, protocolTimeout: RUN_TIMEOUT, userDataDir: profile,
@@ -68,7 +68,7 @@ async function launchBrowser(browser, profile) {
 
 function parseArgs(argv) {
   // browser undefined: Chromium for every workload, then Firefox for those that list it (`browsers`).
-  const options = { rounds: 7, write: true, control: true, only: undefined, browser: undefined }
+  const options = { rounds: 7, write: true, control: true, only: undefined, browser: undefined, firefoxAsyncStacks: false }
   for (const arg of argv) {
     const [name, value] = arg.split('=')
     if (name === '--rounds' && /^\d+$/.test(value ?? '') && Number(value) >= 1) options.rounds = Number(value)
@@ -79,8 +79,8 @@ function parseArgs(argv) {
     }
     else if (name === '--no-write') options.write = false
     else if (name === '--firefox-async-stacks' && value === undefined) {
-      // A run as automation sees Firefox (see firefoxAsyncStacks), not as visitors do: not for RESULTS.md.
-      firefoxAsyncStacks = true
+      // A run as automation sees Firefox (see launchBrowser), not as visitors do: not for RESULTS.md.
+      options.firefoxAsyncStacks = true
       options.write = false
     }
     else if (name === '--no-control') options.control = false
@@ -333,7 +333,7 @@ async function main() {
     for (const { browser, workloads } of phases) {
       const profile = mkdtempSync(join(tmpdir(), 'visitstore-bench-'))
       profiles.push(profile)
-      context = await launchBrowser(browser, profile)
+      context = await launchBrowser(browser, profile, options)
       if (phases.length > 1 || browser !== 'chromium') console.error(`browser: ${browser} (${workloads.map((w) => w.id).join(', ')})`)
       const suffix = browser === 'chromium' ? '' : FIREFOX_MEASURES
       const used = contenders.filter((c) => workloads.some((w) => c.kinds.includes(w.kind)))
