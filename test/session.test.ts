@@ -440,6 +440,26 @@ describe('session.end()', () => {
     expect(watched.at(-1)).toBeUndefined()
   })
 
+  test.each([
+    ['the IndexedDB lock', false],
+    ['Web Locks', true],
+  ] as const)('%s: a cross-tier setMany that end() overtakes anywhere on its way (0-29 turns in) leaves no session part behind', async (_name, webLocks) => {
+    if (webLocks) useWebLocks()
+    const late: string[] = []
+    for (let turns = 0; turns < 30; turns++) {
+      clearAllCookies()
+      idb = new IDBFactory()
+      const store = tab()
+      await store.ready
+      const batch = store.setMany({ hits: 1, locale: 'older', theme: 'dark' })
+      for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => setImmediate(resolve))
+      await Promise.all([batch, store.session.end()])
+      const got = await store.getMany(['hits', 'locale', 'theme'])
+      if (got.hits !== undefined || got.locale !== undefined || got.theme !== 'dark' || cookieJar().sess_locale !== undefined) late.push(`${turns} turns: ${JSON.stringify(got)}`)
+    }
+    expect(late).toEqual([])
+  })
+
   test('end({ server: true }) sends DELETE to the endpoint with the page cookies', async () => {
     const server = stubSessionServer({ body: { tag: 'A' } })
     const store = tab({ endpoint: '/session', credentials: 'include' })
