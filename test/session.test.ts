@@ -460,6 +460,21 @@ describe('session.end()', () => {
     expect(late).toEqual([])
   })
 
+  test('while the start-up check hangs: writes called before end() do not outlive it, writes called after it are kept', async () => {
+    fakeClock()
+    const server = stubSessionServer({ body: { tag: 'A' } })
+    server.get = { delay: 'never' }
+    const store = tab({ endpoint: '/session' })
+    // The session record's write waits for the start-up check (until its time-out); the cookie's does not.
+    const before = [store.set('cart', ['old']), store.set('locale', 'old')]
+    const ending = store.session.end()
+    const after = [store.set('hits', 1), store.set('prefs', 'kept')]
+    await pass(15_000)
+    await Promise.all([...before, ending, ...after])
+    expect(await store.getMany(['cart', 'locale', 'hits', 'prefs'])).toEqual({ cart: undefined, locale: undefined, hits: 1, prefs: 'kept' })
+    expect(cookieJar().sess_locale).toBeUndefined()
+  })
+
   test('end({ server: true }) sends DELETE to the endpoint with the page cookies', async () => {
     const server = stubSessionServer({ body: { tag: 'A' } })
     const store = tab({ endpoint: '/session', credentials: 'include' })

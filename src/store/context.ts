@@ -64,10 +64,11 @@ export interface StoreContext {
    */
   readonly turns: { recovered: boolean, ahead: Set<Turn> }
   /**
-   * Session purges this tab applied (a new tag, `end()`, another tab's news), counted from when
-   * the session's first answer was in (`started`). A set or delete called before a purge that
-   * reaches storage after it loses its session-lifetime part, as if written and then purged
-   * (store/write.ts): otherwise it would outlive the session it was called in.
+   * Session purges this tab applied (a new tag, `end()`, another tab's news). A set or delete
+   * called before a purge that reaches storage after it loses its session-lifetime part, as if
+   * written and then purged (store/write.ts): otherwise it would outlive the session it was called
+   * in. Until the session's first answer is in (`started`), only `end()` counts: a write made
+   * before that answer is meant for the session it finds (a session key's write waits for it).
    */
   readonly purges: { count: number, started: boolean }
   /** Status fields the tiers do not tell by themselves. */

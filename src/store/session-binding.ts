@@ -18,8 +18,10 @@ const SESSION_RECORD = '$session'
  * Resolves to the declared keys purged.
  */
 export async function applySessionChange(ctx: StoreContext, { previous, next, keep, force, remote }: SessionApply): Promise<string[]> {
-  // In the call (the sync switched to `next` in it too): writes called before it that are still on their way drop their session part.
-  if (!keep) ctx.purges.count++
+  // In the call (the sync switched to `next` in it too): writes called before it that are still on
+  // their way drop their session part. The start-up answer's purge is for the session the last page
+  // left, not for what this page wrote while waiting for it; an end() is always counted.
+  if (!keep && (force || ctx.purges.started)) ctx.purges.count++
   await ctx.marker.settled
   const client = clientFor(ctx, true)
   const purged: string[] = []
@@ -88,7 +90,10 @@ export function localSession(ctx: StoreContext): SessionController {
     started: Promise.resolve(),
     tag: () => undefined,
     receive(message) {
-      if (message.t === 's') host.purged(message.purged, 'remote')
+      if (message.t !== 's') return
+      // Another tab's end(): this tab's writes still on their way are covered by it too.
+      ctx.purges.count++
+      host.purged(message.purged, 'remote')
     },
     close: () => events.clear(),
   }

@@ -20,7 +20,7 @@ interface Plan {
   dels: string[]
   /** The session-scoped keys of the IndexedDB part: they live where session records live (store/marker.ts clientFor). */
   session: Set<string>
-  /** The session purges applied when it was called (undefined: before the session's first answer, which it waits for or precedes). */
+  /** The session purges counted when it was called (StoreContext.purges); undefined for an update, which is never dropped. */
   since: number | undefined
   /** Its session-lifetime keys a purge since its call took back (dropPurged). */
   dropped: Set<string>
@@ -73,13 +73,9 @@ function plan(ctx: StoreContext, keys: string[], values?: unknown[]): Plan | Pro
   const specs = keys.map((key) => ctx.keys.resolve(key))
   const checked = values && checkWrites(keys, values, specs)
   const session = specs.some((s) => s.tier === 'indexeddb' && s.lifetime === 'session')
-  const since = ctx.purges.started ? ctx.purges.count : undefined
+  const since = ctx.purges.count
   if (!session && !(checked instanceof Promise)) return encode(keys, specs, checked, '', since)
-  return (async () => {
-    const live = session ? await sessionLive(ctx) : ''
-    // Called before the session's first answer, it waited for it: purges count from there.
-    return encode(keys, specs, await checked, live, session ? since ?? ctx.purges.count : since)
-  })()
+  return (async () => encode(keys, specs, await checked, session ? await sessionLive(ctx) : '', since))()
 }
 
 /**
@@ -88,7 +84,7 @@ function plan(ctx: StoreContext, keys: string[], values?: unknown[]): Plan | Pro
  * before each part is handed to its tier, in the same step.
  */
 function dropPurged(ctx: StoreContext, p: Plan): Plan {
-  if (p.since !== undefined && p.since !== ctx.purges.count) {
+  if (p.since !== undefined && p.since < ctx.purges.count) {
     // Session-lifetime keys only (sessionStorage keys are not purged): noted as dropped, filtered out.
     const keep = (key: string) => ctx.keys.resolve(key).lifetime !== 'session' || !p.dropped.add(key)
     p.cookies = p.cookies.filter((w) => keep(w.key))
