@@ -325,6 +325,38 @@ describe('a change of session', () => {
     expect(seen.changes.map((c) => [c.previous.state, c.current.state, c.current.tag])).toEqual([['unknown', 'active', 'A']])
   })
 
+  test('a session cookie written while the first answer is on its way is kept by that answer\'s purge; the last session\'s data goes', async () => {
+    fakeClock()
+    const server = stubSessionServer({ body: { tag: 'A' } })
+    const last = tab({ endpoint: '/session' })
+    await last.setMany({ cart: ['old'], locale: 'old' })
+    last.close()
+    // The next page: the server now names another session, and answers a second later.
+    server.get = { body: { tag: 'B' }, delay: 1000 }
+    const store = tab({ endpoint: '/session' })
+    const seen = heard(store)
+    await store.set('locale', 'new')
+    // Written before the answer: no change of session yet.
+    expect(seen.changes).toEqual([])
+    await pass(2000, undefined, 500)
+    await store.ready
+    expect(store.session.tag).toBe('B')
+    // The purge ran (the last session's record is gone) and left what this page wrote for the session it found.
+    expect(await store.getMany(['cart', 'locale'])).toEqual({ cart: undefined, locale: 'new' })
+    expect(cookieJar().sess_locale).toBeDefined()
+    expect(seen.errors).toEqual([])
+    // Without a write while waiting, the same answer purges the last session's cookie.
+    await store.set('locale', 'stale')
+    store.close()
+    server.get = { body: { tag: 'C' }, delay: 1000 }
+    const next = tab({ endpoint: '/session' })
+    await pass(2000, undefined, 500)
+    await next.ready
+    expect(next.session.tag).toBe('C')
+    expect(await next.get('locale')).toBeUndefined()
+    expect(cookieJar().sess_locale).toBeUndefined()
+  })
+
   test('watchers of purged keys hear undefined', async () => {
     const server = stubSessionServer({ body: { tag: 'A' } })
     const store = tab({ endpoint: '/session' })

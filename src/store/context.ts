@@ -68,9 +68,10 @@ export interface StoreContext {
    * called before a purge that reaches storage after it loses its session-lifetime part, as if
    * written and then purged (store/write.ts): otherwise it would outlive the session it was called
    * in. Until the session's first answer is in (`started`), only `end()` counts: a write made
-   * before that answer is meant for the session it finds (a session key's write waits for it).
+   * before that answer is meant for the session it finds (a session key's write waits for it; a
+   * cookie's does not, so that answer's purge leaves the cookie keys written meanwhile: `fresh`).
    */
-  readonly purges: { count: number, started: boolean }
+  readonly purges: { count: number, started: boolean, fresh: Set<string> }
   /** Status fields the tiers do not tell by themselves. */
   readonly flags: { indexeddb: StoreStatus['indexeddb'], browserSession: StoreStatus['browserSession'], session: StoreStatus['session'] }
   /** Clean-up for close(). */
@@ -131,7 +132,7 @@ export function createContext(config: StoreConfig): StoreContext {
     session: undefined as unknown as SessionController,
     recovered: Promise.resolve(),
     turns: { recovered: false, ahead: new Set() },
-    purges: { count: 0, started: false },
+    purges: { count: 0, started: false, fresh: new Set() },
     flags,
     stops: [],
     cookieSeen: new Map(),
@@ -224,7 +225,10 @@ export function notify(ctx: StoreContext, key: string, value: unknown, source: W
  */
 export function writeInSection(ctx: StoreContext, cookies: CookieWrite[]): void {
   ctx.cookies.write(cookies)
-  for (const w of cookies) if (ctx.cookieSeen.has(w.key)) ctx.cookieSeen.set(w.key, w.encoded)
+  for (const w of cookies) {
+    if (ctx.cookieSeen.has(w.key)) ctx.cookieSeen.set(w.key, w.encoded)
+    if (!ctx.purges.started) ctx.purges.fresh.add(w.key)
+  }
 }
 
 /** A cookie write the browser dropped after its checks passed, or that was undone right after: say so; watchers then hear the value it really has. */

@@ -33,7 +33,8 @@ export async function applySessionChange(ctx: StoreContext, { previous, next, ke
     else purged.push(...await dropLivenessKey(ctx, client, k))
   }
   if (!keep && ctx.cookies.available) {
-    const cookies = ctx.cookies.keys().filter((key) => ctx.keys.find(key)?.lifetime === 'session')
+    // The first answer's purge leaves the cookies this page wrote while waiting for it (see above).
+    const cookies = ctx.cookies.keys().filter((key) => ctx.keys.find(key)?.lifetime === 'session' && (force || ctx.purges.started || !ctx.purges.fresh.has(key)))
     if (cookies.length) await ctx.cookies.section(() => ctx.cookies.write(cookies.map((key) => ({ key, encoded: undefined }))))
     purged.push(...cookies)
   }
