@@ -7,7 +7,8 @@
 //   POST /visit              an anonymous session (no user): the endpoint answers "anonymous": true
 //   POST /logout             req.session.destroy()
 //   GET|DELETE /session      sessionEndpoint(); answers 500 while `app.failing` is true, never answers
-//                            while `app.hanging` is true (a stalled proxy; the socket closes with the server)
+//                            while `app.hanging` is true (a stalled proxy; the socket closes with the server),
+//                            answers late after `app.hold()` (until the function it returns is called)
 //   GET /<file>              any other file of page/ by name (frame.html, frame.js), as server.mjs does
 //
 // Options (the defaults are what 7a/7b use): `rolling` and `maxAge` (ms) of express-session's
@@ -49,6 +50,7 @@ export async function startExpressServer({ dist = distDir(), rolling = false, ma
   const sessionIds = []
   let failing = false
   let hanging = false
+  let held = null
   const store = new session.MemoryStore()
 
   const app = express()
@@ -101,6 +103,8 @@ export async function startExpressServer({ dist = distDir(), rolling = false, ma
   app.all('/session', (req, res, next) => {
     // Held open: no answer, no error, until the server closes (which destroys the socket).
     if (hanging) return undefined
+    // Held: answered once the test lets it go (with the session as it was when the request came).
+    if (held) return held.promise.then(() => endpoint(req, res, next))
     if (failing) return res.status(500).set('cache-control', 'no-store').json({ error: 'switched off by the test' })
     return endpoint(req, res, next)
   })
@@ -136,6 +140,13 @@ export async function startExpressServer({ dist = distDir(), rolling = false, ma
     /** While true, /session never answers. */
     set hanging(value) { hanging = value },
     get hanging() { return hanging },
+    /** Holds every /session request from now on until the returned function lets them all go. */
+    hold() {
+      let release
+      const promise = new Promise((resolve) => { release = resolve })
+      held = { promise }
+      return () => { held = null; release() }
+    },
     /** Whether the session store holds session `id`, unexpired (MemoryStore#get drops an expired one; it does not touch). */
     sessionAlive: (id) => new Promise((ok, fail) => store.get(id, (err, sess) => (err ? fail(err) : ok(Boolean(sess))))),
     close: () => new Promise((ok) => {

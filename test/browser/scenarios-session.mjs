@@ -195,6 +195,63 @@ const expressKeepOnLogin = {
   }),
 }
 
+// ---- 7c: the first answer's purge and what the page wrote while waiting for it ----
+
+/**
+ * Opens the store and, before its first session answer, sets `cookie` (resolves at once) and
+ * `record` (waits for the answer: kept as vt.pending); what the page saw when the cookie's set resolved.
+ */
+const openAndSetAtOnce = async ({ name, options, cookie, record }) => {
+  const vt = window.vt
+  const store = vt.open(name, options)
+  vt.pending = vt.attempt(() => store.setMany(record))
+  const result = await vt.attempt(() => store.setMany(cookie))
+  return { ok: result.ok, error: result.error ?? null, changes: vt.logs[name].change.length }
+}
+
+const expressFirstAnswer = {
+  id: '7c',
+  name: 'Express + express-session, the next page after a new login: a session cookie and a session record set while its first /session answer is held are kept by that answer\'s purge; the last session\'s other session cookie and record go',
+  group: 'live',
+  run: ({ tab }) => expressApp(async (app) => {
+    const { sessionTag } = await loadServerModule()
+    const name = 's7c'
+    // Two more session keys (a cookie, a record) that page 2 leaves alone: the purge must take them.
+    const keys = { ...KEYS, crumbs: { lifetime: 'session', serverVisible: true }, draft: { lifetime: 'session' } }
+    const options = { keys, session: { endpoint: '/session' } }
+    const all = Object.keys(keys)
+    const t1 = await tab()
+    await t1.goto(app.url('/?tab=1'))
+    eq((await t1.evaluate(call, { method: 'POST', path: '/login?user=alice' })).status, 200, 'POST /login?user=alice')
+    eq((await t1.evaluate(openStore, { name, options })).state, 'active', 'page 1: session state')
+    eq(await t1.evaluate(setMany, { name, values: { cart: ['alice apple'], visit: 'alice visit', crumbs: 'alice crumbs', draft: 'alice draft', ...PERSISTENT } }), null, 'page 1: setMany of session and persistent data')
+    // Another user signs in (a new session ID) and page 1 is left; the next page's check is held.
+    eq((await t1.evaluate(call, { method: 'POST', path: '/login?user=bob' })).status, 200, 'POST /login?user=bob')
+    await t1.goto('about:blank')
+    const release = app.hold()
+    const t2 = await tab()
+    await t2.goto(app.url('/?tab=2'))
+    let released = false
+    try {
+      const early = await t2.evaluate(openAndSetAtOnce, { name, options, cookie: { visit: 'bob visit' }, record: { cart: ['bob apple'] } })
+      eq([early.ok, early.error, early.changes], [true, null, 0], 'page 2: setMany({ visit }) resolved before the first answer: [ok, error, change events]')
+      ok(app.log.some((r) => r.method === 'GET' && r.path === '/session' && r.tab === '2'), 'page 2\'s first GET /session reached the server (and is held)', app.log.filter((r) => r.path === '/session'))
+      release()
+      released = true
+      const bob = await sessionTag(app.sessionIds.at(-1), TAG_SECRET)
+      const seen = await until(t2, changeAfter, { name, count: 0 }, 'page 2: the first answer\'s change event')
+      eq(seen.session.tag, bob, 'page 2: tag after the first answer (bob\'s session)')
+      const pending = await t2.evaluate(() => window.vt.pending.then((r) => ({ ok: r.ok, error: r.error ?? null })))
+      eq(pending, { ok: true, error: null }, 'page 2: setMany({ cart }) called before the answer (it waits for it)')
+      const r = await t2.evaluate(look, { name, keys: all })
+      eq(r.values, { cart: ['bob apple'], visit: 'bob visit', ...PERSISTENT, crumbs: UNDEF, draft: UNDEF }, 'page 2 after the first answer: values (alice\'s session data gone; what page 2 wrote while waiting kept; persistent kept)')
+      eq([r.cookies, r.idb, r.rawTag.cart], [[`${name}_prefs`, `${name}_visit`], ['cart', 'notes'], bob], 'page 2 after the first answer: [store cookies, raw IndexedDB keys, cart record\'s tag]')
+    } finally {
+      if (!released) release()
+    }
+  }),
+}
+
 // ---- 8a / 8b: PHP's built-in server, native sessions ----
 
 async function phpApp(run) {
@@ -393,4 +450,4 @@ const concurrentUpdates = {
   },
 }
 
-export const sessionScenarios = [expressTwoTabs, expressKeepOnLogin, phpCookieSource, phpReadmeEndpoint, concurrentUpdates]
+export const sessionScenarios = [expressTwoTabs, expressKeepOnLogin, expressFirstAnswer, phpCookieSource, phpReadmeEndpoint, concurrentUpdates]
