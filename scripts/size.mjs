@@ -44,10 +44,15 @@ import { rollup } from 'rollup'
 // session change this tab applied) that reached storage after its purge outlived the session it
 // was called in, cookie and record alike; such a write now loses its session-lifetime part
 // (store/write.ts dropPurged; test/session.test.ts). ~200 B measured, the rest is brotli's noise.
+// Raised by 150 B (19,550; 16,800; 19,500): two losses of written data. The first session answer's
+// purge removed a session cookie the page wrote while waiting for it (~20 B; purges.fresh). A session
+// record planned before a move of its liveness key (a login with keepOnLogin, a new browser-session
+// stamp) and written after it kept the old key and read as missing (~100 B; purges.moves;
+// test/session.test.ts, test/store.test.ts, browser 7c).
 const budgets = [
-  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 19400, bytes: async () => readFileSync('dist/visitstore.iife.js') },
-  { name: "import { createStore } from 'visitstore'", limit: 16650, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
-  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 19350, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
+  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 19550, bytes: async () => readFileSync('dist/visitstore.iife.js') },
+  { name: "import { createStore } from 'visitstore'", limit: 16800, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
+  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 19500, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
   { name: "import { useStoreValue } from 'visitstore/react' (without React)", limit: 600, bytes: () => bundle("export { useStoreValue } from './dist/react.js'") },
 ]
 

@@ -29,6 +29,16 @@ export function partsOf(k: string): [stamp: string, tag: string | undefined] {
   return at < 0 ? [k, undefined] : [k.slice(0, at), k.slice(at + 1)]
 }
 
+/**
+ * What a move of session data does to liveness keys: those of browser session `from` (`part` 0)
+ * or of server session `from` (`part` 1, `''` for none) become `to`'s; others stay.
+ */
+export const mover = (part: 0 | 1, from: string, to: string | null) => (k: string): string => {
+  const [stamp, tag] = partsOf(k)
+  if ((part ? tag : stamp) !== from) return k
+  return part ? livenessKey(stamp, to) : livenessKey(to ?? '', tag)
+}
+
 /** A record for writing, stamped by the key's CURRENT declaration. `live`: the current liveness key. */
 export function makeRecord(key: string, value: unknown, spec: KeySpec, live: string, now: number): StoredRecord {
   const record: StoredRecord = { p: key, v: value }

@@ -2,7 +2,7 @@ import { currentHref, nextTask } from './env.js'
 import { MARKER_KEY } from './names.js'
 import { checkStoreOptions, invalid } from './options.js'
 import { placementOf } from './placement.js'
-import { partsOf } from './records.js'
+import { mover, partsOf } from './records.js'
 import type { SessionController, SessionSyncImpl } from './session-host.js'
 import { afterWrites, createContext, report, statusOf, type StoreContext } from './store/context.js'
 import { replayJournal } from './store/journal.js'
@@ -111,6 +111,8 @@ async function startUp(ctx: StoreContext): Promise<void> {
 function watchMarker(ctx: StoreContext): void {
   if (ctx.closed || ctx.marker.scope === 'page' || !ctx.cookies.available) return
   const restamp = async (from: string, to: string) => {
+    // Writes still on their way follow the move (store/write.ts).
+    ctx.purges.moves.push(mover(0, from, to))
     for (const k of await ctx.client.livenessKeys()) {
       const [stamp, part] = partsOf(k)
       if (stamp === from) await dropLivenessKey(ctx, ctx.client, k, part === undefined ? to : `${to}=${part}`)

@@ -395,6 +395,50 @@ describe('a change of session', () => {
     expect(await store.getMany(['cart', 'locale'])).toEqual({ cart: ['guest'], locale: 'fr' })
   })
 
+  test.each([
+    ['the IndexedDB lock', false],
+    ['Web Locks', true],
+  ] as const)('keepOnLogin, %s: writes called before a login that moves the data land in the new session wherever the login overtakes them (0-29 turns in)', async (_name, webLocks) => {
+    if (webLocks) useWebLocks()
+    const lost: string[] = []
+    for (let turns = 0; turns < 30; turns++) {
+      clearAllCookies()
+      idb = new IDBFactory()
+      const server = stubSessionServer({ body: { tag: 'anon-1', anonymous: true } })
+      const store = tab({ endpoint: '/session', keepOnLogin: true })
+      await store.ready
+      // A cross-tier batch (a session record and cookie, a persistent cookie) and a plain record write.
+      const writes = [store.setMany({ hits: turns, locale: 'fr', theme: 'dark' }), store.set('cart', [`t${turns}`])]
+      for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => setImmediate(resolve))
+      server.get = { body: { tag: 'user-1' } }
+      await Promise.all([...writes, store.session.refresh()])
+      const got = await store.getMany(['hits', 'locale', 'theme', 'cart'])
+      const want = { hits: turns, locale: 'fr', theme: 'dark', cart: [`t${turns}`] }
+      if (store.session.tag !== 'user-1' || JSON.stringify(got) !== JSON.stringify(want)) lost.push(`${turns} turns: ${JSON.stringify(got)}`)
+      store.close()
+    }
+    expect(lost).toEqual([])
+  })
+
+  test('keepOnLogin: a cross-tier batch called before the login, held up by another tab\'s cookie lock until the data moved, lands in the new session', async () => {
+    const locks = useWebLocks()
+    const server = stubSessionServer({ body: { tag: 'anon-1', anonymous: true } })
+    const store = tab({ endpoint: '/session', keepOnLogin: true })
+    await store.setMany({ cart: ['kept'] })
+    // Another tab holds the cookie lock.
+    let release = () => {}
+    const holding = new Promise<void>((held) => void locks.request(`visitstore:${NAME}:cookies`, () => new Promise<void>((done) => { release = done; held() })))
+    await holding
+    const batch = store.setMany({ hits: 7, locale: 'fr' })
+    server.get = { body: { tag: 'user-1' } }
+    await store.session.refresh()
+    expect((await rawRecords(idb, NAME)).get('cart')?.k).toMatch(/=user-1$/)
+    release()
+    await batch
+    expect(await store.getMany(['cart', 'hits', 'locale'])).toEqual({ cart: ['kept'], hits: 7, locale: 'fr' })
+    expect((await rawRecords(idb, NAME)).get('hits')?.k).toMatch(/=user-1$/)
+  })
+
   test('a write racing the purge never survives under the old session', async () => {
     const server = stubSessionServer({ body: { tag: 'A' } })
     const store = tab({ endpoint: '/session' })

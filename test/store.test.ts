@@ -1109,6 +1109,24 @@ describe('data safety: the browser-session marker', () => {
     expect(await next.getMany(['cart', 'note:after'])).toEqual({ cart: [{ sku: 'a', qty: 1 }], 'note:after': 'written after the move' })
   })
 
+  test('a cross-tier batch planned under the old stamp and held up by another tab\'s cookie lock until the records moved lands under the new one', async () => {
+    const locks = useWebLocks()
+    const store = tab()
+    await store.set('cart', [{ sku: 'a', qty: 1 }])
+    await store.ready
+    let release = () => {}
+    await new Promise<void>((held) => void locks.request(`visitstore:${NAME}:cookies`, () => new Promise<void>((done) => { release = done; held() })))
+    const batch = store.setMany({ cart: [{ sku: 'b', qty: 2 }], locale: 'fr' })
+    const other = 'zzzzzzzzzzzz'
+    document.cookie = `${NAME}_$s=${other}; Path=/`
+    document.dispatchEvent(new Event('visibilitychange'))
+    await vi.waitFor(async () => expect(await rawRecord(idb, NAME, 'cart')).toMatchObject({ k: other }))
+    release()
+    await batch
+    expect(await rawRecord(idb, NAME, 'cart')).toMatchObject({ k: other, v: [{ sku: 'b', qty: 2 }] })
+    expect(await store.getMany(['cart', 'locale'])).toEqual({ cart: [{ sku: 'b', qty: 2 }], locale: 'fr' })
+  })
+
   test('a context without the marker cookie and with no page of the browser session open keeps its session data to itself, says so once, and deletes nothing', async () => {
     const page = tab()
     await page.setMany({ cart: [{ sku: 'page', qty: 1 }], visits: 1 })

@@ -70,8 +70,11 @@ export interface StoreContext {
    * in. Until the session's first answer is in (`started`), only `end()` counts: a write made
    * before that answer is meant for the session it finds (a session key's write waits for it; a
    * cookie's does not, so that answer's purge leaves the cookie keys written meanwhile: `fresh`).
+   * `moves`: the liveness keys' moves this tab learnt of (a login with keepOnLogin, a new browser-
+   * session stamp), each as the function that maps an old liveness key to its new one: a session
+   * record planned before one and written after it lands where the data went, not behind it.
    */
-  readonly purges: { count: number, started: boolean, fresh: Set<string> }
+  readonly purges: { count: number, started: boolean, fresh: Set<string>, moves: ((k: string) => string)[] }
   /** Status fields the tiers do not tell by themselves. */
   readonly flags: { indexeddb: StoreStatus['indexeddb'], browserSession: StoreStatus['browserSession'], session: StoreStatus['session'] }
   /** Clean-up for close(). */
@@ -132,7 +135,7 @@ export function createContext(config: StoreConfig): StoreContext {
     session: undefined as unknown as SessionController,
     recovered: Promise.resolve(),
     turns: { recovered: false, ahead: new Set() },
-    purges: { count: 0, started: false, fresh: new Set() },
+    purges: { count: 0, started: false, fresh: new Set(), moves: [] },
     flags,
     stops: [],
     cookieSeen: new Map(),

@@ -1,5 +1,5 @@
 import { createEmitter } from '../emitter.js'
-import { livenessKey, partsOf } from '../records.js'
+import { livenessKey, mover, partsOf } from '../records.js'
 import type { SessionApply, SessionController, SessionHost } from '../session-host.js'
 import type { SessionEvents, SessionSnapshot } from '../types.js'
 import { notify, setFlags, type StoreContext } from './context.js'
@@ -22,6 +22,8 @@ export async function applySessionChange(ctx: StoreContext, { previous, next, ke
   // their way drop their session part. The start-up answer's purge is for the session the last page
   // left, not for what this page wrote while waiting for it; an end() is always counted.
   if (!keep && (force || ctx.purges.started)) ctx.purges.count++
+  // A move (here, or done by the tab that announced it): writes still on their way follow it.
+  if (keep) ctx.purges.moves.push(mover(1, previous.tag ?? '', next.tag))
   await ctx.marker.settled
   const client = clientFor(ctx, true)
   const purged: string[] = []

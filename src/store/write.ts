@@ -24,6 +24,8 @@ interface Plan {
   since: number | undefined
   /** Its session-lifetime keys a purge since its call took back (dropPurged). */
   dropped: Set<string>
+  /** The liveness keys' moves already applied to its records (StoreContext.purges.moves). */
+  moved: number
 }
 
 function refused(key: string, checked: Checked): VisitStoreError {
@@ -47,8 +49,8 @@ function checkWrites(keys: readonly string[], values: readonly unknown[], specs:
 }
 
 /** Encodes each value for its tier; `values` undefined deletes. `live`: the liveness key for session records. */
-function encode(keys: string[], specs: KeySpec[], values: unknown[] | undefined, live: string, since: number | undefined): Plan {
-  const plan: Plan = { keys, values: values ?? [], cookies: [], tab: [], puts: [], dels: [], session: new Set(), since, dropped: new Set() }
+function encode(keys: string[], specs: KeySpec[], values: unknown[] | undefined, live: string, since: number | undefined, moved = 0): Plan {
+  const plan: Plan = { keys, values: values ?? [], cookies: [], tab: [], puts: [], dels: [], session: new Set(), since, dropped: new Set(), moved }
   const now = Date.now()
   keys.forEach((key, i) => {
     const spec = specs[i] as KeySpec
@@ -74,16 +76,20 @@ function plan(ctx: StoreContext, keys: string[], values?: unknown[]): Plan | Pro
   const checked = values && checkWrites(keys, values, specs)
   const session = specs.some((s) => s.tier === 'indexeddb' && s.lifetime === 'session')
   const since = ctx.purges.count
-  if (!session && !(checked instanceof Promise)) return encode(keys, specs, checked, '', since)
-  return (async () => encode(keys, specs, await checked, session ? await sessionLive(ctx) : '', since))()
+  const moved = ctx.purges.moves.length
+  if (!session && !(checked instanceof Promise)) return encode(keys, specs, checked, '', since, moved)
+  return (async () => encode(keys, specs, await checked, session ? await sessionLive(ctx) : '', since, moved))()
 }
 
 /**
  * Takes the session-lifetime part out of a plan when a session purge was applied after its call:
- * called before the purge, it must not outlive it (as if written, then purged). Called right
- * before each part is handed to its tier, in the same step.
+ * called before the purge, it must not outlive it (as if written, then purged). Its session
+ * records follow a move of their liveness key since (a login with keepOnLogin): they land where
+ * the data went. Called right before each part is handed to its tier, in the same step.
  */
 function dropPurged(ctx: StoreContext, p: Plan): Plan {
+  for (const move of ctx.purges.moves.slice(p.moved)) for (const r of p.puts) if (r.k !== undefined) r.k = move(r.k)
+  p.moved = ctx.purges.moves.length
   if (p.since !== undefined && p.since < ctx.purges.count) {
     // Session-lifetime keys only (sessionStorage keys are not purged): noted as dropped, filtered out.
     const keep = (key: string) => ctx.keys.resolve(key).lifetime !== 'session' || !p.dropped.add(key)
@@ -228,6 +234,8 @@ function nextValue(ctx: StoreContext, key: string, spec: KeySpec, current: unkno
  * when the transaction is asked for (later writes may then start: the tier keeps their order).
  */
 async function updateRecord(ctx: StoreContext, key: string, spec: KeySpec, fn: (current: unknown) => unknown, handed: () => void): Promise<unknown> {
+  // A move of the liveness key (keepOnLogin) learnt after this runs after it too: the transactions
+  // of this tab's client run in the order they are asked for.
   const live = spec.lifetime === 'session' ? await sessionLive(ctx) : ''
   let next: unknown
   let thrown: { error: unknown } | undefined
