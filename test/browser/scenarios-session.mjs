@@ -252,6 +252,63 @@ const expressFirstAnswer = {
   }),
 }
 
+// ---- 7d: keepOnLogin and a batch still on its way when the data moves ----
+
+/** Holds the store's cookie lock in this tab (as another tab's section would) until vt.releaseLock(). */
+const holdCookieLock = ({ name }) => new Promise((held) => {
+  navigator.locks.request(`visitstore:${name}:cookies`, () => new Promise((done) => {
+    window.vt.releaseLock = done
+    held(true)
+  }))
+})
+
+const expressKeepOnLoginInFlight = {
+  id: '7d',
+  name: 'Express + express-session, keepOnLogin, two tabs: a setMany of a session record and cookie called in an anonymous session, held up by the other tab\'s cookie lock until after the login moved the cart, lands in the new session (raw record under the new tag)',
+  group: 'live',
+  run: ({ tab }) => expressApp(async (app) => {
+    const { sessionTag } = await loadServerModule()
+    const name = 's7d'
+    const options = { keys: KEYS, session: { endpoint: '/session', keepOnLogin: true } }
+    const t1 = await tab()
+    await t1.goto(app.url('/?tab=1'))
+    eq((await t1.evaluate(call, { method: 'POST', path: '/visit' })).status, 200, 'POST /visit (an anonymous session)')
+    eq((await t1.evaluate(openStore, { name, options })).state, 'anonymous', 'tab 1: session state')
+    eq(await t1.evaluate(setMany, { name, values: { cart: ['apple'] } }), null, 'tab 1: setMany({ cart }) in the anonymous session')
+    const t2 = await tab()
+    await t2.goto(app.url('/?tab=2'))
+    eq(await t2.evaluate(holdCookieLock, { name }), true, 'tab 2 holds the store\'s cookie lock')
+    let held = true
+    try {
+      // Tab 1: a batch that waits for the lock, then a login that moves the data meanwhile.
+      await t1.evaluate(({ name }) => {
+        window.vt.pending = window.vt.attempt(() => window.vt.stores[name].setMany({ cart: ['apple', 'pear'], visit: 'signed in with a pear' }))
+      }, { name })
+      eq((await t1.evaluate(call, { method: 'POST', path: '/login?user=alice' })).status, 200, 'POST /login?user=alice')
+      const r = await t1.evaluate(refresh, { name })
+      ok(r.ok, 'tab 1: refresh() after the login', r.error)
+      const alice = await sessionTag(app.sessionIds.at(-1), TAG_SECRET)
+      eq([r.session.tag, r.session.state], [alice, 'active'], 'tab 1 after the login: [tag, state]')
+      // Read raw: a get of cart waits for the batch (calls take effect in call order).
+      const raw = await t1.evaluate(async ({ name }) => (await window.vt.rawIdb(name)).find(([k]) => k === 'cart')?.[1]?.k ?? null, { name })
+      ok(typeof raw === 'string' && raw.endsWith(`=${alice}`), 'the cart record moved to the new tag while the batch waited (raw IndexedDB)', raw)
+      const waiting = await t1.evaluate(() => Promise.race([window.vt.pending.then(() => 'done'), new Promise((r) => setTimeout(() => r('waiting'), 100))]))
+      eq(waiting, 'waiting', 'tab 1: the batch still waits for the cookie lock')
+      await t2.evaluate(() => window.vt.releaseLock())
+      held = false
+      const done = await t1.evaluate(() => window.vt.pending.then((r) => ({ ok: r.ok, error: r.error ?? null })))
+      eq(done, { ok: true, error: null }, 'tab 1: the batch resolved once the lock was free')
+      for (const [t, which] of [[t1, 'tab 1'], [t2, 'tab 2 (a new store)']]) {
+        if (t === t2) await t2.evaluate(openStore, { name, options })
+        const got = await t.evaluate(look, { name, keys: ['cart', 'visit'] })
+        eq([got.values, got.rawTag.cart], [{ cart: ['apple', 'pear'], visit: 'signed in with a pear' }, alice], `${which}: [values, raw cart record's tag] (the batch landed in the new session)`)
+      }
+    } finally {
+      if (held) await t2.evaluate(() => window.vt.releaseLock?.()).catch(() => {})
+    }
+  }),
+}
+
 // ---- 8a / 8b: PHP's built-in server, native sessions ----
 
 async function phpApp(run) {
@@ -450,4 +507,4 @@ const concurrentUpdates = {
   },
 }
 
-export const sessionScenarios = [expressTwoTabs, expressKeepOnLogin, expressFirstAnswer, phpCookieSource, phpReadmeEndpoint, concurrentUpdates]
+export const sessionScenarios = [expressTwoTabs, expressKeepOnLogin, expressFirstAnswer, expressKeepOnLoginInFlight, phpCookieSource, phpReadmeEndpoint, concurrentUpdates]
