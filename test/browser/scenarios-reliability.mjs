@@ -557,17 +557,40 @@ const R13_KEYS = { theme: { lifetime: 'persistent', serverVisible: true }, other
  * only once window.held.go() is called (never, if the page goes away first); window.held.asked
  * says when it was asked, window.held.done what the setMany gave.
  */
-const holdSecondLock = ({ name, keys, values }) => {
+const holdSecondLock = async ({ name, keys, values }) => {
   const locks = navigator.locks
   const request = locks.request.bind(locks)
   let asked = 0
   let go
   const granted = new Promise((resolve) => { go = resolve })
   window.held = { asked: false, done: undefined, go }
+  // The batch's second section must ask for the lock again: its first burst ends a task after it
+  // began, and a fast IndexedDB commit could land before that and join it (no second request). So
+  // a readwrite transaction of our own, kept busy, holds the commit back until 100 ms after the
+  // first grant (3 s at most).
+  const db = await new Promise((resolve, reject) => {
+    const open = indexedDB.open(`visitstore-${name}`)
+    open.onsuccess = () => resolve(open.result)
+    open.onerror = () => reject(open.error)
+  })
+  let busy = true
+  const stop = () => { busy = false }
+  setTimeout(stop, 3000)
+  const tx = db.transaction('records', 'readwrite')
+  const spin = () => { if (busy) tx.objectStore('records').get('$spin').onsuccess = spin }
+  spin()
+  tx.oncomplete = () => db.close()
   locks.request = (lock, ...rest) => {
-    if (String(lock).endsWith(':cookies') && ++asked === 2) {
-      window.held.asked = true
-      return granted.then(() => request(lock, ...rest))
+    if (String(lock).endsWith(':cookies')) {
+      ++asked
+      if (asked === 1) {
+        const cb = rest.at(-1)
+        rest[rest.length - 1] = (l) => { setTimeout(stop, 100); return cb(l) }
+      }
+      if (asked === 2) {
+        window.held.asked = true
+        return granted.then(() => request(lock, ...rest))
+      }
     }
     return request(lock, ...rest)
   }
