@@ -439,6 +439,34 @@ describe('a change of session', () => {
     expect((await rawRecords(idb, NAME)).get('hits')?.k).toMatch(/=user-1$/)
   })
 
+  test.each([
+    ['a login (purge)', false],
+    ['a login with keepOnLogin (move)', true],
+  ] as const)('the start-up sweep never deletes what a session change during it keeps or writes: %s 0-39 turns after ready', async (_name, keepOnLogin) => {
+    const lost: string[] = []
+    for (let turns = 0; turns < 40; turns++) {
+      clearAllCookies()
+      idb = new IDBFactory()
+      const server = stubSessionServer({ body: { tag: 'anon-1', anonymous: true } })
+      const first = tab({ endpoint: '/session', keepOnLogin })
+      await first.set('cart', ['anonymous'])
+      first.close()
+      const store = tab({ endpoint: '/session', keepOnLogin })
+      await store.ready
+      // The sweep goes on in the background; the user signs in somewhere in it.
+      for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => setImmediate(resolve))
+      server.get = { body: { tag: 'user-1' } }
+      await store.session.refresh()
+      await store.set('hits', turns)
+      await drain(100)
+      const got = await store.getMany(['cart', 'hits'])
+      const want = { cart: keepOnLogin ? ['anonymous'] : undefined, hits: turns }
+      if (JSON.stringify(got) !== JSON.stringify(want)) lost.push(`${turns} turns: ${JSON.stringify(got)}`)
+      store.close()
+    }
+    expect(lost).toEqual([])
+  })
+
   test('a write racing the purge never survives under the old session', async () => {
     const server = stubSessionServer({ body: { tag: 'A' } })
     const store = tab({ endpoint: '/session' })
