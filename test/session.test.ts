@@ -2,7 +2,7 @@ import { IDBFactory } from 'fake-indexeddb'
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
 import { createStore, VisitStoreError, type SessionChange, type SessionSnapshot, type SessionSyncOptions, type VisitStore } from '../src/index.js'
 import { sessionSync } from '../src/session.js'
-import { clearAllCookies, cookieJar, rawRecords, rejectionOf, stubSessionServer, thrownError, useWebLocks, type FakeReply } from './fixtures/page-storage.js'
+import { clearAllCookies, cookieJar, rawPut, rawRecords, rejectionOf, stubSessionServer, thrownError, useWebLocks, type FakeReply } from './fixtures/page-storage.js'
 
 // Session sync through the front door: createStore + sessionSync, a fake server behind `fetch`,
 // fake setTimeout/Date where time matters (IndexedDB keeps running on setImmediate).
@@ -925,6 +925,55 @@ describe('expiry', () => {
 })
 
 describe('two tabs', () => {
+  test('the start-up sweep deletes records of an ended server session from other browser sessions; this browser session\'s read as missing', async () => {
+    stubSessionServer({ body: { tag: 'A' } })
+    const first = tab({ endpoint: '/session' })
+    await first.ready
+    const stamp = cookieJar()[`${NAME}_$s`] as string
+    first.close()
+    await rawPut(idb, NAME, { p: 'cart', v: ['old browser session'], k: 'zzzzzzzzzzzz=OLD' })
+    await rawPut(idb, NAME, { p: 'hits', v: 1, k: `${stamp}=OLD` })
+    const store = tab({ endpoint: '/session' })
+    await store.ready
+    for (let i = 0; i < 100 && (await rawRecords(idb, NAME)).has('cart'); i++) await drain(5)
+    expect((await rawRecords(idb, NAME)).has('cart')).toBe(false)
+    expect(await store.get('hits')).toBeUndefined()
+  })
+
+  test("a tab's start-up sweep never deletes what another tab wrote in a new session it has not heard of yet", async () => {
+    const server = stubSessionServer({ body: { tag: 'A' } })
+    const one = tab({ endpoint: '/session' })
+    await one.ready
+    // 5,000 expired records keep the next tab's sweep busy for a while before it looks at sessions.
+    for (let i = 0; i < 5000; i += 500) {
+      await Promise.all(Array.from({ length: 500 }, (_, j) => rawPut(idb, NAME, { p: `gone:${i + j}`, v: 0, x: 1 })))
+    }
+    // The next tab hears nothing from the others until the end.
+    const Real = BroadcastChannel
+    const held: (() => void)[] = []
+    let holding = true
+    vi.stubGlobal('BroadcastChannel', class extends Real {
+      override set onmessage(fn: ((event: MessageEvent) => void) | null) {
+        super.onmessage = fn && ((event: MessageEvent) => { if (holding) held.push(() => fn.call(this, event)); else fn.call(this, event) })
+      }
+      override get onmessage() { return super.onmessage }
+    })
+    const two = tab({ endpoint: '/session' })
+    await two.ready
+    // While it sweeps: tab one's user signs in (a new session) and fills a cart.
+    server.get = { body: { tag: 'B' } }
+    await one.session.refresh()
+    await one.set('cart', ['new session'])
+    // Until the sweep deleted the expired records, and then some.
+    for (let i = 0; i < 1000 && [...(await rawRecords(idb, NAME)).keys()].some((k) => k.startsWith('gone:')); i++) await drain(5)
+    await drain(200)
+    expect((await rawRecords(idb, NAME)).get('cart')?.k).toMatch(/=B$/)
+    holding = false
+    for (const deliver of held.splice(0)) deliver()
+    await until(() => two.session.tag === 'B')
+    for (const store of [one, two]) expect(await store.get('cart')).toEqual(['new session'])
+  })
+
   test("one tab's answer reaches the other: change with source 'remote', its watchers hear purged keys, no request of its own", async () => {
     const server = stubSessionServer({ body: { tag: 'A' } })
     const one = tab({ endpoint: '/session' })
