@@ -309,6 +309,91 @@ const expressKeepOnLoginInFlight = {
   }),
 }
 
+// ---- 7e: a tab's start-up sweep and another tab's new session it has not heard of ----
+
+const EXPIRED = 20000
+
+/** Puts `n` records that expired long ago straight into the store's database (the next sweep's work). */
+const fillExpired = ({ name, n }) => new Promise((resolve, reject) => {
+  const open = indexedDB.open(`visitstore-${name}`)
+  open.onerror = () => reject(open.error)
+  open.onsuccess = () => {
+    const db = open.result
+    const tx = db.transaction('records', 'readwrite')
+    for (let i = 0; i < n; i++) tx.objectStore('records').put({ p: `gone:${i}`, v: 0, x: 1 })
+    tx.oncomplete = () => { db.close(); resolve(n) }
+    tx.onerror = () => reject(tx.error)
+  }
+})
+
+/** How many of those expired records are left (read raw); with `wait`, true once none is (null before: for until). */
+const expiredLeft = ({ name, wait }) => new Promise((resolve, reject) => {
+  const open = indexedDB.open(`visitstore-${name}`)
+  open.onerror = () => reject(open.error)
+  open.onsuccess = () => {
+    const db = open.result
+    const count = db.transaction('records').objectStore('records').count(IDBKeyRange.bound('gone:', 'gone;'))
+    count.onsuccess = () => {
+      db.close()
+      resolve(wait ? (count.result === 0 || null) : count.result)
+    }
+    count.onerror = () => reject(count.error)
+  }
+})
+
+/** From now on this page's BroadcastChannels deliver nothing until vt.deliverHeld(). */
+const holdMessages = () => {
+  const Real = window.BroadcastChannel
+  const held = []
+  let holding = true
+  window.BroadcastChannel = class extends Real {
+    set onmessage(fn) { super.onmessage = fn && ((event) => { if (holding) held.push(() => fn.call(this, event)); else fn.call(this, event) }) }
+    get onmessage() { return super.onmessage }
+  }
+  window.vt.deliverHeld = () => { holding = false; for (const deliver of held.splice(0)) deliver(); return true }
+  return true
+}
+
+const expressSweepUnheard = {
+  id: '7e',
+  name: `Express + express-session, two tabs: tab 2 starts with ${EXPIRED.toLocaleString('en')} expired records to sweep and hears nothing from tab 1 (its BroadcastChannel held); tab 1 signs in as another user and fills a cart meanwhile; tab 2's sweep leaves that cart, and both tabs read it once tab 2 hears`,
+  group: 'live',
+  timeoutMs: 120000,
+  run: ({ tab }) => expressApp(async (app) => {
+    const { sessionTag } = await loadServerModule()
+    const name = 's7e'
+    const options = { keys: KEYS, session: { endpoint: '/session' } }
+    const t1 = await tab()
+    await t1.goto(app.url('/?tab=1'))
+    eq((await t1.evaluate(call, { method: 'POST', path: '/login?user=alice' })).status, 200, 'POST /login?user=alice')
+    eq((await t1.evaluate(openStore, { name, options })).state, 'active', 'tab 1: session state')
+    eq(await t1.evaluate(fillExpired, { name, n: EXPIRED }), EXPIRED, `${EXPIRED} expired records put in the database`)
+    const t2 = await tab()
+    await t2.goto(app.url('/?tab=2'))
+    eq(await t2.evaluate(holdMessages), true, 'tab 2 holds its channel messages')
+    eq((await t2.evaluate(openStore, { name, options })).state, 'active', 'tab 2: session state (alice)')
+    // While tab 2 sweeps: bob signs in in tab 1 and fills a cart in his session.
+    eq((await t1.evaluate(call, { method: 'POST', path: '/login?user=bob' })).status, 200, 'POST /login?user=bob')
+    const r = await t1.evaluate(refresh, { name })
+    ok(r.ok, 'tab 1: refresh() after the login', r.error)
+    const bob = await sessionTag(app.sessionIds.at(-1), TAG_SECRET)
+    eq(r.session.tag, bob, 'tab 1: tag after the login (bob)')
+    eq(await t1.evaluate(setMany, { name, values: { cart: ['bob'] } }), null, 'tab 1: setMany({ cart }) in bob\'s session')
+    const left = await t1.evaluate(expiredLeft, { name })
+    ok(left > 0, 'tab 2\'s sweep was still deleting expired records when tab 1 wrote (so it looks at sessions after)', left)
+    await until(t1, expiredLeft, { name, wait: true }, 'tab 2\'s sweep deleted every expired record', 90000)
+    // Then it looks at sessions.
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    const raw = await t1.evaluate(async ({ name }) => (await window.vt.rawIdb(name)).find(([k]) => k === 'cart')?.[1]?.k ?? null, { name })
+    ok(typeof raw === 'string' && raw.endsWith(`=${bob}`), 'after tab 2\'s sweep: the raw cart record is there, under bob\'s tag', raw)
+    eq(await t2.evaluate(() => window.vt.deliverHeld()), true, 'tab 2 hears what it missed')
+    await until(t2, ({ name, bob }) => (window.vt.stores[name].session.tag === bob ? true : null), { name, bob }, 'tab 2: bob\'s tag')
+    for (const [t, which] of [[t1, 'tab 1'], [t2, 'tab 2']]) {
+      eq((await t.evaluate(look, { name, keys: ['cart'] })).values, { cart: ['bob'] }, `${which}: the cart`)
+    }
+  }),
+}
+
 // ---- 8a / 8b: PHP's built-in server, native sessions ----
 
 async function phpApp(run) {
@@ -507,4 +592,4 @@ const concurrentUpdates = {
   },
 }
 
-export const sessionScenarios = [expressTwoTabs, expressKeepOnLogin, expressFirstAnswer, expressKeepOnLoginInFlight, phpCookieSource, phpReadmeEndpoint, concurrentUpdates]
+export const sessionScenarios = [expressTwoTabs, expressKeepOnLogin, expressFirstAnswer, expressKeepOnLoginInFlight, expressSweepUnheard, phpCookieSource, phpReadmeEndpoint, concurrentUpdates]
