@@ -49,10 +49,14 @@ import { rollup } from 'rollup'
 // record planned before a move of its liveness key (a login with keepOnLogin, a new browser-session
 // stamp) and written after it kept the old key and read as missing (~100 B; purges.moves;
 // test/session.test.ts, test/store.test.ts, browser 7c).
+// Raised by 100 B (IIFE 19,650; core + session 19,600): an answer to an older session request that
+// arrived after a newer one (a slow check asked before a login, answered after the login's refresh;
+// or another tab's) switched back to the old session and purged the new one's data. Answers are
+// ordered by when their request started (session/sync.ts stale, tick), ~100 B.
 const budgets = [
-  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 19550, bytes: async () => readFileSync('dist/visitstore.iife.js') },
+  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 19650, bytes: async () => readFileSync('dist/visitstore.iife.js') },
   { name: "import { createStore } from 'visitstore'", limit: 16800, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
-  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 19500, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
+  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 19600, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
   { name: "import { useStoreValue } from 'visitstore/react' (without React)", limit: 600, bytes: () => bundle("export { useStoreValue } from './dist/react.js'") },
 ]
 

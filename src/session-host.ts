@@ -41,7 +41,8 @@ export interface SessionHost {
 }
 
 /** What tabs' session syncs tell each other: a session state one of them learned, with the keys it purged. */
-export type SessionMessage = { t: 's', snapshot: SessionSnapshot, purged: string[], force: boolean }
+/** `at`: when the request that learnt it started (Date.now()); an answer to an older request is not applied over it. */
+export type SessionMessage = { t: 's', snapshot: SessionSnapshot, purged: string[], force: boolean, at?: number }
 
 /** What a session sync gives its store. */
 export interface SessionController {

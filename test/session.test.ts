@@ -709,6 +709,41 @@ describe('time-out', () => {
 })
 
 describe('background checks and failures', () => {
+  test('a clock that went back an hour does not freeze the session: the next answer is applied', async () => {
+    fakeClock()
+    const server = stubSessionServer({ body: { tag: 'A' } })
+    const store = tab({ endpoint: '/session' })
+    await pass(1000)
+    await store.ready
+    vi.setSystemTime(Date.now() - 3600_000)
+    server.get = { body: { tag: null } }
+    await store.session.refresh()
+    expect(store.session.tag).toBeNull()
+  })
+
+  test('an answer to an older request that arrives after a newer one is not applied: it would purge the new session\'s data', async () => {
+    fakeClock()
+    const server = stubSessionServer({ body: { tag: 'A' } })
+    const store = tab({ endpoint: '/session' })
+    const seen = heard(store)
+    await pass(1000)
+    await store.ready
+    // A check asked while still signed in as A, on a slow network...
+    server.get = { body: { tag: 'A' }, delay: 3000 }
+    const slow = tracked(store.session.refresh())
+    await drain()
+    // ...then the login, and the app's own refresh, answered at once.
+    server.get = { body: { tag: 'B' } }
+    await store.session.refresh()
+    await store.set('cart', ['after login'])
+    expect(store.session.tag).toBe('B')
+    await pass(4000)
+    expect(slow.done).toBe(true)
+    expect(store.session.tag).toBe('B')
+    expect(await store.get('cart')).toEqual(['after login'])
+    expect(seen.changes.map((c) => c.current.tag)).toEqual(['A', 'B'])
+  })
+
   test("a failed start-up check fires error and says 'failing'; it retries with back-off without activity until an answer says 'ok'", async () => {
     fakeClock()
     const server = stubSessionServer({ status: 503, text: 'down' })
@@ -938,6 +973,43 @@ describe('two tabs', () => {
     for (let i = 0; i < 100 && (await rawRecords(idb, NAME)).has('cart'); i++) await drain(5)
     expect((await rawRecords(idb, NAME)).has('cart')).toBe(false)
     expect(await store.get('hits')).toBeUndefined()
+  })
+
+  test('after the clock went back an hour, a new tab\'s answer still reaches the open ones', async () => {
+    fakeClock()
+    const server = stubSessionServer({ body: { tag: 'A' } })
+    const one = tab({ endpoint: '/session' })
+    await pass(1000)
+    await one.ready
+    vi.setSystemTime(Date.now() - 3600_000)
+    server.get = { body: { tag: null } }
+    const two = tab({ endpoint: '/session' })
+    await pass(1000)
+    await two.ready
+    expect(two.session.tag).toBeNull()
+    await until(() => one.session.tag === null)
+  })
+
+  test('a tab\'s slow answer to a request older than the login another tab announced is not applied over it', async () => {
+    fakeClock()
+    const server = stubSessionServer({ body: { tag: 'A' } })
+    const one = tab({ endpoint: '/session' })
+    const two = tab({ endpoint: '/session' })
+    await pass(1000)
+    await Promise.all([one.ready, two.ready])
+    server.get = { body: { tag: 'A' }, delay: 3000 }
+    const slow = tracked(two.session.refresh())
+    await pass(1000)
+    server.get = { body: { tag: 'B' } }
+    await one.session.refresh()
+    await one.set('cart', ['after login'])
+    await until(() => two.session.tag === 'B')
+    await pass(4000)
+    expect(slow.done).toBe(true)
+    for (const store of [one, two]) {
+      expect(store.session.tag).toBe('B')
+      expect(await store.get('cart')).toEqual(['after login'])
+    }
   })
 
   test("a tab's start-up sweep never deletes what another tab wrote in a new session it has not heard of yet", async () => {

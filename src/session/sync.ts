@@ -14,6 +14,17 @@ const MAX_TIMER = 2 ** 31 - 1
 const ACTIVITY = ['pointerdown', 'keydown', 'touchstart', 'wheel']
 
 /**
+ * Whether an answer to a request started at `at` is older than the one applied: answers can arrive
+ * out of order (a slow check asked before a login, answered after the login's refresh), and the
+ * older one would switch back and purge the new session's data. A clock that went back (the
+ * applied answer's request started "in the future") orders nothing.
+ */
+const stale = (sync: Sync, at: number) => at < sync.appliedAt && sync.appliedAt <= Date.now() + 1000
+
+/** Now, for ordering this tab's requests (stale()). */
+const tick = (sync: Sync) => (sync.tick = Math.max(Date.now(), sync.tick + 1e-3))
+
+/**
  * A server-session sync for `createStore({ session })`: where the store learns the session's tag,
  * and how often. Session-scoped data is then bound to the server session and purged in every
  * tier and tab when it ends or changes (logout, login, rotation, expiry).
@@ -41,6 +52,10 @@ interface Sync {
   /** When the last automatic or explicit request started, and when an answer last arrived. */
   askedAt: number
   answeredAt: number
+  /** When the request whose answer is `current` started (here or in the tab that announced it). */
+  appliedAt: number
+  /** When this tab's last request started, on a clock that never repeats (requests of one millisecond keep their order). */
+  tick: number
   /** User activity since the last answer. */
   active: boolean
   failures: number
@@ -58,7 +73,7 @@ function createSync(o: SessionSyncOptions, host: SessionHost): SessionController
   }
   const sync: Sync = {
     o, host, ask: sourceOf(o, host), events: createEmitter(), interval: o.interval ?? 60_000, timeout: o.timeout ?? 10_000,
-    timers: new Map(), stops: [], current: UNKNOWN, askedAt: -Infinity, answeredAt: 0, active: false, failures: 0,
+    timers: new Map(), stops: [], current: UNKNOWN, askedAt: -Infinity, answeredAt: 0, appliedAt: 0, tick: 0, active: false, failures: 0,
     unavailable: false, closed: false, ended: '', expiring: '',
   }
   const started = start(sync).catch((err: unknown) => host.report(err as VisitStoreError))
@@ -68,7 +83,8 @@ function createSync(o: SessionSyncOptions, host: SessionHost): SessionController
     tag: () => sync.current.tag,
     receive(message) {
       if (sync.ask) heard(sync)
-      apply(sync, message.snapshot, 'remote', message.force, message.purged).catch((err: unknown) => host.report(err instanceof VisitStoreError ? err
+      if (!message.force && stale(sync, message.at ?? Infinity)) return
+      apply(sync, message.snapshot, 'remote', message.force, message.purged, message.at).catch((err: unknown) => host.report(err instanceof VisitStoreError ? err
         : new VisitStoreError('STORAGE_UNAVAILABLE', 'Applying a session change announced by another tab failed.', { cause: err })))
     },
     close() {
@@ -100,10 +116,13 @@ const isLogin = (previous: SessionSnapshot, next: SessionSnapshot) =>
   next.tag !== null && previous.tag !== next.tag && (previous.state === 'none' || previous.state === 'anonymous' || (previous.state === 'unknown' && previous.tag === null))
 
 /** Switches to `next` first (reads and writes from here on use its tag), then purges; resolves to the keys purged. */
-async function apply(sync: Sync, next: SessionSnapshot, source: 'local' | 'remote', force = false, elsewhere: readonly string[] = []): Promise<string[]> {
+async function apply(sync: Sync, next: SessionSnapshot, source: 'local' | 'remote', force = false, elsewhere: readonly string[] = [], at = tick(sync)): Promise<string[]> {
   const previous = sync.current
   const changed = previous.tag !== next.tag || previous.state !== next.state
   sync.current = next
+  sync.appliedAt = at
+  // This tab's requests from now on are newer than the answer applied, whatever the clock says.
+  sync.tick = Math.max(sync.tick, at)
   scheduleExpiry(sync)
   if (!changed && !force) return []
   const keep = !force && sync.o.keepOnLogin === true && isLogin(previous, next)
@@ -115,15 +134,16 @@ async function apply(sync: Sync, next: SessionSnapshot, source: 'local' | 'remot
 }
 
 /** Applies what this tab learned and tells the other tabs (they then need not ask). */
-async function adopt(sync: Sync, next: SessionSnapshot, force = false): Promise<void> {
-  const purged = await apply(sync, next, 'local', force)
-  sync.host.post({ t: 's', snapshot: next, purged, force })
+async function adopt(sync: Sync, next: SessionSnapshot, force = false, at = tick(sync)): Promise<void> {
+  const purged = await apply(sync, next, 'local', force, [], at)
+  sync.host.post({ t: 's', snapshot: next, purged, force, at })
 }
 
 /** Asks the source. `explicit` (refresh()): failures reject instead of being reported. */
 async function check(sync: Sync, explicit: boolean): Promise<void> {
   if (!sync.ask || sync.closed) return
   sync.askedAt = Date.now()
+  const asked = tick(sync)
   let next: SessionSnapshot
   try {
     next = await withTimeout(sync.ask, sync.timeout)
@@ -139,8 +159,9 @@ async function check(sync: Sync, explicit: boolean): Promise<void> {
   }
   heard(sync)
   status(sync, 'ok')
+  if (stale(sync, asked)) return
   try {
-    await adopt(sync, next)
+    await adopt(sync, next, false, asked)
   } catch (err) {
     if (explicit) throw err
     sync.host.report(err instanceof VisitStoreError ? err : new VisitStoreError('STORAGE_UNAVAILABLE', 'Purging the data of an ended session failed; it is purged at the next start.', { cause: err }))
@@ -235,12 +256,13 @@ function storeSession(sync: Sync, started: Promise<void>): StoreSession {
       await deleteSession(o.endpoint, o.credentials ?? 'same-origin', sync.timeout)
     },
     async fetch(input, init) {
+      const asked = tick(sync)
       const response = await fetch(input, { credentials: 'same-origin', ...init })
       const value = 'header' in o ? response.headers.get(o.header) : null
-      if (value !== null && ((value || null) !== sync.current.tag || sync.current.state === 'unknown')) {
+      if (value !== null && !stale(sync, asked) && ((value || null) !== sync.current.tag || sync.current.state === 'unknown')) {
         heard(sync)
         status(sync, 'ok')
-        await adopt(sync, value === '' ? NONE : { tag: value, state: 'active', expiresAt: undefined })
+        await adopt(sync, value === '' ? NONE : { tag: value, state: 'active', expiresAt: undefined }, false, asked)
       }
       return response
     },
