@@ -8,7 +8,8 @@
 //   POST /logout             req.session.destroy()
 //   GET|DELETE /session      sessionEndpoint(); answers 500 while `app.failing` is true, never answers
 //                            while `app.hanging` is true (a stalled proxy; the socket closes with the server),
-//                            answers late after `app.hold()` (until the function it returns is called)
+//                            answers late after `app.hold()` (until the function it returns is called;
+//                            `app.hold({ one: true })`: only the next request)
 //   GET /<file>              any other file of page/ by name (frame.html, frame.js), as server.mjs does
 //
 // Options (the defaults are what 7a/7b use): `rolling` and `maxAge` (ms) of express-session's
@@ -104,7 +105,11 @@ export async function startExpressServer({ dist = distDir(), rolling = false, ma
     // Held open: no answer, no error, until the server closes (which destroys the socket).
     if (hanging) return undefined
     // Held: answered once the test lets it go (with the session as it was when the request came).
-    if (held) return held.promise.then(() => endpoint(req, res, next))
+    if (held) {
+      const { promise, one } = held
+      if (one) held = null
+      return promise.then(() => endpoint(req, res, next))
+    }
     if (failing) return res.status(500).set('cache-control', 'no-store').json({ error: 'switched off by the test' })
     return endpoint(req, res, next)
   })
@@ -140,12 +145,12 @@ export async function startExpressServer({ dist = distDir(), rolling = false, ma
     /** While true, /session never answers. */
     set hanging(value) { hanging = value },
     get hanging() { return hanging },
-    /** Holds every /session request from now on until the returned function lets them all go. */
-    hold() {
+    /** Holds every /session request from now on (`one`: only the next one) until the returned function lets them go. */
+    hold({ one = false } = {}) {
       let release
       const promise = new Promise((resolve) => { release = resolve })
-      held = { promise }
-      return () => { held = null; release() }
+      held = { promise, one }
+      return () => { if (held?.promise === promise) held = null; release() }
     },
     /** Whether the session store holds session `id`, unexpired (MemoryStore#get drops an expired one; it does not touch). */
     sessionAlive: (id) => new Promise((ok, fail) => store.get(id, (err, sess) => (err ? fail(err) : ok(Boolean(sess))))),

@@ -235,7 +235,10 @@ const expressFirstAnswer = {
     try {
       const early = await t2.evaluate(openAndSetAtOnce, { name, options, cookie: { visit: 'bob visit' }, record: { cart: ['bob apple'] } })
       eq([early.ok, early.error, early.changes], [true, null, 0], 'page 2: setMany({ visit }) resolved before the first answer: [ok, error, change events]')
-      ok(app.log.some((r) => r.method === 'GET' && r.path === '/session' && r.tab === '2'), 'page 2\'s first GET /session reached the server (and is held)', app.log.filter((r) => r.path === '/session'))
+      // Sent after the store read its saved state: it may reach the server after the cookie's set resolved.
+      const asked = () => app.log.some((r) => r.method === 'GET' && r.path === '/session' && r.tab === '2')
+      for (const end = Date.now() + 5000; !asked() && Date.now() < end;) await new Promise((resolve) => setTimeout(resolve, 20))
+      ok(asked(), 'page 2\'s first GET /session reached the server (and is held)', app.log.filter((r) => r.path === '/session'))
       release()
       released = true
       const bob = await sessionTag(app.sessionIds.at(-1), TAG_SECRET)
@@ -390,6 +393,47 @@ const expressSweepUnheard = {
     await until(t2, ({ name, bob }) => (window.vt.stores[name].session.tag === bob ? true : null), { name, bob }, 'tab 2: bob\'s tag')
     for (const [t, which] of [[t1, 'tab 1'], [t2, 'tab 2']]) {
       eq((await t.evaluate(look, { name, keys: ['cart'] })).values, { cart: ['bob'] }, `${which}: the cart`)
+    }
+  }),
+}
+
+// ---- 7f: an answer to an older request, arriving after a newer one ----
+
+const expressStaleAnswer = {
+  id: '7f',
+  name: 'Express + express-session: a refresh() asked while signed in as alice is held by the server; bob signs in and a second refresh() and a setMany of his cart go through; the held answer (alice\'s tag) then arrives and is not applied: bob\'s session and cart stay',
+  group: 'live',
+  run: ({ tab }) => expressApp(async (app) => {
+    const { sessionTag } = await loadServerModule()
+    const name = 's7f'
+    const options = { keys: KEYS, session: { endpoint: '/session' } }
+    const t = await tab()
+    await t.goto(app.url('/?tab=1'))
+    eq((await t.evaluate(call, { method: 'POST', path: '/login?user=alice' })).status, 200, 'POST /login?user=alice')
+    eq((await t.evaluate(openStore, { name, options })).state, 'active', 'session state (alice)')
+    const alice = await sessionTag(app.sessionIds.at(-1), TAG_SECRET)
+    const release = app.hold({ one: true })
+    let released = false
+    try {
+      const mark = app.log.length
+      await t.evaluate(({ name }) => { window.vt.pending = window.vt.attempt(() => window.vt.stores[name].session.refresh()) }, { name })
+      for (const end = Date.now() + 5000; !app.log.slice(mark).some((r) => r.path === '/session') && Date.now() < end;) await new Promise((resolve) => setTimeout(resolve, 20))
+      ok(app.log.slice(mark).some((r) => r.method === 'GET' && r.path === '/session'), 'the first refresh()\'s GET /session reached the server (and is held)', app.log.slice(mark))
+      eq((await t.evaluate(call, { method: 'POST', path: '/login?user=bob' })).status, 200, 'POST /login?user=bob')
+      const r = await t.evaluate(refresh, { name })
+      const bob = await sessionTag(app.sessionIds.at(-1), TAG_SECRET)
+      ok(r.ok, 'the second refresh()', r.error)
+      eq(r.session.tag, bob, 'tag after the second refresh() (bob)')
+      eq(await t.evaluate(setMany, { name, values: { cart: ['bob'], visit: 'bob visit' } }), null, 'setMany of bob\'s cart and visit')
+      release()
+      released = true
+      const first = await t.evaluate(() => window.vt.pending.then((r) => ({ ok: r.ok, error: r.error ?? null })))
+      eq(first, { ok: true, error: null }, 'the first refresh() resolved once its answer (alice\'s tag) arrived')
+      const got = await t.evaluate(look, { name, keys: ['cart', 'visit'] })
+      eq([got.tag, got.values], [bob, { cart: ['bob'], visit: 'bob visit' }], 'after the late answer: [tag, values] (still bob\'s session, nothing purged)')
+      ok(!got.log.change.some((c, i) => i > 0 && c.current.tag === alice), 'no change event back to alice\'s tag', got.log.change.map((c) => c.current.tag))
+    } finally {
+      if (!released) release()
     }
   }),
 }
@@ -592,4 +636,4 @@ const concurrentUpdates = {
   },
 }
 
-export const sessionScenarios = [expressTwoTabs, expressKeepOnLogin, expressFirstAnswer, expressKeepOnLoginInFlight, expressSweepUnheard, phpCookieSource, phpReadmeEndpoint, concurrentUpdates]
+export const sessionScenarios = [expressTwoTabs, expressKeepOnLogin, expressFirstAnswer, expressKeepOnLoginInFlight, expressSweepUnheard, expressStaleAnswer, phpCookieSource, phpReadmeEndpoint, concurrentUpdates]
