@@ -40,8 +40,10 @@ export interface SessionHost {
   readCookie(name: string): string | undefined
 }
 
-/** What tabs' session syncs tell each other: a session state one of them learned, with the keys it purged. */
-/** `at`: when the request that learnt it started (Date.now()); an answer to an older request is not applied over it. */
+/**
+ * What tabs' session syncs tell each other: a session state one of them learned, with the keys it
+ * purged; `at`, when the request that learnt it started (an answer to an older one is not applied over it).
+ */
 export type SessionMessage = { t: 's', snapshot: SessionSnapshot, purged: string[], force: boolean, at?: number }
 
 /** What a session sync gives its store. */

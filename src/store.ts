@@ -2,7 +2,7 @@ import { currentHref, nextTask } from './env.js'
 import { MARKER_KEY } from './names.js'
 import { checkStoreOptions, invalid } from './options.js'
 import { placementOf } from './placement.js'
-import { mover, partsOf } from './records.js'
+import { mover } from './records.js'
 import type { SessionController, SessionSyncImpl } from './session-host.js'
 import { afterWrites, createContext, report, statusOf, type StoreContext } from './store/context.js'
 import { replayJournal } from './store/journal.js'
@@ -112,10 +112,10 @@ function watchMarker(ctx: StoreContext): void {
   if (ctx.closed || ctx.marker.scope === 'page' || !ctx.cookies.available) return
   const restamp = async (from: string, to: string) => {
     // Writes still on their way follow the move (store/write.ts).
-    ctx.purges.moves.push(mover(0, from, to))
+    const move = mover(0, from, to)
+    ctx.purges.moves.push(move)
     for (const k of await ctx.client.livenessKeys()) {
-      const [stamp, part] = partsOf(k)
-      if (stamp === from) await dropLivenessKey(ctx, ctx.client, k, part === undefined ? to : `${to}=${part}`)
+      if (move(k) !== k) await dropLivenessKey(ctx, ctx.client, k, move(k))
     }
   }
   const check = () => void checkMarker(ctx, restamp)

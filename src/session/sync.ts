@@ -16,8 +16,8 @@ const ACTIVITY = ['pointerdown', 'keydown', 'touchstart', 'wheel']
 /**
  * Whether an answer to a request started at `at` is older than the one applied: answers can arrive
  * out of order (a slow check asked before a login, answered after the login's refresh), and the
- * older one would switch back and purge the new session's data. A clock that went back (the
- * applied answer's request started "in the future") orders nothing.
+ * older one would switch back and purge the new session's data. A clock that went back by over a
+ * second (the applied answer's request started "in the future") orders nothing.
  */
 const stale = (sync: Sync, at: number) => at < sync.appliedAt && sync.appliedAt <= Date.now() + 1000
 

@@ -1,5 +1,5 @@
 import { createEmitter } from '../emitter.js'
-import { livenessKey, mover, partsOf } from '../records.js'
+import { mover, partsOf } from '../records.js'
 import type { SessionApply, SessionController, SessionHost } from '../session-host.js'
 import type { SessionEvents, SessionSnapshot } from '../types.js'
 import { notify, setFlags, type StoreContext } from './context.js'
@@ -23,15 +23,15 @@ export async function applySessionChange(ctx: StoreContext, { previous, next, ke
   // left, not for what this page wrote while waiting for it; an end() is always counted.
   if (!keep && (force || ctx.purges.started)) ctx.purges.count++
   // A move (here, or done by the tab that announced it): writes still on their way follow it.
-  if (keep) ctx.purges.moves.push(mover(1, previous.tag ?? '', next.tag))
+  const move = mover(1, previous.tag ?? '', next.tag)
+  if (keep) ctx.purges.moves.push(move)
   await ctx.marker.settled
   const client = clientFor(ctx, true)
   const purged: string[] = []
   if (remote && client === ctx.client) return purged
   for (const k of await client.livenessKeys()) {
-    const [stamp, part] = partsOf(k)
-    if (!force && part === (next.tag ?? '')) continue
-    if (keep && part === (previous.tag ?? '')) await dropLivenessKey(ctx, client, k, livenessKey(stamp, next.tag))
+    if (!force && partsOf(k)[1] === (next.tag ?? '')) continue
+    if (keep && move(k) !== k) await dropLivenessKey(ctx, client, k, move(k))
     else purged.push(...await dropLivenessKey(ctx, client, k))
   }
   if (!keep && ctx.cookies.available) {
