@@ -115,7 +115,8 @@ function watchMarker(ctx: StoreContext): void {
     const move = mover(0, from, to)
     ctx.purges.moves.push(move)
     for (const k of await ctx.client.livenessKeys()) {
-      if (move(k) !== k) await dropLivenessKey(ctx, ctx.client, k, move(k))
+      const to = move(k)
+      if (to !== k) await dropLivenessKey(ctx, ctx.client, k, to)
     }
   }
   const check = () => void checkMarker(ctx, restamp)

@@ -138,11 +138,13 @@ export async function sweep(ctx: StoreContext): Promise<void> {
   const tagKnown = tag !== undefined && ctx.session.session.state !== 'unknown'
   for (const k of await ctx.client.livenessKeys()) {
     const [stamp, part] = partsOf(k)
-    const browserEnded = stamp !== ctx.marker.stamp && live !== undefined && !live.has(stamp)
-    // By tag, only records of other browser sessions: another tab of this one may have moved to a
-    // session this tab has not heard of yet, and written in it (or be moving data there, keepOnLogin).
-    // This session's records of an ended server session read as missing; its purges delete them.
-    if ((browserEnded || (tagKnown && stamp !== ctx.marker.stamp && part !== (tag ?? ''))) && !ctx.closed) await dropLivenessKey(ctx, ctx.client, k)
+    // Only records of other browser sessions, not even by their tag: another tab of this one may
+    // have moved to a session this tab has not heard of yet, and written in it (or be moving data
+    // there, keepOnLogin). This session's records of an ended server session read as missing; its
+    // purges delete them.
+    if (stamp === ctx.marker.stamp || ctx.closed) continue
+    const browserEnded = live !== undefined && !live.has(stamp)
+    if (browserEnded || (tagKnown && part !== (tag ?? ''))) await dropLivenessKey(ctx, ctx.client, k)
   }
 }
 

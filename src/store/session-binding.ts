@@ -31,7 +31,8 @@ export async function applySessionChange(ctx: StoreContext, { previous, next, ke
   if (remote && client === ctx.client) return purged
   for (const k of await client.livenessKeys()) {
     if (!force && partsOf(k)[1] === (next.tag ?? '')) continue
-    if (keep && move(k) !== k) await dropLivenessKey(ctx, client, k, move(k))
+    const to = move(k)
+    if (keep && to !== k) await dropLivenessKey(ctx, client, k, to)
     else purged.push(...await dropLivenessKey(ctx, client, k))
   }
   if (!keep && ctx.cookies.available) {
