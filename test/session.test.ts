@@ -2,7 +2,7 @@ import { IDBFactory } from 'fake-indexeddb'
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
 import { createStore, VisitStoreError, type SessionChange, type SessionSnapshot, type SessionSyncOptions, type VisitStore } from '../src/index.js'
 import { sessionSync } from '../src/session.js'
-import { clearAllCookies, cookieJar, rawPut, rawRecords, rejectionOf, stubSessionServer, thrownError, useWebLocks, type FakeReply } from './fixtures/page-storage.js'
+import { clearAllCookies, cookieJar, holdLock, rawPut, rawRecords, rejectionOf, stubSessionServer, thrownError, useWebLocks, type FakeReply } from './fixtures/page-storage.js'
 
 // Session sync through the front door: createStore + sessionSync, a fake server behind `fetch`,
 // fake setTimeout/Date where time matters (IndexedDB keeps running on setImmediate).
@@ -426,9 +426,7 @@ describe('a change of session', () => {
     const store = tab({ endpoint: '/session', keepOnLogin: true })
     await store.setMany({ cart: ['kept'] })
     // Another tab holds the cookie lock.
-    let release = () => {}
-    const holding = new Promise<void>((held) => void locks.request(`visitstore:${NAME}:cookies`, () => new Promise<void>((done) => { release = done; held() })))
-    await holding
+    const release = await holdLock(locks, `visitstore:${NAME}:cookies`)
     const batch = store.setMany({ hits: 7, locale: 'fr' })
     server.get = { body: { tag: 'user-1' } }
     await store.session.refresh()

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
 import { createStore, VisitStoreError, type CookieOptions, type ErrorCode, type StoreStatus, type VisitStore } from '../src/index.js'
 import { sessionSync } from '../src/session.js'
 import {
-  clearAllCookies, cookieAttributes, cookieJar, interceptCookieWrites, pageJar, rawPut, rawRecord, rawRecords, seededRandom, settle, simulateBrowserRestart, useWebLocks,
+  clearAllCookies, cookieAttributes, cookieJar, holdLock, interceptCookieWrites, pageJar, rawPut, rawRecord, rawRecords, seededRandom, settle, simulateBrowserRestart, useWebLocks,
 } from './fixtures/page-storage.js'
 
 interface Draft { title: string, body: string }
@@ -1114,8 +1114,7 @@ describe('data safety: the browser-session marker', () => {
     const store = tab()
     await store.set('cart', [{ sku: 'a', qty: 1 }])
     await store.ready
-    let release = () => {}
-    await new Promise<void>((held) => void locks.request(`visitstore:${NAME}:cookies`, () => new Promise<void>((done) => { release = done; held() })))
+    const release = await holdLock(locks, `visitstore:${NAME}:cookies`)
     const batch = store.setMany({ cart: [{ sku: 'b', qty: 2 }], locale: 'fr' })
     const other = 'zzzzzzzzzzzz'
     document.cookie = `${NAME}_$s=${other}; Path=/`

@@ -568,11 +568,7 @@ const holdSecondLock = async ({ name, keys, values }) => {
   // began, and a fast IndexedDB commit could land before that and join it (no second request). So
   // a readwrite transaction of our own, kept busy, holds the commit back until 100 ms after the
   // first grant (3 s at most).
-  const db = await new Promise((resolve, reject) => {
-    const open = indexedDB.open(`visitstore-${name}`)
-    open.onsuccess = () => resolve(open.result)
-    open.onerror = () => reject(open.error)
-  })
+  const db = await window.vt.rawOpen(name)
   let busy = true
   const stop = () => { busy = false }
   setTimeout(stop, 3000)

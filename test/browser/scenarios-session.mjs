@@ -8,6 +8,7 @@ import { eq, ok, show, succeeded, UNDEF, until } from './lib/check.mjs'
 import { loadServerModule, startExpressServer, TAG_SECRET } from './express-server.mjs'
 import { DOCROOT, phpMissing, readmePhpEndpoint, startPhpServer } from './php-server.mjs'
 import { changeAfter, changes, openStore, refresh, setMany } from './lib/page-session.mjs'
+import { sleep, waitFor } from './lib/util.mjs'
 
 
 /** Session data in both tiers, and persistent data in both tiers. */
@@ -197,6 +198,16 @@ const expressKeepOnLogin = {
 
 // ---- 7c: the first answer's purge and what the page wrote while waiting for it ----
 
+/** How the call kept in vt.pending (a vt.attempt) ended: { ok, error } (null when none). */
+const pendingOutcome = () => window.vt.pending.then((r) => ({ ok: r.ok, error: r.error ?? null }))
+
+/** The liveness key `k` of the raw record of `key` (null when there is none), read without visitstore. */
+const rawK = async ({ name, key }) => (await window.vt.rawIdb(name)).find(([k]) => k === key)?.[1]?.k ?? null
+
+/** Waits (up to 5 s) until the server's log has a request `seen` accepts; whether it has. */
+const serverSaw = (app, seen) => waitFor(() => app.log.some(seen), 5000, 'a request').then(() => true, () => false)
+
+
 /**
  * Opens the store and, before its first session answer, sets `cookie` (resolves at once) and
  * `record` (waits for the answer: kept as vt.pending); what the page saw when the cookie's set resolved.
@@ -236,15 +247,14 @@ const expressFirstAnswer = {
       const early = await t2.evaluate(openAndSetAtOnce, { name, options, cookie: { visit: 'bob visit' }, record: { cart: ['bob apple'] } })
       eq([early.ok, early.error, early.changes], [true, null, 0], 'page 2: setMany({ visit }) resolved before the first answer: [ok, error, change events]')
       // Sent after the store read its saved state: it may reach the server after the cookie's set resolved.
-      const asked = () => app.log.some((r) => r.method === 'GET' && r.path === '/session' && r.tab === '2')
-      for (const end = Date.now() + 5000; !asked() && Date.now() < end;) await new Promise((resolve) => setTimeout(resolve, 20))
-      ok(asked(), 'page 2\'s first GET /session reached the server (and is held)', app.log.filter((r) => r.path === '/session'))
+      const asked = await serverSaw(app, (r) => r.method === 'GET' && r.path === '/session' && r.tab === '2')
+      ok(asked, 'page 2\'s first GET /session reached the server (and is held)', app.log.filter((r) => r.path === '/session'))
       release()
       released = true
       const bob = await sessionTag(app.sessionIds.at(-1), TAG_SECRET)
       const seen = await until(t2, changeAfter, { name, count: 0 }, 'page 2: the first answer\'s change event')
       eq(seen.session.tag, bob, 'page 2: tag after the first answer (bob\'s session)')
-      const pending = await t2.evaluate(() => window.vt.pending.then((r) => ({ ok: r.ok, error: r.error ?? null })))
+      const pending = await t2.evaluate(pendingOutcome)
       eq(pending, { ok: true, error: null }, 'page 2: setMany({ cart }) called before the answer (it waits for it)')
       const r = await t2.evaluate(look, { name, keys: all })
       eq(r.values, { cart: ['bob apple'], visit: 'bob visit', ...PERSISTENT, crumbs: UNDEF, draft: UNDEF }, 'page 2 after the first answer: values (alice\'s session data gone; what page 2 wrote while waiting kept; persistent kept)')
@@ -293,13 +303,13 @@ const expressKeepOnLoginInFlight = {
       const alice = await sessionTag(app.sessionIds.at(-1), TAG_SECRET)
       eq([r.session.tag, r.session.state], [alice, 'active'], 'tab 1 after the login: [tag, state]')
       // Read raw: a get of cart waits for the batch (calls take effect in call order).
-      const raw = await t1.evaluate(async ({ name }) => (await window.vt.rawIdb(name)).find(([k]) => k === 'cart')?.[1]?.k ?? null, { name })
+      const raw = await t1.evaluate(rawK, { name, key: 'cart' })
       ok(typeof raw === 'string' && raw.endsWith(`=${alice}`), 'the cart record moved to the new tag while the batch waited (raw IndexedDB)', raw)
       const waiting = await t1.evaluate(() => Promise.race([window.vt.pending.then(() => 'done'), new Promise((r) => setTimeout(() => r('waiting'), 100))]))
       eq(waiting, 'waiting', 'tab 1: the batch still waits for the cookie lock')
       await t2.evaluate(() => window.vt.releaseLock())
       held = false
-      const done = await t1.evaluate(() => window.vt.pending.then((r) => ({ ok: r.ok, error: r.error ?? null })))
+      const done = await t1.evaluate(pendingOutcome)
       eq(done, { ok: true, error: null }, 'tab 1: the batch resolved once the lock was free')
       for (const [t, which] of [[t1, 'tab 1'], [t2, 'tab 2 (a new store)']]) {
         if (t === t2) await t2.evaluate(openStore, { name, options })
@@ -317,32 +327,28 @@ const expressKeepOnLoginInFlight = {
 const EXPIRED = 20000
 
 /** Puts `n` records that expired long ago straight into the store's database (the next sweep's work). */
-const fillExpired = ({ name, n }) => new Promise((resolve, reject) => {
-  const open = indexedDB.open(`visitstore-${name}`)
-  open.onerror = () => reject(open.error)
-  open.onsuccess = () => {
-    const db = open.result
+const fillExpired = async ({ name, n }) => {
+  const db = await window.vt.rawOpen(name)
+  return new Promise((resolve, reject) => {
     const tx = db.transaction('records', 'readwrite')
     for (let i = 0; i < n; i++) tx.objectStore('records').put({ p: `gone:${i}`, v: 0, x: 1 })
     tx.oncomplete = () => { db.close(); resolve(n) }
     tx.onerror = () => reject(tx.error)
-  }
-})
+  })
+}
 
 /** How many of those expired records are left (read raw); with `wait`, true once none is (null before: for until). */
-const expiredLeft = ({ name, wait }) => new Promise((resolve, reject) => {
-  const open = indexedDB.open(`visitstore-${name}`)
-  open.onerror = () => reject(open.error)
-  open.onsuccess = () => {
-    const db = open.result
+const expiredLeft = async ({ name, wait }) => {
+  const db = await window.vt.rawOpen(name)
+  return new Promise((resolve, reject) => {
     const count = db.transaction('records').objectStore('records').count(IDBKeyRange.bound('gone:', 'gone;'))
     count.onsuccess = () => {
       db.close()
       resolve(wait ? (count.result === 0 || null) : count.result)
     }
     count.onerror = () => reject(count.error)
-  }
-})
+  })
+}
 
 /** From now on this page's BroadcastChannels deliver nothing until vt.deliverHeld(). */
 const holdMessages = () => {
@@ -386,8 +392,8 @@ const expressSweepUnheard = {
     ok(left > 0, 'tab 2\'s sweep was still deleting expired records when tab 1 wrote (so it looks at sessions after)', left)
     await until(t1, expiredLeft, { name, wait: true }, 'tab 2\'s sweep deleted every expired record', 90000)
     // Then it looks at sessions.
-    await new Promise((resolve) => setTimeout(resolve, 1000))
-    const raw = await t1.evaluate(async ({ name }) => (await window.vt.rawIdb(name)).find(([k]) => k === 'cart')?.[1]?.k ?? null, { name })
+    await sleep(1000)
+    const raw = await t1.evaluate(rawK, { name, key: 'cart' })
     ok(typeof raw === 'string' && raw.endsWith(`=${bob}`), 'after tab 2\'s sweep: the raw cart record is there, under bob\'s tag', raw)
     eq(await t2.evaluate(() => window.vt.deliverHeld()), true, 'tab 2 hears what it missed')
     await until(t2, ({ name, bob }) => (window.vt.stores[name].session.tag === bob ? true : null), { name, bob }, 'tab 2: bob\'s tag')
@@ -417,8 +423,8 @@ const expressStaleAnswer = {
     try {
       const mark = app.log.length
       await t.evaluate(({ name }) => { window.vt.pending = window.vt.attempt(() => window.vt.stores[name].session.refresh()) }, { name })
-      for (const end = Date.now() + 5000; !app.log.slice(mark).some((r) => r.path === '/session') && Date.now() < end;) await new Promise((resolve) => setTimeout(resolve, 20))
-      ok(app.log.slice(mark).some((r) => r.method === 'GET' && r.path === '/session'), 'the first refresh()\'s GET /session reached the server (and is held)', app.log.slice(mark))
+      const asked = await serverSaw(app, (r) => r.seq >= mark && r.method === 'GET' && r.path === '/session')
+      ok(asked, 'the first refresh()\'s GET /session reached the server (and is held)', app.log.slice(mark))
       eq((await t.evaluate(call, { method: 'POST', path: '/login?user=bob' })).status, 200, 'POST /login?user=bob')
       const r = await t.evaluate(refresh, { name })
       const bob = await sessionTag(app.sessionIds.at(-1), TAG_SECRET)
@@ -427,7 +433,7 @@ const expressStaleAnswer = {
       eq(await t.evaluate(setMany, { name, values: { cart: ['bob'], visit: 'bob visit' } }), null, 'setMany of bob\'s cart and visit')
       release()
       released = true
-      const first = await t.evaluate(() => window.vt.pending.then((r) => ({ ok: r.ok, error: r.error ?? null })))
+      const first = await t.evaluate(pendingOutcome)
       eq(first, { ok: true, error: null }, 'the first refresh() resolved once its answer (alice\'s tag) arrived')
       const got = await t.evaluate(look, { name, keys: ['cart', 'visit'] })
       eq([got.tag, got.values], [bob, { cart: ['bob'], visit: 'bob visit' }], 'after the late answer: [tag, values] (still bob\'s session, nothing purged)')
