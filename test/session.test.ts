@@ -409,7 +409,7 @@ describe('a change of session', () => {
       await store.ready
       // A cross-tier batch (a session record and cookie, a persistent cookie) and a plain record write.
       const writes = [store.setMany({ hits: turns, locale: 'fr', theme: 'dark' }), store.set('cart', [`t${turns}`])]
-      for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => setImmediate(resolve))
+      await drain(turns)
       server.get = { body: { tag: 'user-1' } }
       await Promise.all([...writes, store.session.refresh()])
       const got = await store.getMany(['hits', 'locale', 'theme', 'cart'])
@@ -452,7 +452,7 @@ describe('a change of session', () => {
       const store = tab({ endpoint: '/session', keepOnLogin })
       await store.ready
       // The sweep goes on in the background; the user signs in somewhere in it.
-      for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => setImmediate(resolve))
+      await drain(turns)
       server.get = { body: { tag: 'user-1' } }
       await store.session.refresh()
       await store.set('hits', turns)
@@ -554,7 +554,7 @@ describe('session.end()', () => {
       const store = tab()
       await store.ready
       const batch = store.setMany({ hits: 1, locale: 'older', theme: 'dark' })
-      for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => setImmediate(resolve))
+      await drain(turns)
       await Promise.all([batch, store.session.end()])
       const got = await store.getMany(['hits', 'locale', 'theme'])
       if (got.hits !== undefined || got.locale !== undefined || got.theme !== 'dark' || cookieJar().sess_locale !== undefined) late.push(`${turns} turns: ${JSON.stringify(got)}`)
