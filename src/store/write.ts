@@ -88,8 +88,11 @@ function plan(ctx: StoreContext, keys: string[], values?: unknown[]): Plan | Pro
  * the data went. Called right before each part is handed to its tier, in the same step.
  */
 function dropPurged(ctx: StoreContext, p: Plan): Plan {
-  for (const move of ctx.purges.moves.slice(p.moved)) for (const r of p.puts) if (r.k !== undefined) r.k = move(r.k)
-  p.moved = ctx.purges.moves.length
+  // Rare (a login with keepOnLogin, a new stamp): every write comes here, most with nothing to follow.
+  if (p.moved < ctx.purges.moves.length) {
+    for (const move of ctx.purges.moves.slice(p.moved)) for (const r of p.puts) if (r.k !== undefined) r.k = move(r.k)
+    p.moved = ctx.purges.moves.length
+  }
   if (p.since !== undefined && p.since < ctx.purges.count) {
     // Session-lifetime keys only (sessionStorage keys are not purged): noted as dropped, filtered out.
     const keep = (key: string) => ctx.keys.resolve(key).lifetime !== 'session' || !p.dropped.add(key)
