@@ -1044,6 +1044,38 @@ describe('two tabs', () => {
     for (const store of [one, two]) expect(await store.get('cart')).toEqual(['new session'])
   })
 
+  test("keepOnLogin: what a tab writes after another tab's login moved the data, before it heard of it, moves too", async () => {
+    const server = stubSessionServer({ body: { tag: 'anon-1', anonymous: true } })
+    const one = tab({ endpoint: '/session', keepOnLogin: true })
+    await one.ready
+    await one.set('cart', ['anonymous'])
+    // Tab two hears nothing from the others until the end.
+    const Real = BroadcastChannel
+    const held: (() => void)[] = []
+    let holding = true
+    vi.stubGlobal('BroadcastChannel', class extends Real {
+      override set onmessage(fn: ((event: MessageEvent) => void) | null) {
+        super.onmessage = fn && ((event: MessageEvent) => { if (holding) held.push(() => fn.call(this, event)); else fn.call(this, event) })
+      }
+      override get onmessage() { return super.onmessage }
+    })
+    const two = tab({ endpoint: '/session', keepOnLogin: true })
+    await two.ready
+    expect(two.session.tag).toBe('anon-1')
+    // Tab one's user signs in: the anonymous data moves to user-1. Then tab two, still in the
+    // anonymous session as far as it knows, adds to it.
+    server.get = { body: { tag: 'user-1' } }
+    await one.session.refresh()
+    expect((await rawRecords(idb, NAME)).get('cart')?.k).toMatch(/=user-1$/)
+    await two.set('hits', 5)
+    expect((await rawRecords(idb, NAME)).get('hits')?.k).toMatch(/=anon-1$/)
+    holding = false
+    for (const deliver of held.splice(0)) deliver()
+    await until(() => two.session.tag === 'user-1')
+    await drain()
+    for (const store of [one, two]) expect(await store.getMany(['cart', 'hits'])).toEqual({ cart: ['anonymous'], hits: 5 })
+  })
+
   test("one tab's answer reaches the other: change with source 'remote', its watchers hear purged keys, no request of its own", async () => {
     const server = stubSessionServer({ body: { tag: 'A' } })
     const one = tab({ endpoint: '/session' })

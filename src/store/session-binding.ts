@@ -28,13 +28,17 @@ export async function applySessionChange(ctx: StoreContext, { previous, next, ke
   await ctx.marker.settled
   const client = clientFor(ctx, true)
   const purged: string[] = []
-  if (remote && client === ctx.client) return purged
+  // The tab that announced the change purged or moved the shared data. A move runs here as well:
+  // what this tab wrote in the old session after it, before hearing of it, goes along.
+  const here = !remote || client !== ctx.client
+  if (!here && !keep) return purged
   for (const k of await client.livenessKeys()) {
     if (!force && partsOf(k)[1] === (next.tag ?? '')) continue
     const to = move(k)
     if (keep && to !== k) await dropLivenessKey(ctx, client, k, to)
-    else purged.push(...await dropLivenessKey(ctx, client, k))
+    else if (here) purged.push(...await dropLivenessKey(ctx, client, k))
   }
+  if (!here) return purged
   if (!keep && ctx.cookies.available) {
     // The first answer's purge leaves the cookies this page wrote while waiting for it (see above).
     const cookies = ctx.cookies.keys().filter((key) => ctx.keys.find(key)?.lifetime === 'session' && (force || ctx.purges.started || !ctx.purges.fresh.has(key)))

@@ -444,6 +444,47 @@ const expressStaleAnswer = {
   }),
 }
 
+// ---- 7g: keepOnLogin, a write in a tab that has not heard of the login yet ----
+
+const expressKeepOnLoginUnheard = {
+  id: '7g',
+  name: 'Express + express-session, keepOnLogin, two tabs: tab 2 hears nothing from tab 1 (its BroadcastChannel held); tab 1 signs in, which moves the anonymous cart to the new tag; tab 2, still anonymous as far as it knows, then writes the cart (raw record under the anonymous tag); once tab 2 hears, that cart moves too and both tabs read it',
+  group: 'live',
+  run: ({ tab }) => expressApp(async (app) => {
+    const { sessionTag } = await loadServerModule()
+    const name = 's7g'
+    const options = { keys: KEYS, session: { endpoint: '/session', keepOnLogin: true } }
+    const t1 = await tab()
+    await t1.goto(app.url('/?tab=1'))
+    eq((await t1.evaluate(call, { method: 'POST', path: '/visit' })).status, 200, 'POST /visit (an anonymous session)')
+    const opened = await t1.evaluate(openStore, { name, options })
+    eq(opened.state, 'anonymous', 'tab 1: session state')
+    const anon = opened.tag
+    eq(await t1.evaluate(setMany, { name, values: { cart: ['apple'] } }), null, 'tab 1: setMany({ cart }) in the anonymous session')
+    const t2 = await tab()
+    await t2.goto(app.url('/?tab=2'))
+    eq(await t2.evaluate(holdMessages), true, 'tab 2 holds its channel messages')
+    eq((await t2.evaluate(openStore, { name, options })).state, 'anonymous', 'tab 2: session state')
+    eq((await t1.evaluate(call, { method: 'POST', path: '/login?user=alice' })).status, 200, 'POST /login?user=alice')
+    const r = await t1.evaluate(refresh, { name })
+    ok(r.ok, 'tab 1: refresh() after the login', r.error)
+    const alice = await sessionTag(app.sessionIds.at(-1), TAG_SECRET)
+    eq(r.session.tag, alice, 'tab 1: tag after the login (alice)')
+    const moved = await t1.evaluate(rawK, { name, key: 'cart' })
+    ok(typeof moved === 'string' && moved.endsWith(`=${alice}`), 'the cart record moved to alice\'s tag (raw IndexedDB)', moved)
+    eq(await t2.evaluate(setMany, { name, values: { cart: ['apple', 'pear'] } }), null, 'tab 2 (not told yet): setMany({ cart: [apple, pear] })')
+    const raw = await t1.evaluate(rawK, { name, key: 'cart' })
+    ok(typeof raw === 'string' && raw.endsWith(`=${anon}`), 'tab 2 wrote the cart under the anonymous tag (raw IndexedDB)', raw)
+    eq(await t2.evaluate(() => window.vt.deliverHeld()), true, 'tab 2 hears what it missed')
+    await until(t2, ({ name, alice }) => (window.vt.stores[name].session.tag === alice ? true : null), { name, alice }, 'tab 2: alice\'s tag')
+    const underAlice = async ({ name, alice }) => ((await window.vt.rawIdb(name)).find(([k]) => k === 'cart')?.[1]?.k?.endsWith(`=${alice}`) || null)
+    await until(t1, underAlice, { name, alice }, 'the cart record under alice\'s tag again (raw IndexedDB)')
+    for (const [t, which] of [[t1, 'tab 1'], [t2, 'tab 2']]) {
+      eq((await t.evaluate(look, { name, keys: ['cart'] })).values, { cart: ['apple', 'pear'] }, `${which}: the cart`)
+    }
+  }),
+}
+
 // ---- 8a / 8b: PHP's built-in server, native sessions ----
 
 async function phpApp(run) {
@@ -642,4 +683,4 @@ const concurrentUpdates = {
   },
 }
 
-export const sessionScenarios = [expressTwoTabs, expressKeepOnLogin, expressFirstAnswer, expressKeepOnLoginInFlight, expressSweepUnheard, expressStaleAnswer, phpCookieSource, phpReadmeEndpoint, concurrentUpdates]
+export const sessionScenarios = [expressTwoTabs, expressKeepOnLogin, expressFirstAnswer, expressKeepOnLoginInFlight, expressSweepUnheard, expressStaleAnswer, expressKeepOnLoginUnheard, phpCookieSource, phpReadmeEndpoint, concurrentUpdates]
