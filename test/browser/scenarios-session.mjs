@@ -485,6 +485,75 @@ const expressKeepOnLoginUnheard = {
   }),
 }
 
+// ---- 7h: keepOnLogin, the tab closed while the move is halfway ----
+
+const DRAFTS = 5000
+const DRAFT_KEYS = { ...KEYS, 'draft:*': { lifetime: 'session' } }
+
+/** setMany of `n` session drafts and a cart in one call. */
+const fillDrafts = ({ name, n }) => {
+  const values = { cart: ['apple'] }
+  for (let i = 0; i < n; i++) values[`draft:${i}`] = i
+  return window.vt.stores[name].setMany(values).then(() => n)
+}
+
+/** How many raw records carry each liveness key in `ks` (by the store's [k, p] index, without visitstore); with `wait`, null until none carries the first. */
+const countK = async ({ name, ks, wait }) => {
+  const db = await window.vt.rawOpen(name)
+  const index = db.transaction('records').objectStore('records').index('live')
+  const counts = await Promise.all(ks.map((k) => new Promise((resolve, reject) => {
+    const count = index.count(IDBKeyRange.bound([k], [k, []]))
+    count.onsuccess = () => resolve(count.result)
+    count.onerror = () => reject(count.error)
+  })))
+  db.close()
+  return wait && counts[0] > 0 ? null : counts
+}
+
+const expressKeepOnLoginCut = {
+  id: '7h',
+  name: `Express + express-session, keepOnLogin: ${DRAFTS.toLocaleString('en')} session drafts and a cart in an anonymous session; the tab is closed while the login's move is halfway (raw records under both tags); the next page's first answer finishes the move: every draft and the cart read back, all under the new tag`,
+  group: 'live',
+  timeoutMs: 120000,
+  run: ({ tab }) => expressApp(async (app) => {
+    const { sessionTag } = await loadServerModule()
+    const name = 's7h'
+    const options = { keys: DRAFT_KEYS, session: { endpoint: '/session', keepOnLogin: true } }
+    const t1 = await tab()
+    await t1.goto(app.url('/?tab=1'))
+    eq((await t1.evaluate(call, { method: 'POST', path: '/visit' })).status, 200, 'POST /visit (an anonymous session)')
+    const opened = await t1.evaluate(openStore, { name, options })
+    eq(opened.state, 'anonymous', 'tab 1: session state')
+    eq(await t1.evaluate(fillDrafts, { name, n: DRAFTS }), DRAFTS, `tab 1: setMany of ${DRAFTS} drafts and a cart`)
+    const stamp = (await t1.evaluate(rawK, { name, key: 'cart' })).split('=')[0]
+    eq((await t1.evaluate(call, { method: 'POST', path: '/login?user=alice' })).status, 200, 'POST /login?user=alice')
+    const alice = await sessionTag(app.sessionIds.at(-1), TAG_SECRET)
+    const ks = [`${stamp}=${opened.tag}`, `${stamp}=${alice}`]
+    await t1.evaluate(({ name }) => { window.vt.pending = window.vt.attempt(() => window.vt.stores[name].session.refresh()) }, { name })
+    let counts
+    for (;;) {
+      counts = await t1.evaluate(countK, { name, ks })
+      if (counts[1] > 0 || counts[0] === 0) break
+    }
+    ok(counts[0] > 0 && counts[1] > 0, 'the move caught halfway: raw records under the anonymous tag and under alice\'s', counts)
+    await t1.close()
+    const t2 = await tab()
+    await t2.goto(app.url('/?tab=2'))
+    const cut = await t2.evaluate(countK, { name, ks })
+    ok(cut[0] > 0, 'after the tab closed: records left under the anonymous tag (the move was cut off)', cut)
+    eq((await t2.evaluate(openStore, { name, options })).tag, alice, 'the next page: its first answer (alice)')
+    await until(t2, countK, { name, ks, wait: true }, 'no record left under the anonymous tag', 30000)
+    eq(await t2.evaluate(countK, { name, ks }), [0, DRAFTS + 1], 'raw records [under the anonymous tag, under alice\'s]')
+    const read = await t2.evaluate(async ({ name, n }) => {
+      const store = window.vt.stores[name]
+      const keys = await store.keys('draft:')
+      const last = await store.get(`draft:${n - 1}`)
+      return [keys.length, last, await store.get('cart')]
+    }, { name, n: DRAFTS })
+    eq(read, [DRAFTS, DRAFTS - 1, ['apple']], 'the next page: [keys(\'draft:\').length, the last draft, the cart]')
+  }),
+}
+
 // ---- 8a / 8b: PHP's built-in server, native sessions ----
 
 async function phpApp(run) {
@@ -683,4 +752,4 @@ const concurrentUpdates = {
   },
 }
 
-export const sessionScenarios = [expressTwoTabs, expressKeepOnLogin, expressFirstAnswer, expressKeepOnLoginInFlight, expressSweepUnheard, expressStaleAnswer, expressKeepOnLoginUnheard, phpCookieSource, phpReadmeEndpoint, concurrentUpdates]
+export const sessionScenarios = [expressTwoTabs, expressKeepOnLogin, expressFirstAnswer, expressKeepOnLoginInFlight, expressSweepUnheard, expressStaleAnswer, expressKeepOnLoginUnheard, expressKeepOnLoginCut, phpCookieSource, phpReadmeEndpoint, concurrentUpdates]
