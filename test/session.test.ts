@@ -82,6 +82,23 @@ function tracked<T>(promise: Promise<T>) {
   return t
 }
 
+/** Stores made from now on hear no channel message from other tabs until the returned function delivers them (a tab that has not heard yet). */
+function holdMessages(): () => void {
+  const Real = BroadcastChannel
+  const held: (() => void)[] = []
+  let holding = true
+  vi.stubGlobal('BroadcastChannel', class extends Real {
+    override set onmessage(fn: ((event: MessageEvent) => void) | null) {
+      super.onmessage = fn && ((event: MessageEvent) => { if (holding) held.push(() => fn.call(this, event)); else fn.call(this, event) })
+    }
+    override get onmessage() { return super.onmessage }
+  })
+  return () => {
+    holding = false
+    for (const deliver of held.splice(0)) deliver()
+  }
+}
+
 beforeEach(() => {
   clearAllCookies()
   sessionStorage.clear()
@@ -1018,16 +1035,7 @@ describe('two tabs', () => {
     for (let i = 0; i < 5000; i += 500) {
       await Promise.all(Array.from({ length: 500 }, (_, j) => rawPut(idb, NAME, { p: `gone:${i + j}`, v: 0, x: 1 })))
     }
-    // The next tab hears nothing from the others until the end.
-    const Real = BroadcastChannel
-    const held: (() => void)[] = []
-    let holding = true
-    vi.stubGlobal('BroadcastChannel', class extends Real {
-      override set onmessage(fn: ((event: MessageEvent) => void) | null) {
-        super.onmessage = fn && ((event: MessageEvent) => { if (holding) held.push(() => fn.call(this, event)); else fn.call(this, event) })
-      }
-      override get onmessage() { return super.onmessage }
-    })
+    const deliver = holdMessages()
     const two = tab({ endpoint: '/session' })
     await two.ready
     // While it sweeps: tab one's user signs in (a new session) and fills a cart.
@@ -1038,8 +1046,7 @@ describe('two tabs', () => {
     for (let i = 0; i < 1000 && [...(await rawRecords(idb, NAME)).keys()].some((k) => k.startsWith('gone:')); i++) await drain(5)
     await drain(200)
     expect((await rawRecords(idb, NAME)).get('cart')?.k).toMatch(/=B$/)
-    holding = false
-    for (const deliver of held.splice(0)) deliver()
+    deliver()
     await until(() => two.session.tag === 'B')
     for (const store of [one, two]) expect(await store.get('cart')).toEqual(['new session'])
   })
@@ -1049,16 +1056,7 @@ describe('two tabs', () => {
     const one = tab({ endpoint: '/session', keepOnLogin: true })
     await one.ready
     await one.set('cart', ['anonymous'])
-    // Tab two hears nothing from the others until the end.
-    const Real = BroadcastChannel
-    const held: (() => void)[] = []
-    let holding = true
-    vi.stubGlobal('BroadcastChannel', class extends Real {
-      override set onmessage(fn: ((event: MessageEvent) => void) | null) {
-        super.onmessage = fn && ((event: MessageEvent) => { if (holding) held.push(() => fn.call(this, event)); else fn.call(this, event) })
-      }
-      override get onmessage() { return super.onmessage }
-    })
+    const deliver = holdMessages()
     const two = tab({ endpoint: '/session', keepOnLogin: true })
     await two.ready
     expect(two.session.tag).toBe('anon-1')
@@ -1069,11 +1067,29 @@ describe('two tabs', () => {
     expect((await rawRecords(idb, NAME)).get('cart')?.k).toMatch(/=user-1$/)
     await two.set('hits', 5)
     expect((await rawRecords(idb, NAME)).get('hits')?.k).toMatch(/=anon-1$/)
-    holding = false
-    for (const deliver of held.splice(0)) deliver()
+    deliver()
     await until(() => two.session.tag === 'user-1')
     await drain()
     for (const store of [one, two]) expect(await store.getMany(['cart', 'hits'])).toEqual({ cart: ['anonymous'], hits: 5 })
+  })
+
+  test("a session record a tab writes after another tab's purge, before it heard of it, reads as missing and goes at the next purge", async () => {
+    const server = stubSessionServer({ body: { tag: 'A' } })
+    const one = tab({ endpoint: '/session' })
+    await one.ready
+    const deliver = holdMessages()
+    const two = tab({ endpoint: '/session' })
+    await two.ready
+    server.get = { body: { tag: 'B' } }
+    await one.session.refresh()
+    await two.set('cart', ['written in A after the purge'])
+    expect((await rawRecords(idb, NAME)).get('cart')?.k).toMatch(/=A$/)
+    deliver()
+    await until(() => two.session.tag === 'B')
+    for (const store of [one, two]) expect(await store.get('cart')).toBeUndefined()
+    server.get = { body: { tag: 'C' } }
+    await one.session.refresh()
+    expect((await rawRecords(idb, NAME)).has('cart')).toBe(false)
   })
 
   test("one tab's answer reaches the other: change with source 'remote', its watchers hear purged keys, no request of its own", async () => {
