@@ -386,6 +386,18 @@ describe('a change of session', () => {
     expect(watched).toEqual(expect.arrayContaining([['cart', undefined, 'local'], ['locale', undefined, 'local']]))
   })
 
+  test.each([false, true])('a change of state in the same server session (anonymous, then signed in with the same tag) keeps every session value (keepOnLogin: %s)', async (keepOnLogin) => {
+    const server = stubSessionServer({ body: { tag: 'S', anonymous: true } })
+    const store = tab({ endpoint: '/session', keepOnLogin })
+    const seen = heard(store)
+    await store.setMany({ cart: ['kept'], locale: 'fr' })
+    server.get = { body: { tag: 'S' } }
+    await store.session.refresh()
+    expect(store.session.state).toBe('active')
+    expect(seen.changes.at(-1)).toMatchObject({ previous: { tag: 'S', state: 'anonymous' }, current: { tag: 'S', state: 'active' } })
+    expect(await store.getMany(['cart', 'locale'])).toEqual({ cart: ['kept'], locale: 'fr' })
+  })
+
   test('keepOnLogin moves anonymous data to the new session at login; a switch of user and a logout purge', async () => {
     const server = stubSessionServer({ body: { tag: 'anon-1', anonymous: true } })
     const store = tab({ endpoint: '/session', keepOnLogin: true })

@@ -14,14 +14,17 @@ const SESSION_RECORD = '$session'
 /**
  * Applies a change of server session to the data: session records of any other tag are deleted
  * (by the [k, p] index: one range per liveness key), or, at a login with keepOnLogin, moved to
- * the new tag; session cookies are removed; the new state is saved for the next page load.
- * Resolves to the declared keys purged.
+ * the new tag; session cookies are removed unless the tag stayed (a change of state alone, such as
+ * an anonymous session signed in under the same tag, is the same session); the new state is saved
+ * for the next page load. Resolves to the declared keys purged.
  */
 export async function applySessionChange(ctx: StoreContext, { previous, next, keep, force, remote }: SessionApply): Promise<string[]> {
+  // With no state known before (nothing saved), the cookies may be of any session: they go.
+  const purging = !keep && (force || previous.tag !== next.tag || previous.state === 'unknown')
   // In the call (the sync switched to `next` in it too): writes called before it that are still on
   // their way drop their session part. The start-up answer's purge is for the session the last page
   // left, not for what this page wrote while waiting for it; an end() is always counted.
-  if (!keep && (force || ctx.purges.started)) ctx.purges.count++
+  if (purging && (force || ctx.purges.started)) ctx.purges.count++
   // A move (here, or done by the tab that announced it): writes still on their way follow it.
   const move = mover(1, previous.tag ?? '', next.tag)
   if (keep) ctx.purges.moves.push(move)
@@ -39,7 +42,7 @@ export async function applySessionChange(ctx: StoreContext, { previous, next, ke
     else if (here) purged.push(...await dropLivenessKey(ctx, client, k))
   }
   if (!here) return purged
-  if (!keep && ctx.cookies.available) {
+  if (purging && ctx.cookies.available) {
     // The first answer's purge leaves the cookies this page wrote while waiting for it (see above).
     const cookies = ctx.cookies.keys().filter((key) => ctx.keys.find(key)?.lifetime === 'session' && (force || ctx.purges.started || !ctx.purges.fresh.has(key)))
     if (cookies.length) await ctx.cookies.section(() => ctx.cookies.write(cookies.map((key) => ({ key, encoded: undefined }))))

@@ -4,6 +4,7 @@
 //
 //   GET  /, /helpers.js, /visitstore.iife.js   the test page, as server.mjs serves it
 //   POST /login?user=NAME    req.session.regenerate(), then user = NAME: a new session ID every time
+//                            (with &same=1: user = NAME in the same session, its ID kept)
 //   POST /visit              an anonymous session (no user): the endpoint answers "anonymous": true
 //   POST /logout             req.session.destroy()
 //   GET|DELETE /session      sessionEndpoint(); answers 500 while `app.failing` is true, never answers
@@ -77,12 +78,15 @@ export async function startExpressServer({ dist = distDir(), rolling = false, ma
   app.get('/visitstore.iife.js', file(bundle, 'js'))
   app.get('/favicon.ico', (_req, res) => res.status(204).end())
   app.post('/login', (req, res, next) => {
-    req.session.regenerate((err) => {
+    const signIn = (err) => {
       if (err) return next(err)
       req.session.user = String(req.query.user ?? 'someone')
       sessionIds.push(req.sessionID)
       res.set('cache-control', 'no-store').json({ user: req.session.user })
-    })
+    }
+    // ?same=1: a server that signs the user in without a new session ID.
+    if (req.query.same) signIn()
+    else req.session.regenerate(signIn)
   })
   app.post('/visit', (req, res) => {
     req.session.visitor = true

@@ -554,6 +554,37 @@ const expressKeepOnLoginCut = {
   }),
 }
 
+// ---- 7i: a sign-in that keeps the session ID ----
+
+const expressSameSessionLogin = {
+  id: '7i',
+  name: 'Express + express-session, two tabs: a cart (session record) and a visit (session cookie) written in an anonymous session; the server signs the user in without a new session ID (same tag, state anonymous → active): both values stay, in both tabs, and the change event says so',
+  group: 'live',
+  run: ({ tab }) => expressApp(async (app) => {
+    const name = 's7i'
+    const options = { keys: KEYS, session: { endpoint: '/session' } }
+    const t1 = await tab()
+    await t1.goto(app.url('/?tab=1'))
+    eq((await t1.evaluate(call, { method: 'POST', path: '/visit' })).status, 200, 'POST /visit (an anonymous session)')
+    const opened = await t1.evaluate(openStore, { name, options })
+    eq(opened.state, 'anonymous', 'tab 1: session state')
+    const t2 = await tab()
+    await t2.goto(app.url('/?tab=2'))
+    eq([(await t2.evaluate(openStore, { name, options })).tag], [opened.tag], 'tab 2: the same tag')
+    eq(await t1.evaluate(setMany, { name, values: { cart: ['apple'], visit: 'anonymous visit' } }), null, 'tab 1: setMany({ cart, visit }) in the anonymous session')
+    eq((await t1.evaluate(call, { method: 'POST', path: '/login?user=alice&same=1' })).status, 200, 'POST /login?user=alice&same=1 (the session ID stays)')
+    const r = await t1.evaluate(refresh, { name })
+    ok(r.ok, 'tab 1: refresh() after the sign-in', r.error)
+    eq([r.session.tag, r.session.state], [opened.tag, 'active'], 'tab 1 after the sign-in: [tag (unchanged), state]')
+    await until(t2, ({ name }) => (window.vt.stores[name].session.state === 'active' ? true : null), { name }, 'tab 2: state active')
+    for (const [t, which] of [[t1, 'tab 1'], [t2, 'tab 2']]) {
+      const got = await t.evaluate(look, { name, keys: ['cart', 'visit'] })
+      eq([got.values, got.rawTag.cart, got.cookies], [{ cart: ['apple'], visit: 'anonymous visit' }, opened.tag, [`${name}_visit`]], `${which}: [values, raw cart record's tag, the store's cookies] (nothing purged)`)
+      eq(got.log.change.at(-1)?.current?.state, 'active', `${which}: the last change event's state`)
+    }
+  }),
+}
+
 // ---- 8a / 8b: PHP's built-in server, native sessions ----
 
 async function phpApp(run) {
@@ -752,4 +783,4 @@ const concurrentUpdates = {
   },
 }
 
-export const sessionScenarios = [expressTwoTabs, expressKeepOnLogin, expressFirstAnswer, expressKeepOnLoginInFlight, expressSweepUnheard, expressStaleAnswer, expressKeepOnLoginUnheard, expressKeepOnLoginCut, phpCookieSource, phpReadmeEndpoint, concurrentUpdates]
+export const sessionScenarios = [expressTwoTabs, expressKeepOnLogin, expressFirstAnswer, expressKeepOnLoginInFlight, expressSweepUnheard, expressStaleAnswer, expressKeepOnLoginUnheard, expressKeepOnLoginCut, expressSameSessionLogin, phpCookieSource, phpReadmeEndpoint, concurrentUpdates]
