@@ -1104,6 +1104,48 @@ describe('two tabs', () => {
     expect((await rawRecords(idb, NAME)).has('cart')).toBe(false)
   })
 
+  test("a tab that missed another tab's login and learns of it from its own answer purges nothing the new session wrote", async () => {
+    const server = stubSessionServer({ body: { tag: 'A' } })
+    const one = tab({ endpoint: '/session' })
+    await one.ready
+    // Tab two never hears from the others.
+    holdMessages()
+    const two = tab({ endpoint: '/session' })
+    await two.ready
+    await two.setMany({ cart: ['A cart'], locale: 'fr' })
+    const watched: unknown[] = []
+    two.watch('cart', (v) => watched.push(v))
+    server.get = { body: { tag: 'B' } }
+    await one.session.refresh()
+    await one.setMany({ cart: ['B cart'], locale: 'de' })
+    // Its own check finds B.
+    await two.session.refresh()
+    expect(two.session.tag).toBe('B')
+    for (const store of [one, two]) expect(await store.getMany(['cart', 'locale'])).toEqual({ cart: ['B cart'], locale: 'de' })
+    await until(() => watched.length > 0)
+    expect(watched.at(-1)).toEqual(['B cart'])
+  })
+
+  test("a new tab whose first answer comes after another tab's login (and the saved state it read before) purges nothing the new session wrote", async () => {
+    fakeClock()
+    const server = stubSessionServer({ body: { tag: 'A' } })
+    const one = tab({ endpoint: '/session' })
+    await pass(1000)
+    await one.ready
+    // Tab two never hears from the others.
+    holdMessages()
+    server.get = { body: { tag: 'B' }, delay: 2000 }
+    const two = tab({ endpoint: '/session' })
+    await drain()
+    server.get = { body: { tag: 'B' } }
+    await one.session.refresh()
+    await one.setMany({ cart: ['B cart'], locale: 'de' })
+    await pass(3000)
+    await two.ready
+    expect(two.session.tag).toBe('B')
+    for (const store of [one, two]) expect(await store.getMany(['cart', 'locale'])).toEqual({ cart: ['B cart'], locale: 'de' })
+  })
+
   test("one tab's answer reaches the other: change with source 'remote', its watchers hear purged keys, no request of its own", async () => {
     const server = stubSessionServer({ body: { tag: 'A' } })
     const one = tab({ endpoint: '/session' })

@@ -5,6 +5,7 @@ import type { SessionEvents, SessionSnapshot } from '../types.js'
 import { notify, setFlags, type StoreContext } from './context.js'
 import { dropLivenessKey } from './maintenance.js'
 import { clientFor } from './marker.js'
+import { reread } from './watch.js'
 
 // The store's side of the session sync: what a change of server session does to the data. All
 // of it is here; the sync itself (visitstore/session) knows nothing of tiers and records.
@@ -31,9 +32,15 @@ export async function applySessionChange(ctx: StoreContext, { previous, next, ke
   await ctx.marker.settled
   const client = clientFor(ctx, true)
   const purged: string[] = []
-  // The tab that announced the change purged or moved the shared data. A move runs here as well:
+  // A change this tab learnt from its own answer may have been applied by another tab already: the
+  // state saved for the next page is `next` (this tab missed the message, or was in the back/forward
+  // cache, or started before it). That tab purged; what the new session wrote since must stay.
+  const applied = remote || (!force && (await saved(ctx))?.tag === next.tag)
+  // Its watchers of session keys then hear the other tab's purge and writes, which nobody told them of.
+  if (applied && !remote) reread(ctx, ctx.watchers.listened().filter((key) => ctx.keys.find(key)?.lifetime === 'session'))
+  // The tab that applied the change purged or moved the shared data. A move runs here as well:
   // what this tab wrote in the old session after it, before hearing of it, goes along.
-  const here = !remote || client !== ctx.client
+  const here = !applied || client !== ctx.client
   if (!here && !keep) return purged
   for (const k of await client.livenessKeys()) {
     if (!force && partsOf(k)[1] === (next.tag ?? '')) continue
@@ -52,13 +59,16 @@ export async function applySessionChange(ctx: StoreContext, { previous, next, ke
   return [...new Set(purged)].filter((key) => ctx.keys.find(key))
 }
 
+/** The session state saved by the last change applied to the shared data (any tab's). */
+const saved = async (ctx: StoreContext) => ((await ctx.client.read([SESSION_RECORD]))[0] as { v?: SessionSnapshot } | undefined)?.v
+
 /** What the store offers the session sync it was given. */
 export function sessionHost(ctx: StoreContext): SessionHost {
   const prefix = ctx.names.cookie('')
   return {
     names: ctx.names,
     env: ctx.env,
-    load: async () => ((await ctx.client.read([SESSION_RECORD]))[0] as { v?: SessionSnapshot } | undefined)?.v,
+    load: () => saved(ctx),
     apply: (change) => applySessionChange(ctx, change),
     purged(keys, source) {
       for (const key of keys) if (ctx.keys.find(key)) notify(ctx, key, undefined, source)

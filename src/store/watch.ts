@@ -50,16 +50,20 @@ function safely(read: () => string | undefined): string | undefined {
   }
 }
 
+/** Watchers of `keys` hear their values now: another tab changed them. */
+export function reread(ctx: StoreContext, keys: readonly string[]): void {
+  for (const key of keys) {
+    const spec = ctx.keys.find(key)
+    if (!spec || !ctx.watchers.has(key)) continue
+    if (spec.tier === 'cookie') ctx.recheckCookies()
+    else get(ctx, key).then((value) => notify(ctx, key, value, 'remote'), (err: unknown) => report(ctx, err, `Reading "${key}" after another tab changed it failed.`))
+  }
+}
+
 function receive(ctx: StoreContext, message: Message): void {
   if (ctx.closed) return
-  if (message.t === 'k') {
-    for (const key of message.keys) {
-      const spec = ctx.keys.find(key)
-      if (!spec || !ctx.watchers.has(key)) continue
-      if (spec.tier === 'cookie') ctx.recheckCookies()
-      else get(ctx, key).then((value) => notify(ctx, key, value, 'remote'), (err: unknown) => report(ctx, err, `Reading "${key}" after another tab changed it failed.`))
-    }
-  } else if (message.t === 'c') {
+  if (message.t === 'k') reread(ctx, message.keys)
+  else if (message.t === 'c') {
     // Another tab cleared everything, or one lifetime: its IndexedDB records are gone for everyone.
     ctx.recheckCookies()
     for (const key of ctx.watchers.listened()) {

@@ -43,6 +43,21 @@ const look = async ({ name, keys }) => {
 
 const call = ({ method, path }) => window.vt.call(method, path)
 
+/**
+ * A new tab of an Express app at /?tab=`n`: POSTs `post` first when given (a session: '/visit',
+ * '/login?user=…'), holds its channel messages when `hold` (holdMessages), opens the store and
+ * checks its session state; resolves to the tab and its session view.
+ */
+async function storeTab(tab, app, n, { name, options, post, hold = false, state }) {
+  const t = await tab()
+  await t.goto(app.url(`/?tab=${n}`))
+  if (post) eq((await t.evaluate(call, { method: 'POST', path: post })).status, 200, `tab ${n}: POST ${post}`)
+  if (hold) eq(await t.evaluate(holdMessages), true, `tab ${n} holds its channel messages`)
+  const session = await t.evaluate(openStore, { name, options })
+  eq(session.state, state, `tab ${n}: session state`)
+  return { t, session }
+}
+
 // ---- 7a / 7b: Express + express-session ----
 
 async function expressApp(run) {
@@ -283,10 +298,7 @@ const expressKeepOnLoginInFlight = {
     const { sessionTag } = await loadServerModule()
     const name = 's7d'
     const options = { keys: KEYS, session: { endpoint: '/session', keepOnLogin: true } }
-    const t1 = await tab()
-    await t1.goto(app.url('/?tab=1'))
-    eq((await t1.evaluate(call, { method: 'POST', path: '/visit' })).status, 200, 'POST /visit (an anonymous session)')
-    eq((await t1.evaluate(openStore, { name, options })).state, 'anonymous', 'tab 1: session state')
+    const { t: t1 } = await storeTab(tab, app, 1, { name, options, post: '/visit', state: 'anonymous' })
     eq(await t1.evaluate(setMany, { name, values: { cart: ['apple'] } }), null, 'tab 1: setMany({ cart }) in the anonymous session')
     const t2 = await tab()
     await t2.goto(app.url('/?tab=2'))
@@ -372,15 +384,9 @@ const expressSweepUnheard = {
     const { sessionTag } = await loadServerModule()
     const name = 's7e'
     const options = { keys: KEYS, session: { endpoint: '/session' } }
-    const t1 = await tab()
-    await t1.goto(app.url('/?tab=1'))
-    eq((await t1.evaluate(call, { method: 'POST', path: '/login?user=alice' })).status, 200, 'POST /login?user=alice')
-    eq((await t1.evaluate(openStore, { name, options })).state, 'active', 'tab 1: session state')
+    const { t: t1 } = await storeTab(tab, app, 1, { name, options, post: '/login?user=alice', state: 'active' })
     eq(await t1.evaluate(fillExpired, { name, n: EXPIRED }), EXPIRED, `${EXPIRED} expired records put in the database`)
-    const t2 = await tab()
-    await t2.goto(app.url('/?tab=2'))
-    eq(await t2.evaluate(holdMessages), true, 'tab 2 holds its channel messages')
-    eq((await t2.evaluate(openStore, { name, options })).state, 'active', 'tab 2: session state (alice)')
+    const { t: t2 } = await storeTab(tab, app, 2, { name, options, hold: true, state: 'active' })
     // While tab 2 sweeps: bob signs in in tab 1 and fills a cart in his session.
     eq((await t1.evaluate(call, { method: 'POST', path: '/login?user=bob' })).status, 200, 'POST /login?user=bob')
     const r = await t1.evaluate(refresh, { name })
@@ -454,17 +460,10 @@ const expressKeepOnLoginUnheard = {
     const { sessionTag } = await loadServerModule()
     const name = 's7g'
     const options = { keys: KEYS, session: { endpoint: '/session', keepOnLogin: true } }
-    const t1 = await tab()
-    await t1.goto(app.url('/?tab=1'))
-    eq((await t1.evaluate(call, { method: 'POST', path: '/visit' })).status, 200, 'POST /visit (an anonymous session)')
-    const opened = await t1.evaluate(openStore, { name, options })
-    eq(opened.state, 'anonymous', 'tab 1: session state')
+    const { t: t1, session: opened } = await storeTab(tab, app, 1, { name, options, post: '/visit', state: 'anonymous' })
     const anon = opened.tag
     eq(await t1.evaluate(setMany, { name, values: { cart: ['apple'] } }), null, 'tab 1: setMany({ cart }) in the anonymous session')
-    const t2 = await tab()
-    await t2.goto(app.url('/?tab=2'))
-    eq(await t2.evaluate(holdMessages), true, 'tab 2 holds its channel messages')
-    eq((await t2.evaluate(openStore, { name, options })).state, 'anonymous', 'tab 2: session state')
+    const { t: t2 } = await storeTab(tab, app, 2, { name, options, hold: true, state: 'anonymous' })
     eq((await t1.evaluate(call, { method: 'POST', path: '/login?user=alice' })).status, 200, 'POST /login?user=alice')
     const r = await t1.evaluate(refresh, { name })
     ok(r.ok, 'tab 1: refresh() after the login', r.error)
@@ -519,11 +518,7 @@ const expressKeepOnLoginCut = {
     const { sessionTag } = await loadServerModule()
     const name = 's7h'
     const options = { keys: DRAFT_KEYS, session: { endpoint: '/session', keepOnLogin: true } }
-    const t1 = await tab()
-    await t1.goto(app.url('/?tab=1'))
-    eq((await t1.evaluate(call, { method: 'POST', path: '/visit' })).status, 200, 'POST /visit (an anonymous session)')
-    const opened = await t1.evaluate(openStore, { name, options })
-    eq(opened.state, 'anonymous', 'tab 1: session state')
+    const { t: t1, session: opened } = await storeTab(tab, app, 1, { name, options, post: '/visit', state: 'anonymous' })
     eq(await t1.evaluate(fillDrafts, { name, n: DRAFTS }), DRAFTS, `tab 1: setMany of ${DRAFTS} drafts and a cart`)
     const stamp = (await t1.evaluate(rawK, { name, key: 'cart' })).split('=')[0]
     eq((await t1.evaluate(call, { method: 'POST', path: '/login?user=alice' })).status, 200, 'POST /login?user=alice')
@@ -563,14 +558,9 @@ const expressSameSessionLogin = {
   run: ({ tab }) => expressApp(async (app) => {
     const name = 's7i'
     const options = { keys: KEYS, session: { endpoint: '/session' } }
-    const t1 = await tab()
-    await t1.goto(app.url('/?tab=1'))
-    eq((await t1.evaluate(call, { method: 'POST', path: '/visit' })).status, 200, 'POST /visit (an anonymous session)')
-    const opened = await t1.evaluate(openStore, { name, options })
-    eq(opened.state, 'anonymous', 'tab 1: session state')
-    const t2 = await tab()
-    await t2.goto(app.url('/?tab=2'))
-    eq([(await t2.evaluate(openStore, { name, options })).tag], [opened.tag], 'tab 2: the same tag')
+    const { t: t1, session: opened } = await storeTab(tab, app, 1, { name, options, post: '/visit', state: 'anonymous' })
+    const { t: t2, session: second } = await storeTab(tab, app, 2, { name, options, state: 'anonymous' })
+    eq(second.tag, opened.tag, 'tab 2: the same tag')
     eq(await t1.evaluate(setMany, { name, values: { cart: ['apple'], visit: 'anonymous visit' } }), null, 'tab 1: setMany({ cart, visit }) in the anonymous session')
     eq((await t1.evaluate(call, { method: 'POST', path: '/login?user=alice&same=1' })).status, 200, 'POST /login?user=alice&same=1 (the session ID stays)')
     const r = await t1.evaluate(refresh, { name })
@@ -581,6 +571,34 @@ const expressSameSessionLogin = {
       const got = await t.evaluate(look, { name, keys: ['cart', 'visit'] })
       eq([got.values, got.rawTag.cart, got.cookies], [{ cart: ['apple'], visit: 'anonymous visit' }, opened.tag, [`${name}_visit`]], `${which}: [values, raw cart record's tag, the store's cookies] (nothing purged)`)
       eq(got.log.change.at(-1)?.current?.state, 'active', `${which}: the last change event's state`)
+    }
+  }),
+}
+
+// ---- 7j: a tab that missed the login learns of it from its own answer ----
+
+const expressLoginMissed = {
+  id: '7j',
+  name: 'Express + express-session, two tabs: tab 2 hears nothing from tab 1 (its BroadcastChannel held, as a tab in the back/forward cache would); tab 1 signs in as bob and writes a cart and a visit (session cookie) in his session; tab 2\'s own refresh() then finds bob\'s session: it purges nothing of it, and both tabs read bob\'s values',
+  group: 'live',
+  run: ({ tab }) => expressApp(async (app) => {
+    const { sessionTag } = await loadServerModule()
+    const name = 's7j'
+    const options = { keys: KEYS, session: { endpoint: '/session' } }
+    const { t: t1 } = await storeTab(tab, app, 1, { name, options, post: '/login?user=alice', state: 'active' })
+    const { t: t2 } = await storeTab(tab, app, 2, { name, options, hold: true, state: 'active' })
+    eq(await t2.evaluate(setMany, { name, values: { cart: ['alice'], visit: 'alice visit' } }), null, 'tab 2: setMany of alice\'s cart and visit')
+    eq((await t1.evaluate(call, { method: 'POST', path: '/login?user=bob' })).status, 200, 'POST /login?user=bob')
+    const r = await t1.evaluate(refresh, { name })
+    ok(r.ok, 'tab 1: refresh() after the login', r.error)
+    const bob = await sessionTag(app.sessionIds.at(-1), TAG_SECRET)
+    eq(r.session.tag, bob, 'tab 1: tag after the login (bob)')
+    eq(await t1.evaluate(setMany, { name, values: { cart: ['bob'], visit: 'bob visit' } }), null, 'tab 1: setMany of bob\'s cart and visit')
+    const r2 = await t2.evaluate(refresh, { name })
+    ok(r2.ok, 'tab 2 (not told): its own refresh()', r2.error)
+    eq(r2.session.tag, bob, 'tab 2: tag after its own refresh() (bob)')
+    for (const [t, which] of [[t1, 'tab 1'], [t2, 'tab 2']]) {
+      eq((await t.evaluate(look, { name, keys: ['cart', 'visit'] })).values, { cart: ['bob'], visit: 'bob visit' }, `${which}: bob's cart and visit`)
     }
   }),
 }
@@ -783,4 +801,4 @@ const concurrentUpdates = {
   },
 }
 
-export const sessionScenarios = [expressTwoTabs, expressKeepOnLogin, expressFirstAnswer, expressKeepOnLoginInFlight, expressSweepUnheard, expressStaleAnswer, expressKeepOnLoginUnheard, expressKeepOnLoginCut, expressSameSessionLogin, phpCookieSource, phpReadmeEndpoint, concurrentUpdates]
+export const sessionScenarios = [expressTwoTabs, expressKeepOnLogin, expressFirstAnswer, expressKeepOnLoginInFlight, expressSweepUnheard, expressStaleAnswer, expressKeepOnLoginUnheard, expressKeepOnLoginCut, expressSameSessionLogin, expressLoginMissed, phpCookieSource, phpReadmeEndpoint, concurrentUpdates]
