@@ -442,8 +442,18 @@ describe('clear()', () => {
     await store.setMany({ theme: 'dark', locale: 'fr', 'n:1': 'x' })
     await store.clear()
     const jar = cookieJar()
-    expect(Object.keys(jar).sort()).toEqual(['other', 'shop_$s', 'shop_csrf'])
+    // The store's own marks stay: the browser session's, and the commit mark that orders this
+    // clear with other tabs' cross-tier batches (store/journal.ts).
+    expect(Object.keys(jar).sort()).toEqual(['other', 'shop_$c', 'shop_$s', 'shop_csrf'])
     expect(await store.getMany(['theme', 'locale', 'n:1'])).toEqual({ theme: undefined, locale: undefined, 'n:1': undefined })
+  })
+
+  test('a store with no IndexedDB keys (no cross-tier batch to order against) leaves no commit mark', async () => {
+    const store = createStore<{ theme: string }>({ name: 'solo', keys: { theme: { lifetime: 'persistent', serverVisible: true } }, backends: { indexedDB: new IDBFactory() } })
+    stores.push(store as never)
+    await store.set('theme', 'dark')
+    await store.clear()
+    expect(Object.keys(cookieJar()).filter((name) => name.startsWith('solo_'))).toEqual(['solo_$s'])
   })
 
   test("clear({ lifetime: 'session' }) removes only the session cookies", async () => {

@@ -5,7 +5,7 @@ import { IDBFactory } from 'fake-indexeddb'
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
 import { createStore, type StoreOptions, type VisitStore, type WatchInfo } from '../src/index.js'
 import { sessionSync } from '../src/session.js'
-import { clearAllCookies } from './fixtures/page-storage.js'
+import { clearAllCookies, useWebLocks } from './fixtures/page-storage.js'
 
 interface Schema {
   theme: string
@@ -33,6 +33,11 @@ function tabs(count: number, options: Partial<StoreOptions<Schema>> = {}, make: 
     opened.push(store)
     return store
   })
+}
+
+/** Lets IndexedDB transactions and channel messages (real macrotasks) finish. */
+async function drain(turns = 60): Promise<void> {
+  for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => setImmediate(resolve))
 }
 
 /** Every `watch` callback of `key` in `store`, as [value, source]. */
@@ -202,6 +207,35 @@ describe('clear() in one tab', () => {
     await vi.waitFor(() => expect(seen.cart).toEqual([[undefined, 'remote']]))
     expect(seen.note).toEqual([])
     expect(await b.getMany(['cart', 'note'])).toEqual({ cart: undefined, note: 'n' })
+  })
+  test.each([
+    ['the IndexedDB lock', false],
+    ['Web Locks', true],
+  ] as const)('%s: a cross-tier batch in one tab and clear() in the other, either first, 0-39 turns apart: the batch ends wholly there or wholly gone', async (_name, webLocks) => {
+    if (webLocks) useWebLocks()
+    const mixed: string[] = []
+    const ends = new Set<string>()
+    for (const clearFirst of [false, true]) {
+      for (let turns = 0; turns < 40; turns++) {
+        clearAllCookies()
+        const [one, two] = tabs(2) as [VisitStore<Schema>, VisitStore<Schema>]
+        await Promise.all([one.ready, two.ready])
+        const batch = () => two.setMany({ theme: `t${turns}`, note: `n${turns}` })
+        const first = clearFirst ? one.clear() : batch()
+        await drain(turns)
+        await Promise.all([first, clearFirst ? batch() : one.clear()])
+        await drain(20)
+        const got = await two.getMany(['theme', 'note'])
+        const end = got.theme === `t${turns}` && got.note === `n${turns}` ? 'whole' : got.theme === undefined && got.note === undefined ? 'gone' : 'mixed'
+        ends.add(end)
+        if (end === 'mixed') mixed.push(`${clearFirst ? 'clear' : 'batch'} first, ${turns} turns: ${JSON.stringify(got)}`)
+        one.close()
+        two.close()
+      }
+    }
+    expect(mixed).toEqual([])
+    // Both orders happened: the trials tried each side of the race.
+    expect([...ends].sort()).toEqual(['gone', 'whole'])
   })
 })
 

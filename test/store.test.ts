@@ -1195,12 +1195,34 @@ describe('data safety: cross-tier batches (the journal)', () => {
     await Promise.all([a.ready, b.ready])
     await a.setMany(first)
     await idle()
-    const batchOfA = (values: Parameters<typeof a.setMany>[0]) => {
+    /** Runs `call` of A with its second cookie-lock request from here held (see above). */
+    const armed = <T>(call: () => T): T => {
       requests = 0
-      return a.setMany(values)
+      return call()
     }
-    return { a, b, batchOfA, asked }
+    const batchOfA = (values: Parameters<typeof a.setMany>[0]) => armed(() => a.setMany(values))
+    return { a, b, batchOfA, armed, asked }
   }
+
+  test.each([
+    ['the next start', false],
+    ["another tab's batch", true],
+  ] as const)('a clear() cut off between its IndexedDB part and its cookies (the tab gone) is finished by %s', async (_, batchAfter) => {
+    const { b, a, armed, asked } = await crossingTabs(new Promise(() => {}))
+    await b.setMany({ cart: [{ sku: 'a', qty: 1 }], visits: 1 })
+    void armed(() => a.clear())
+    await asked
+    // Its records are gone, its cookies not yet.
+    expect(await rawRecord(idb, 'shop', 'cart')).toBeUndefined()
+    expect(cookieJar().shop_theme).toBe('light')
+    const want = { theme: undefined, locale: batchAfter ? 'fr' : undefined, cart: undefined, visits: batchAfter ? 2 : undefined }
+    if (batchAfter) await b.setMany({ locale: 'fr', visits: 2 })
+    b.close()
+    const next = makeStore()
+    expect(await next.getMany(['theme', 'locale', 'cart', 'visits'])).toEqual(want)
+    await next.ready
+    expect(cookieJar().shop_theme).toBeUndefined()
+  })
   test('the IndexedDB part commits before any cookie of the batch is written', async () => {
     let atCookieWrite: Promise<unknown> | undefined
     const conn: { raw?: IDBDatabase } = {}

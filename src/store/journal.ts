@@ -21,6 +21,8 @@ import { report, writeInSection, type StoreContext } from './context.js'
 // the later batches' keys to them: batches take effect in their commit order in both tiers.
 
 const JOURNAL = '$j:'
+/** In an entry of a clear(): [CLEAR, the lifetime cleared ('' for all), null]; its other items are the cookies it removed. */
+const CLEAR = '$clear'
 const SEQ = '$seq'
 /** Journal entries kept: a browser killed with more cross-tier batches than this unpersisted cannot be replayed in full. */
 const KEEP = 1000
@@ -50,37 +52,80 @@ export async function commitAcrossTiers(ctx: StoreContext, { cookies, puts, dels
     throw storageError(err, `setMany("${[...cookies.map((w) => w.key), ...puts.map((r) => r.p), ...dels].join('", "')}") in IndexedDB`)
   })
   try {
-    // Later batches whose cookies were written first (the mark passed this one while it waited for
-    // the lock) win the keys they wrote, as they won them in IndexedDB: their entries are read
-    // (outside the lock) and their keys left alone, else the end state would mix two batches.
-    const later = new Set<string>()
-    for (let seen = id; ;) {
-      const ahead = await ctx.cookies.section(() => {
-        const now = markOf(ctx)
-        if (now > seen) return now
-        // Earlier batches not yet under the mark: gone, or still waiting for this lock (then they
-        // write the same values again). Their writes are the replay's, minus the keys this batch writes.
-        let marked: CookieWrite[] = [{ key: COMMIT_KEY, encoded: Math.max(now, id).toString(36) }]
-        try {
-          ctx.cookies.write(catchUp(ctx, earlier.filter((e) => e.id > now), cookies))
-        } catch (err) {
-          marked = []
-          report(ctx, err, 'An earlier batch\'s cookies could not be written; the next start replays it.')
-        }
-        writeInSection(ctx, [...live().cookies.filter((w) => !later.has(w.key)), ...marked])
-        return 0
-      })
-      if (!ahead) break
-      // Unreadable (or pruned) entries leave their keys to this batch: a mix, but nothing lost.
-      const entries = (await ctx.client.range(entryKey(seen + 1), entryKey(ahead + 1)).catch(() => [])) as { v: JournalCookies }[]
-      for (const { v } of entries) for (const [key] of v) later.add(key)
-      seen = ahead
-    }
+    await writeInOrder(ctx, id, earlier, cookies, () => live().cookies)
   } catch (err) {
     await undoRecords(ctx.client, [...puts.map((r) => r.p), ...dels], puts.length, previous, id)
       .catch((undoErr: unknown) => report(ctx, undoErr, 'Undoing the IndexedDB part of a failed batch failed; its values may be visible without its cookies.'))
     throw err
   }
+}
+
+/**
+ * The cookie part of journal entry `id`, `own()` (asked inside the section), in commit order:
+ * later entries whose cookies were written first (the mark passed this one while it waited for
+ * the lock) win the keys they wrote, or cleared, as they won them in IndexedDB: their entries are
+ * read (outside the lock) and their keys left alone, else the end state would mix two batches.
+ * Resolves to the writes of `own()` made.
+ */
+async function writeInOrder(ctx: StoreContext, id: number, earlier: readonly { id: number, v: JournalCookies }[], skip: readonly CookieWrite[], own: () => CookieWrite[]): Promise<CookieWrite[]> {
+  const later = new Set<string>()
+  const clears = new Set<string>()
+  const left = (key: string) => later.has(key) || [...clears].some((lifetime) => covered(ctx, lifetime, key))
+  let written: CookieWrite[] = []
+  for (let seen = id; ;) {
+    const ahead = await ctx.cookies.section(() => {
+      const now = markOf(ctx)
+      if (now > seen) return now
+      // Earlier entries not yet under the mark: gone, or still waiting for this lock (then they
+      // write the same values again). Their writes are the replay's, minus the keys this one writes.
+      let marked: CookieWrite[] = [{ key: COMMIT_KEY, encoded: Math.max(now, id).toString(36) }]
+      try {
+        ctx.cookies.write(catchUp(ctx, earlier.filter((e) => e.id > now), skip))
+      } catch (err) {
+        marked = []
+        report(ctx, err, 'An earlier batch\'s cookies could not be written; the next start replays it.')
+      }
+      written = own().filter((w) => !left(w.key))
+      writeInSection(ctx, [...written, ...marked])
+      return 0
+    })
+    if (!ahead) return written
+    // Unreadable (or pruned) entries leave their keys to this one: a mix, but nothing lost.
+    const entries = (await ctx.client.range(entryKey(seen + 1), entryKey(ahead + 1)).catch(() => [])) as { v: JournalCookies }[]
+    for (const { v } of entries) {
+      for (const [key, value] of v) {
+        if (key === CLEAR) clears.add(value ?? '')
+        else later.add(key)
+      }
+    }
+    seen = ahead
+  }
+}
+
+/** Whether a clear of `lifetime` ('' for all) covers the cookie of `key`. */
+const covered = (ctx: StoreContext, lifetime: string, key: string) => {
+  const spec = ctx.keys.find(key)
+  return spec?.tier === 'cookie' && (!lifetime || spec.lifetime === lifetime)
+}
+
+/**
+ * `clear()` of cookies and IndexedDB records as a journal entry, in commit order with the
+ * cross-tier batches of every tab: the records of `ranges` go in the entry's transaction, the
+ * cookies the clear covers after it. A batch committed before it ends wholly cleared (its cookie
+ * writes still to come leave those keys), one committed after stays whole; a clear cut off between
+ * the two tiers is finished by the next batch or start. Resolves to the cookie keys removed.
+ */
+export async function clearAcrossTiers(ctx: StoreContext, lifetime: string, ranges: readonly [string, string | undefined][]): Promise<string[]> {
+  const covers = (key: string) => covered(ctx, lifetime, key)
+  const { entry, mark } = await ctx.cookies.section(() => ({
+    entry: [[CLEAR, lifetime, null], ...ctx.cookies.keys().filter(covers).map((key): JournalCookies[number] => [key, null, ctx.cookies.current(key) ?? null])] as JournalCookies,
+    mark: markOf(ctx),
+  }))
+  const { id, earlier } = await commitRecords(ctx.client, [], [], entry, mark, ranges).catch((err: unknown) => {
+    throw storageError(err, 'clear() in IndexedDB')
+  })
+  const removed = await writeInOrder(ctx, id, earlier, [], () => ctx.cookies.keys().filter(covers).map((key) => ({ key, encoded: undefined })))
+  return removed.map((w) => w.key)
 }
 
 /** The commit mark: the number of the newest batch whose cookies, and all earlier ones', were written. */
@@ -90,7 +135,7 @@ const markOf = (ctx: StoreContext) => parseInt(ctx.cookies.current(COMMIT_KEY) ?
  * The IndexedDB part and the journal entry in one transaction; the records replaced come back for
  * an undo, and the entries between `mark` and this one (at most KEEP) for catching up.
  */
-function commitRecords(client: ClientTier, puts: StoredRecord[], dels: string[], entry: JournalCookies, mark: number) {
+function commitRecords(client: ClientTier, puts: StoredRecord[], dels: string[], entry: JournalCookies, mark: number, ranges: readonly [string, string | undefined][] = []) {
   type Committed = { id: number, previous: unknown[], earlier: { id: number, v: JournalCookies }[] }
   return client.run<Committed>('readwrite', (tx, done) => tx.get(SEQ, (seq) => {
     const id = ((seq as { v?: number } | undefined)?.v ?? 0) + 1
@@ -100,6 +145,7 @@ function commitRecords(client: ClientTier, puts: StoredRecord[], dels: string[],
     const previous = new Array<unknown>(keys.length)
     // Requests run in order: each get sees the record before this batch's put or delete.
     keys.forEach((key, i) => tx.get(key, (raw) => { previous[i] = raw }))
+    for (const [from, to] of ranges) tx.deleteRange(from, to)
     for (const record of puts) tx.put({ ...record, j: id })
     for (const key of dels) tx.delete(key)
     tx.put({ p: SEQ, v: id })
@@ -156,6 +202,16 @@ function catchUp(ctx: StoreContext, entries: readonly { v: JournalCookies }[], s
   const last = new Map<string, string | null>()
   for (const { v } of entries) {
     for (const [key, value, replaced] of v) {
+      if (key === CLEAR) {
+        // A clear: what the entries before it wrote of the cookies it covers goes too (the ones it
+        // found in the jar are its own items).
+        for (const [k, values] of chain) {
+          if (!covered(ctx, value ?? '', k)) continue
+          values.add(null)
+          last.set(k, null)
+        }
+        continue
+      }
       const seen = chain.get(key) ?? new Set()
       chain.set(key, seen.add(value).add(replaced))
       last.set(key, value)

@@ -7,6 +7,7 @@ import type { ClientTier } from '../tiers/client.js'
 import type { Lifetime } from '../types.js'
 import { assertOpen, inTurn, notify, report, type StoreContext } from './context.js'
 import { clientFor, sessionLive } from './marker.js'
+import { clearAcrossTiers } from './journal.js'
 import { get } from './read.js'
 
 // Work proportional to what it touches: listing, clearing and sweeping go through key ranges and
@@ -74,18 +75,21 @@ async function clearNow(ctx: StoreContext, lifetime?: Lifetime): Promise<void> {
   const matches = (key: string, tier: HomeTier) => declaredAs(ctx.keys, key, tier, lifetime)
   const watched = ctx.watchers.listened().filter((key) => matches(key, 'indexeddb'))
   const existed = await Promise.all(watched.map((key) => get(ctx, key).then((v) => v !== undefined, () => false)))
-  const cookieKeys = ctx.cookies.keys().filter((k) => matches(k, 'cookie'))
-  if (cookieKeys.length) {
-    await ctx.recovered
-    await ctx.cookies.section(() => ctx.cookies.write(cookieKeys.map((key) => ({ key, encoded: undefined }))))
-  }
   const tabKeys = declares(ctx, 'sessionStorage', lifetime) ? ctx.tab.keys().filter((k) => matches(k, 'sessionStorage')) : []
   ctx.tab.remove(tabKeys)
-  for (const client of [ctx.client, ctx.pageClient]) {
-    // Internal records ($session, $seq, the journal) have keys starting with "$": they stay.
-    const ranges: [string, string | undefined][] = lifetime === undefined ? [['', '$'], ['%', undefined]] : rangesOf(ctx, lifetime)
-    for (const [from, to] of ranges) await client.deleteRange(from, to)
+  // Internal records ($session, $seq, the journal) have keys starting with "$": they stay.
+  const ranges: [string, string | undefined][] = lifetime === undefined ? [['', '$'], ['%', undefined]] : rangesOf(ctx, lifetime)
+  let cookieKeys = ctx.cookies.available ? ctx.cookies.keys().filter((k) => matches(k, 'cookie')) : []
+  if (ctx.cookies.available) await ctx.recovered
+  // Where cross-tier batches can be, both tiers in commit order with theirs (store/journal.ts), so
+  // that none ends half cleared.
+  if (ctx.cookies.available && ctx.client.mode === 'indexeddb' && declares(ctx, 'cookie', lifetime) && declares(ctx, 'indexeddb')) {
+    cookieKeys = await clearAcrossTiers(ctx, lifetime ?? '', ranges)
+  } else {
+    if (cookieKeys.length) await ctx.cookies.section(() => ctx.cookies.write(cookieKeys.map((key) => ({ key, encoded: undefined }))))
+    for (const [from, to] of ranges) await ctx.client.deleteRange(from, to)
   }
+  for (const [from, to] of ranges) await ctx.pageClient.deleteRange(from, to)
   for (const key of [...cookieKeys, ...tabKeys, ...watched.filter((_, i) => existed[i])]) notify(ctx, key, undefined)
   ctx.outbox.flush()
   ctx.channel.post({ t: 'c', lifetime })

@@ -6,6 +6,8 @@ export interface Tx {
   get(key: string, then: (raw: unknown) => void): void
   put(record: { p: string, [field: string]: unknown }): void
   delete(key: string): void
+  /** Deletes the records of keys from `from` (included) to `to` (excluded; none: to the end). */
+  deleteRange(from: string, to?: string): void
 }
 
 /**

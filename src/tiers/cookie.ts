@@ -34,7 +34,7 @@ export interface CookieTier {
   read(key: string): string | undefined
   /** The raw value of a cookie the store does not own (a script-readable session cookie). */
   readForeign(name: string): string | undefined
-  /** The store keys that have a cookie now: declared keys and families, and the store's own marks. */
+  /** The store keys that have a cookie now (in a section: in its view): declared keys and families, and the store's own marks. */
   keys(): string[]
   /** Runs `fn` in the cookie section; `current`, `check` and `write` may be called only inside one. */
   section<T>(fn: () => T): Promise<T>
@@ -333,7 +333,7 @@ export function createCookieTier(o: CookieTierOptions): CookieTier {
       return now.mine.get(key)
     },
     readForeign: (name) => reader.look().all.get(name),
-    keys: () => [...reader.look().mine.keys()],
+    keys: () => [...(v.map ?? reader.look().mine).keys()],
     section: (fn) => (reader.jar() ? section.run(fn) : Promise.reject(unavailable())),
     now: (fn) => section.now(fn),
     current: (key) => v.map?.get(key),

@@ -137,6 +137,9 @@ function connect(factory: IDBFactory, name: string, timeoutMs: number): { use: U
 }
 
 /** `RecordBackend.run` over one transaction's object store: an exception anywhere aborts it, and the promise says which. */
+/** The keys from `from` (included) to `to` (excluded; none: to the end). */
+const span = (from: string, to?: string) => (to === undefined ? IDBKeyRange.lowerBound(from) : IDBKeyRange.bound(from, to, false, true))
+
 function runIn<T>(store: IDBObjectStore, mode: IDBTransactionMode, fn: (tx: Tx, done: (value: T) => void) => void): Promise<T> {
   return new Promise((resolve, reject) => {
     const tx = store.transaction
@@ -165,6 +168,7 @@ function runIn<T>(store: IDBObjectStore, mode: IDBTransactionMode, fn: (tx: Tx, 
         },
         put: (record) => store.put(record),
         delete: (key) => store.delete(key),
+        deleteRange: (from, to) => store.delete(span(from, to)),
       }, (value) => {
         result = value
         // A read needs no commit to be true: answer at once rather than at `complete`.
@@ -225,7 +229,7 @@ export async function openIndexedDbBackend(factory: IDBFactory, name: string, ti
     keys: (prefix, limit) => use('readonly', (store) => promisifyRequest(store.getAllKeys(prefix ? IDBKeyRange.bound(prefix, after(prefix), false, true) : undefined, limit))) as Promise<string[]>,
     range: (from, to, limit) => use('readonly', (store) => promisifyRequest(store.getAll(IDBKeyRange.bound(from, to, false, true), limit))),
     deleteRange: (from, to) => use('readwrite', (store) => {
-      store.delete(to === undefined ? IDBKeyRange.lowerBound(from) : IDBKeyRange.bound(from, to, false, true))
+      store.delete(span(from, to))
       return promisifyRequest(store.transaction)
     }),
     close,

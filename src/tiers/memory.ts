@@ -10,7 +10,7 @@ const clone = <T>(value: T): T => structuredClone(value)
 export function createMemoryBackend(): RecordBackend {
   const map = new Map<string, Stored>()
   const sorted = () => [...map.values()].sort((a, b) => (a.p < b.p ? -1 : a.p > b.p ? 1 : 0))
-  return {
+  const backend: RecordBackend = {
     async run(_mode, fn) {
       // Each write remembers what it replaced, so that a failing fn undoes them all, as an aborted transaction would.
       const undo: [string, Stored | undefined][] = []
@@ -24,6 +24,7 @@ export function createMemoryBackend(): RecordBackend {
         get: (key, then) => then(clone(map.get(key))),
         put: (record) => write(record.p, clone(record)),
         delete: (key) => write(key),
+        deleteRange: (from, to) => { for (const key of [...map.keys()]) if (key >= from && (to === undefined || key < to)) write(key) },
       }
       try {
         fn(tx, (value) => { result = value })
@@ -59,9 +60,11 @@ export function createMemoryBackend(): RecordBackend {
     async range(from, to, limit = Infinity) {
       return sorted().filter((r) => r.p >= from && r.p < to).slice(0, limit).map(clone)
     },
-    async deleteRange(from, to) {
-      for (const key of [...map.keys()]) if (key >= from && (to === undefined || key < to)) map.delete(key)
-    },
+    deleteRange: (from, to) => backend.run('readwrite', (tx, done) => {
+      tx.deleteRange(from, to)
+      done(undefined)
+    }),
     close() {},
   }
+  return backend
 }

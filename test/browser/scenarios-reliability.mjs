@@ -640,6 +640,53 @@ const goneBatch = {
   },
 }
 
+// ---- r16: clear() in one tab against a cross-tier batch in another ----
+
+const R16_KEYS = { theme: { lifetime: 'persistent', serverVisible: true }, note: { lifetime: 'persistent' } }
+/** Tab 1's clear() starts this many ms after tab 2's batch (negative: before), trial by trial. */
+const R16_OFFSETS = [-30, -12, -6, -3, -1, 0, 0, 1, 2, 3, 4, 6, 8, 12, 20, 40]
+
+/** Page side of r16: at `startAt`, the batch (`i`) or clear(); the outcome in window.r16. */
+const scheduleR16 = ({ name, keys, startAt, batch, i }) => {
+  const vt = window.vt
+  window.r16 = undefined
+  const store = vt.stores[name] ?? vt.open(name, { keys })
+  void (async () => {
+    await store.ready
+    await vt.at(startAt)
+    window.r16 = vt.outcome(await vt.attempt(() => (batch ? store.setMany({ theme: `t${i}`, note: `n${i}` }) : store.clear())))
+  })()
+  return true
+}
+
+const clearAgainstBatch = {
+  id: 'r16',
+  name: `a cross-tier setMany in tab 2 and clear() in tab 1, ${R16_OFFSETS.length} trials with clear() from 30 ms before to 40 ms after the batch: each batch ends wholly there (theme and note) or wholly gone, never half cleared; both ends are seen`,
+  group: 'live',
+  async run({ tab, server }) {
+    const name = `r16-${rand()}`
+    const [t1, t2] = [await tab(), await tab()]
+    for (const t of [t1, t2]) await t.goto(server.url('/r16/'))
+    const mixed = []
+    const ends = {}
+    for (const [i, offset] of R16_OFFSETS.entries()) {
+      const startAt = Date.now() + 300
+      await t2.evaluate(scheduleR16, { name, keys: R16_KEYS, startAt, batch: true, i })
+      await t1.evaluate(scheduleR16, { name, keys: R16_KEYS, startAt: startAt + offset, batch: false, i })
+      for (const [t, which] of [[t1, 'clear()'], [t2, 'the batch']]) eq(await until(t, () => window.r16, undefined, `trial ${i}: ${which}`, 10000), 'ok', `trial ${i}: ${which}`)
+      const got = await t2.evaluate(async ({ name }) => {
+        const { theme, note } = await window.vt.stores[name].getMany(['theme', 'note'])
+        return { theme: window.vt.u(theme), note: window.vt.u(note) }
+      }, { name })
+      const end = got.theme === `t${i}` && got.note === `n${i}` ? 'whole' : got.theme === UNDEF && got.note === UNDEF ? 'gone' : 'mixed'
+      ends[end] = (ends[end] ?? 0) + 1
+      if (end === 'mixed') mixed.push({ trial: i, offset, got })
+    }
+    eq(mixed, [], 'trials whose batch ended half cleared')
+    ok(ends.whole > 0 && ends.gone > 0, 'both ends seen (the trials fell on each side of the race)', ends)
+  },
+}
+
 // ---- r14: two tabs' cross-tier batches whose cookie writes cross ----
 
 const crossedBatches = {
@@ -1397,4 +1444,4 @@ const crash = {
   },
 }
 
-export const reliabilityScenarios = [simultaneousStart, markerRemoved, worker, cookiePath, declarationUpgrade, navigateAway, siteDataCleared, foreignDatabase, malformedRecords, watchOnce, callOrder, callOrderEveryTier, goneBatch, crossedBatches, purgeCoversEarlierWrites, crash]
+export const reliabilityScenarios = [simultaneousStart, markerRemoved, worker, cookiePath, declarationUpgrade, navigateAway, siteDataCleared, foreignDatabase, malformedRecords, watchOnce, callOrder, callOrderEveryTier, goneBatch, crossedBatches, purgeCoversEarlierWrites, clearAgainstBatch, crash]

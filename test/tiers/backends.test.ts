@@ -253,6 +253,22 @@ function testBackend(kind: string, open: () => Promise<RecordBackend>) {
       await b.deleteRange('%')
       expect(await b.keys('')).toEqual(['$seq'])
     })
+
+    test('a transaction deletes a range with its other writes, all or nothing', async () => {
+      const b = await make()
+      await putAll(b, ['a', 'b', 'c', 'd'].map((p) => ({ p, v: 1 })))
+      await b.run('readwrite', (tx, done) => {
+        tx.deleteRange('b', 'd')
+        tx.put({ p: 'e', v: 2 })
+        done(undefined)
+      })
+      expect(await b.keys('')).toEqual(['a', 'd', 'e'])
+      await rejection(b.run('readwrite', (tx) => {
+        tx.deleteRange('a')
+        throw new Error('the caller fails after the deletion')
+      }))
+      expect(await b.keys('')).toEqual(['a', 'd', 'e'])
+    })
   })
 }
 
