@@ -557,7 +557,7 @@ const R13_KEYS = { theme: { lifetime: 'persistent', serverVisible: true }, other
  * only once window.held.go() is called (never, if the page goes away first); window.held.asked
  * says when it was asked, window.held.done what the setMany gave.
  */
-const holdSecondLock = async ({ name, keys, values }) => {
+const holdSecondLock = async ({ name, keys, values, clear = false }) => {
   const locks = navigator.locks
   const request = locks.request.bind(locks)
   let asked = 0
@@ -590,23 +590,25 @@ const holdSecondLock = async ({ name, keys, values }) => {
     }
     return request(lock, ...rest)
   }
-  window.vt.attempt(() => window.vt.store(name, keys).setMany(values)).then((r) => { window.held.done = window.vt.outcome(r) })
+  const store = window.vt.store(name, keys)
+  window.vt.attempt(() => (clear ? store.clear() : store.setMany(values))).then((r) => { window.held.done = window.vt.outcome(r) })
   return true
 }
 
 /**
- * r13 and r14's start: two tabs on `path` with store `name` ready, tab 1's first batch (theme
- * 'light', cart 0), then tab 1's batch { theme: 'dark', cart: 1 } held before it writes its cookies.
+ * r13, r14 and r17's start: two tabs on `path` with store `name` ready, tab 1's first batch (theme
+ * 'light', cart 0), then tab 1's batch { theme: 'dark', cart: 1 } (or, with `clear`, its clear())
+ * held before it writes its cookies.
  */
-async function twoTabsOneHeld(tab, server, path, name, what) {
+async function twoTabsOneHeld(tab, server, path, name, what, clear = false) {
   const [t1, t2] = [await tab(), await tab()]
   for (const t of [t1, t2]) await t.goto(server.url(path))
   const open = async (t) => t.evaluate(async ({ name, keys }) => window.vt.outcome(await window.vt.attempt(async () => { await window.vt.store(name, keys).ready; return 'ok' })), { name, keys: R13_KEYS })
   eq([await open(t1), await open(t2)], ['ok', 'ok'], `${what}: both tabs' stores ready`)
   eq(await t1.evaluate(async ({ name }) => window.vt.outcome(await window.vt.attempt(() => window.vt.stores[name].setMany({ theme: 'light', cart: 0 }))), { name }), 'ok', `${what}: tab 1: the first batch`)
   ok(await t1.evaluate(() => typeof navigator.locks?.request === 'function'), `${what}: tab 1 has Web Locks`)
-  await t1.evaluate(holdSecondLock, { name, keys: R13_KEYS, values: { theme: 'dark', cart: 1 } })
-  await until(t1, () => window.held.asked, undefined, `${what}: tab 1's batch asks for the cookie lock after its commit`, 10000)
+  await t1.evaluate(holdSecondLock, { name, keys: R13_KEYS, values: { theme: 'dark', cart: 1 }, clear })
+  await until(t1, () => window.held.asked, undefined, `${what}: tab 1's ${clear ? 'clear()' : 'batch'} asks for the cookie lock after its commit`, 10000)
   return [t1, t2]
 }
 
@@ -684,6 +686,38 @@ const clearAgainstBatch = {
     }
     eq(mixed, [], 'trials whose batch ended half cleared')
     ok(ends.whole > 0 && ends.gone > 0, 'both ends seen (the trials fell on each side of the race)', ends)
+  },
+}
+
+// ---- r17: a tab gone in the middle of its clear() ----
+
+const goneClear = {
+  id: 'r17',
+  name: 'a tab gone between its clear()\'s IndexedDB part and its cookie removals (its second cookie-lock request held, then the page navigated away): the clear is finished by another tab\'s later cross-tier setMany, or by the next start: a new store reads the cleared keys as missing, the later batch whole',
+  group: 'live',
+  async run({ tab, server }) {
+    const variants = [
+      ['another tab\'s later batch', { other: 'later', note: 'later' }, { theme: UNDEF, cart: UNDEF, other: 'later', note: 'later' }],
+      ['the next start', undefined, { theme: UNDEF, cart: UNDEF, other: UNDEF, note: UNDEF }],
+    ]
+    for (const [what, later, want] of variants) {
+      const name = `r17-${rand()}`
+      const [t1, t2] = await twoTabsOneHeld(tab, server, '/r17/', name, what, true)
+      const before = await t2.evaluate(async ({ name }) => ({ cart: window.vt.u((await window.vt.rawRecords(name)).find(([k]) => k === 'cart')?.[1]?.v), theme: window.vt.cookie(`${name}_theme`) }), { name })
+      eq(before, { cart: UNDEF, theme: 'light' }, `${what}: tab 1's clear() is half done: its records deleted, its cookie not removed`)
+      await t1.goto(server.url('/r17-away/'))
+      if (later) eq(await t2.evaluate(async ({ name, later }) => window.vt.outcome(await window.vt.attempt(() => window.vt.stores[name].setMany(later))), { name, later }), 'ok', `${what}: tab 2's later batch`)
+      const t3 = await tab()
+      await t3.goto(server.url('/r17/'))
+      const got = await t3.evaluate(async ({ name, keys }) => {
+        const store = window.vt.store(name, keys)
+        await store.ready
+        const values = await store.getMany(Object.keys(keys))
+        return { values: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, window.vt.u(v)])), theme: window.vt.cookie(`${name}_theme`) }
+      }, { name, keys: R13_KEYS })
+      eq(got, { values: want, theme: null }, `${what}: a new store in a third tab: [values, the theme cookie] (the clear finished)`)
+      for (const t of [t1, t2, t3]) await t.close()
+    }
   },
 }
 
@@ -1444,4 +1478,4 @@ const crash = {
   },
 }
 
-export const reliabilityScenarios = [simultaneousStart, markerRemoved, worker, cookiePath, declarationUpgrade, navigateAway, siteDataCleared, foreignDatabase, malformedRecords, watchOnce, callOrder, callOrderEveryTier, goneBatch, crossedBatches, purgeCoversEarlierWrites, clearAgainstBatch, crash]
+export const reliabilityScenarios = [simultaneousStart, markerRemoved, worker, cookiePath, declarationUpgrade, navigateAway, siteDataCleared, foreignDatabase, malformedRecords, watchOnce, callOrder, callOrderEveryTier, goneBatch, crossedBatches, purgeCoversEarlierWrites, clearAgainstBatch, goneClear, crash]
