@@ -396,6 +396,12 @@ describe('a change of session', () => {
     expect(store.session.state).toBe('active')
     expect(seen.changes.at(-1)).toMatchObject({ previous: { tag: 'S', state: 'anonymous' }, current: { tag: 'S', state: 'active' } })
     expect(await store.getMany(['cart', 'locale'])).toEqual({ cart: ['kept'], locale: 'fr' })
+    // The next page starts in the signed-in state: it was saved, so nothing changes there.
+    store.close()
+    const next = tab({ endpoint: '/session', keepOnLogin })
+    const seenNext = heard(next)
+    await next.ready
+    expect([next.session.state, seenNext.changes]).toEqual(['active', []])
   })
 
   test('keepOnLogin moves anonymous data to the new session at login; a switch of user and a logout purge', async () => {

@@ -35,7 +35,8 @@ export async function applySessionChange(ctx: StoreContext, { previous, next, ke
   // A change this tab learnt from its own answer may have been applied by another tab already: the
   // state saved for the next page is `next` (this tab missed the message, or was in the back/forward
   // cache, or started before it). That tab purged; what the new session wrote since must stay.
-  const applied = remote || (!force && (await saved(ctx))?.tag === next.tag)
+  const last = remote || force ? undefined : await saved(ctx)
+  const applied = remote || (last?.tag === next.tag && last.state === next.state)
   // Its watchers of session keys then hear the other tab's purge and writes, which nobody told them of.
   if (applied && !remote) reread(ctx, ctx.watchers.listened().filter((key) => ctx.keys.find(key)?.lifetime === 'session'))
   // The tab that applied the change purged or moved the shared data. A move runs here as well:

@@ -553,7 +553,7 @@ const expressKeepOnLoginCut = {
 
 const expressSameSessionLogin = {
   id: '7i',
-  name: 'Express + express-session, two tabs: a cart (session record) and a visit (session cookie) written in an anonymous session; the server signs the user in without a new session ID (same tag, state anonymous → active): both values stay, in both tabs, and the change event says so',
+  name: 'Express + express-session, two tabs: a cart (session record) and a visit (session cookie) written in an anonymous session; the server signs the user in without a new session ID (same tag, state anonymous → active): both values stay, in both tabs, and the change event says so; the next page starts signed in, with no change',
   group: 'live',
   run: ({ tab }) => expressApp(async (app) => {
     const name = 's7i'
@@ -572,6 +572,10 @@ const expressSameSessionLogin = {
       eq([got.values, got.rawTag.cart, got.cookies], [{ cart: ['apple'], visit: 'anonymous visit' }, opened.tag, [`${name}_visit`]], `${which}: [values, raw cart record's tag, the store's cookies] (nothing purged)`)
       eq(got.log.change.at(-1)?.current?.state, 'active', `${which}: the last change event's state`)
     }
+    // The next page starts signed in (the state was saved): no change there.
+    const { t: t3 } = await storeTab(tab, app, 3, { name, options, state: 'active' })
+    const third = await t3.evaluate(look, { name, keys: ['cart', 'visit'] })
+    eq([third.values, third.log.change.length], [{ cart: ['apple'], visit: 'anonymous visit' }, 0], 'tab 3 (the next page): [values, change events]')
   }),
 }
 
