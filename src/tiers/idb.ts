@@ -136,10 +136,10 @@ function connect(factory: IDBFactory, name: string, timeoutMs: number): { use: U
   return { use, opened, close: () => { void db?.then((c) => c.close(), () => {}); db = undefined } }
 }
 
-/** `RecordBackend.run` over one transaction's object store: an exception anywhere aborts it, and the promise says which. */
 /** The keys from `from` (included) to `to` (excluded; none: to the end). */
 const span = (from: string, to?: string) => (to === undefined ? IDBKeyRange.lowerBound(from) : IDBKeyRange.bound(from, to, false, true))
 
+/** `RecordBackend.run` over one transaction's object store: an exception anywhere aborts it, and the promise says which. */
 function runIn<T>(store: IDBObjectStore, mode: IDBTransactionMode, fn: (tx: Tx, done: (value: T) => void) => void): Promise<T> {
   return new Promise((resolve, reject) => {
     const tx = store.transaction
