@@ -1,8 +1,10 @@
 import { storageError } from '../errors.js'
+import { declaredAs } from '../keys.js'
 import { COMMIT_KEY } from '../names.js'
 import type { StoredRecord } from '../records.js'
 import type { ClientTier } from '../tiers/client.js'
 import type { CookieWrite } from '../tiers/cookie.js'
+import type { Lifetime } from '../types.js'
 import { report, writeInSection, type StoreContext } from './context.js'
 
 // A batch across cookies and IndexedDB must be all or nothing after a crash too. Order:
@@ -102,11 +104,8 @@ async function writeInOrder(ctx: StoreContext, id: number, earlier: readonly { i
   }
 }
 
-/** Whether a clear of `lifetime` ('' for all) covers the cookie of `key`. */
-const covered = (ctx: StoreContext, lifetime: string, key: string) => {
-  const spec = ctx.keys.find(key)
-  return spec?.tier === 'cookie' && (!lifetime || spec.lifetime === lifetime)
-}
+/** Whether a clear of `lifetime` ('' for all, as its entry holds it) covers the cookie of `key`. */
+const covered = (ctx: StoreContext, lifetime: string, key: string) => declaredAs(ctx.keys, key, 'cookie', (lifetime || undefined) as Lifetime | undefined)
 
 /**
  * `clear()` of cookies and IndexedDB records as a journal entry, in commit order with the

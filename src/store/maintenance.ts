@@ -79,13 +79,14 @@ async function clearNow(ctx: StoreContext, lifetime?: Lifetime): Promise<void> {
   ctx.tab.remove(tabKeys)
   // Internal records ($session, $seq, the journal) have keys starting with "$": they stay.
   const ranges: [string, string | undefined][] = lifetime === undefined ? [['', '$'], ['%', undefined]] : rangesOf(ctx, lifetime)
-  let cookieKeys = ctx.cookies.available ? ctx.cookies.keys().filter((k) => matches(k, 'cookie')) : []
   if (ctx.cookies.available) await ctx.recovered
+  let cookieKeys: string[]
   // Where cross-tier batches can be, both tiers in commit order with theirs (store/journal.ts), so
   // that none ends half cleared.
   if (ctx.cookies.available && ctx.client.mode === 'indexeddb' && declares(ctx, 'cookie', lifetime) && declares(ctx, 'indexeddb')) {
     cookieKeys = await clearAcrossTiers(ctx, lifetime ?? '', ranges)
   } else {
+    cookieKeys = ctx.cookies.available ? ctx.cookies.keys().filter((k) => matches(k, 'cookie')) : []
     if (cookieKeys.length) await ctx.cookies.section(() => ctx.cookies.write(cookieKeys.map((key) => ({ key, encoded: undefined }))))
     for (const [from, to] of ranges) await ctx.client.deleteRange(from, to)
   }

@@ -1,4 +1,5 @@
 import { createEmitter } from '../emitter.js'
+import { declaredAs } from '../keys.js'
 import { mover, partsOf } from '../records.js'
 import type { SessionApply, SessionController, SessionHost } from '../session-host.js'
 import type { SessionEvents, SessionSnapshot } from '../types.js'
@@ -38,7 +39,7 @@ export async function applySessionChange(ctx: StoreContext, { previous, next, ke
   const last = remote || force ? undefined : await saved(ctx)
   const applied = remote || (last?.tag === next.tag && last.state === next.state)
   // Its watchers of session keys then hear the other tab's purge and writes, which nobody told them of.
-  if (applied && !remote) reread(ctx, ctx.watchers.listened().filter((key) => ctx.keys.find(key)?.lifetime === 'session'))
+  if (applied && !remote) reread(ctx, ctx.watchers.listened().filter((key) => declaredAs(ctx.keys, key, undefined, 'session')))
   // The tab that applied the change purged or moved the shared data. A move runs here as well:
   // what this tab wrote in the old session after it, before hearing of it, goes along.
   const here = !applied || client !== ctx.client
