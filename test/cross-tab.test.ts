@@ -5,7 +5,7 @@ import { IDBFactory } from 'fake-indexeddb'
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
 import { createStore, type StoreOptions, type VisitStore, type WatchInfo } from '../src/index.js'
 import { sessionSync } from '../src/session.js'
-import { clearAllCookies, useWebLocks } from './fixtures/page-storage.js'
+import { clearAllCookies, LOCK_KINDS, useWebLocks } from './fixtures/page-storage.js'
 
 interface Schema {
   theme: string
@@ -208,10 +208,8 @@ describe('clear() in one tab', () => {
     expect(seen.note).toEqual([])
     expect(await b.getMany(['cart', 'note'])).toEqual({ cart: undefined, note: 'n' })
   })
-  test.each([
-    ['the IndexedDB lock', false],
-    ['Web Locks', true],
-  ] as const)('%s: a cross-tier batch in one tab and clear() in the other, either first, 0-39 turns apart: the batch ends wholly there or wholly gone', async (_name, webLocks) => {
+
+  test.each(LOCK_KINDS)('%s: a cross-tier batch in one tab and clear() in the other, either first, 0-39 turns apart: the batch ends wholly there or wholly gone', async (_name, webLocks) => {
     if (webLocks) useWebLocks()
     const mixed: string[] = []
     const ends = new Set<string>()

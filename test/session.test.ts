@@ -2,7 +2,7 @@ import { IDBFactory } from 'fake-indexeddb'
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
 import { createStore, VisitStoreError, type SessionChange, type SessionSnapshot, type SessionSyncOptions, type VisitStore } from '../src/index.js'
 import { sessionSync } from '../src/session.js'
-import { clearAllCookies, cookieJar, holdLock, rawPut, rawRecords, rejectionOf, stubSessionServer, thrownError, useWebLocks, type FakeReply } from './fixtures/page-storage.js'
+import { clearAllCookies, cookieJar, holdLock, LOCK_KINDS, rawPut, rawRecords, rejectionOf, stubSessionServer, thrownError, useWebLocks, type FakeReply } from './fixtures/page-storage.js'
 
 // Session sync through the front door: createStore + sessionSync, a fake server behind `fetch`,
 // fake setTimeout/Date where time matters (IndexedDB keeps running on setImmediate).
@@ -430,10 +430,7 @@ describe('a change of session', () => {
     expect(await store.getMany(['cart', 'locale'])).toEqual({ cart: ['guest'], locale: 'fr' })
   })
 
-  test.each([
-    ['the IndexedDB lock', false],
-    ['Web Locks', true],
-  ] as const)('keepOnLogin, %s: writes called before a login that moves the data land in the new session wherever the login overtakes them (0-29 turns in)', async (_name, webLocks) => {
+  test.each(LOCK_KINDS)('keepOnLogin, %s: writes called before a login that moves the data land in the new session wherever the login overtakes them (0-29 turns in)', async (_name, webLocks) => {
     if (webLocks) useWebLocks()
     const lost: string[] = []
     for (let turns = 0; turns < 30; turns++) {
@@ -577,10 +574,7 @@ describe('session.end()', () => {
     expect(watched.at(-1)).toBeUndefined()
   })
 
-  test.each([
-    ['the IndexedDB lock', false],
-    ['Web Locks', true],
-  ] as const)('%s: a cross-tier setMany that end() overtakes anywhere on its way (0-29 turns in) leaves no session part behind', async (_name, webLocks) => {
+  test.each(LOCK_KINDS)('%s: a cross-tier setMany that end() overtakes anywhere on its way (0-29 turns in) leaves no session part behind', async (_name, webLocks) => {
     if (webLocks) useWebLocks()
     const late: string[] = []
     for (let turns = 0; turns < 30; turns++) {

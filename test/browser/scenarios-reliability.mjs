@@ -612,6 +612,35 @@ async function twoTabsOneHeld(tab, server, path, name, what, clear = false) {
   return [t1, t2]
 }
 
+/** Page side of r13 and r17: the raw cart record's value and the theme cookie. */
+const halfDone = async ({ name }) => ({ cart: window.vt.u((await window.vt.rawRecords(name)).find(([k]) => k === 'cart')?.[1]?.v), theme: window.vt.cookie(`${name}_theme`) })
+
+/** Page side of r13 and r17: a new store's values of `keys` once ready, and the theme cookie. */
+const readFresh = async ({ name, keys }) => {
+  const store = window.vt.store(name, keys)
+  await store.ready
+  const values = await store.getMany(Object.keys(keys))
+  return { values: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, window.vt.u(v)])), theme: window.vt.cookie(`${name}_theme`) }
+}
+
+/**
+ * r13 and r17: tab 1's batch (or, with `clear`, its clear()) held halfway, checked to be `half`;
+ * tab 1 goes away; tab 2's cross-tier setMany `later` (when given); then a new store in a third
+ * tab, whose values and theme cookie it resolves to.
+ */
+async function goneHalfway(tab, server, id, what, { clear = false, half, later }) {
+  const name = `${id}-${rand()}`
+  const [t1, t2] = await twoTabsOneHeld(tab, server, `/${id}/`, name, what, clear)
+  eq(await t2.evaluate(halfDone, { name }), half, `${what}: tab 1's ${clear ? 'clear()' : 'batch'} is half done (raw cart record, theme cookie)`)
+  await t1.goto(server.url(`/${id}-away/`))
+  if (later) eq(await t2.evaluate(async ({ name, later }) => window.vt.outcome(await window.vt.attempt(() => window.vt.stores[name].setMany(later))), { name, later }), 'ok', `${what}: tab 2's later batch`)
+  const t3 = await tab()
+  await t3.goto(server.url(`/${id}/`))
+  const got = await t3.evaluate(readFresh, { name, keys: R13_KEYS })
+  for (const t of [t1, t2, t3]) await t.close()
+  return got
+}
+
 const goneBatch = {
   id: 'r13',
   name: 'a tab gone between its cross-tier setMany\'s IndexedDB commit and its cookie writes, while another tab\'s later cross-tier setMany writes the commit mark (of another cookie key; of the same one): after a new store\'s ready the gone batch is whole (the later batch keeps a key both wrote)',
@@ -622,22 +651,8 @@ const goneBatch = {
       ['the same cookie key', { theme: 'light', note: 'later' }, { theme: 'light', cart: 1, other: UNDEF, note: 'later' }],
     ]
     for (const [what, later, want] of variants) {
-      const name = `r13-${rand()}`
-      const [t1, t2] = await twoTabsOneHeld(tab, server, '/r13/', name, what)
-      const before = await t2.evaluate(async ({ name }) => ({ cart: (await window.vt.rawRecords(name)).find(([k]) => k === 'cart')?.[1]?.v, theme: window.vt.cookie(`${name}_theme`) }), { name })
-      eq(before, { cart: 1, theme: 'light' }, `${what}: tab 1's batch is half done: its IndexedDB part committed, its cookie not written`)
-      await t1.goto(server.url('/r13-away/'))
-      eq(await t2.evaluate(async ({ name, later }) => window.vt.outcome(await window.vt.attempt(() => window.vt.stores[name].setMany(later))), { name, later }), 'ok', `${what}: tab 2's later batch`)
-      const t3 = await tab()
-      await t3.goto(server.url('/r13/'))
-      const got = await t3.evaluate(async ({ name, keys }) => {
-        const store = window.vt.store(name, keys)
-        await store.ready
-        const values = await store.getMany(Object.keys(keys))
-        return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, window.vt.u(v)]))
-      }, { name, keys: R13_KEYS })
-      eq(got, want, `${what}: a new store in a third tab reads tab 1's batch whole (theme and cart), and tab 2's`)
-      for (const t of [t1, t2, t3]) await t.close()
+      const got = await goneHalfway(tab, server, 'r13', what, { half: { cart: 1, theme: 'light' }, later })
+      eq(got.values, want, `${what}: a new store in a third tab reads tab 1's batch whole (theme and cart), and tab 2's`)
     }
   },
 }
@@ -701,22 +716,8 @@ const goneClear = {
       ['the next start', undefined, { theme: UNDEF, cart: UNDEF, other: UNDEF, note: UNDEF }],
     ]
     for (const [what, later, want] of variants) {
-      const name = `r17-${rand()}`
-      const [t1, t2] = await twoTabsOneHeld(tab, server, '/r17/', name, what, true)
-      const before = await t2.evaluate(async ({ name }) => ({ cart: window.vt.u((await window.vt.rawRecords(name)).find(([k]) => k === 'cart')?.[1]?.v), theme: window.vt.cookie(`${name}_theme`) }), { name })
-      eq(before, { cart: UNDEF, theme: 'light' }, `${what}: tab 1's clear() is half done: its records deleted, its cookie not removed`)
-      await t1.goto(server.url('/r17-away/'))
-      if (later) eq(await t2.evaluate(async ({ name, later }) => window.vt.outcome(await window.vt.attempt(() => window.vt.stores[name].setMany(later))), { name, later }), 'ok', `${what}: tab 2's later batch`)
-      const t3 = await tab()
-      await t3.goto(server.url('/r17/'))
-      const got = await t3.evaluate(async ({ name, keys }) => {
-        const store = window.vt.store(name, keys)
-        await store.ready
-        const values = await store.getMany(Object.keys(keys))
-        return { values: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, window.vt.u(v)])), theme: window.vt.cookie(`${name}_theme`) }
-      }, { name, keys: R13_KEYS })
+      const got = await goneHalfway(tab, server, 'r17', what, { clear: true, half: { cart: UNDEF, theme: 'light' }, later })
       eq(got, { values: want, theme: null }, `${what}: a new store in a third tab: [values, the theme cookie] (the clear finished)`)
-      for (const t of [t1, t2, t3]) await t.close()
     }
   },
 }

@@ -58,6 +58,17 @@ async function storeTab(tab, app, n, { name, options, post, hold = false, state 
   return { t, session }
 }
 
+/** `user` signs in (POST /login) and tab `t` refreshes (checked ok, state active); resolves to the new tag. */
+async function signIn(t, app, name, user, which = 'tab 1') {
+  const { sessionTag } = await loadServerModule()
+  eq((await t.evaluate(call, { method: 'POST', path: `/login?user=${user}` })).status, 200, `POST /login?user=${user}`)
+  const r = await t.evaluate(refresh, { name })
+  ok(r.ok, `${which}: refresh() after the login`, r.error)
+  const tag = await sessionTag(app.sessionIds.at(-1), TAG_SECRET)
+  eq([r.session.tag, r.session.state], [tag, 'active'], `${which} after the login: [tag (${user}'s), state]`)
+  return tag
+}
+
 // ---- 7a / 7b: Express + express-session ----
 
 async function expressApp(run) {
@@ -295,7 +306,6 @@ const expressKeepOnLoginInFlight = {
   name: 'Express + express-session, keepOnLogin, two tabs: a setMany of a session record and cookie called in an anonymous session, held up by the other tab\'s cookie lock until after the login moved the cart, lands in the new session (raw record under the new tag)',
   group: 'live',
   run: ({ tab }) => expressApp(async (app) => {
-    const { sessionTag } = await loadServerModule()
     const name = 's7d'
     const options = { keys: KEYS, session: { endpoint: '/session', keepOnLogin: true } }
     const { t: t1 } = await storeTab(tab, app, 1, { name, options, post: '/visit', state: 'anonymous' })
@@ -309,11 +319,7 @@ const expressKeepOnLoginInFlight = {
       await t1.evaluate(({ name }) => {
         window.vt.pending = window.vt.attempt(() => window.vt.stores[name].setMany({ cart: ['apple', 'pear'], visit: 'signed in with a pear' }))
       }, { name })
-      eq((await t1.evaluate(call, { method: 'POST', path: '/login?user=alice' })).status, 200, 'POST /login?user=alice')
-      const r = await t1.evaluate(refresh, { name })
-      ok(r.ok, 'tab 1: refresh() after the login', r.error)
-      const alice = await sessionTag(app.sessionIds.at(-1), TAG_SECRET)
-      eq([r.session.tag, r.session.state], [alice, 'active'], 'tab 1 after the login: [tag, state]')
+      const alice = await signIn(t1, app, name, 'alice')
       // Read raw: a get of cart waits for the batch (calls take effect in call order).
       const raw = await t1.evaluate(rawK, { name, key: 'cart' })
       ok(typeof raw === 'string' && raw.endsWith(`=${alice}`), 'the cart record moved to the new tag while the batch waited (raw IndexedDB)', raw)
@@ -381,18 +387,13 @@ const expressSweepUnheard = {
   group: 'live',
   timeoutMs: 120000,
   run: ({ tab }) => expressApp(async (app) => {
-    const { sessionTag } = await loadServerModule()
     const name = 's7e'
     const options = { keys: KEYS, session: { endpoint: '/session' } }
     const { t: t1 } = await storeTab(tab, app, 1, { name, options, post: '/login?user=alice', state: 'active' })
     eq(await t1.evaluate(fillExpired, { name, n: EXPIRED }), EXPIRED, `${EXPIRED} expired records put in the database`)
     const { t: t2 } = await storeTab(tab, app, 2, { name, options, hold: true, state: 'active' })
     // While tab 2 sweeps: bob signs in in tab 1 and fills a cart in his session.
-    eq((await t1.evaluate(call, { method: 'POST', path: '/login?user=bob' })).status, 200, 'POST /login?user=bob')
-    const r = await t1.evaluate(refresh, { name })
-    ok(r.ok, 'tab 1: refresh() after the login', r.error)
-    const bob = await sessionTag(app.sessionIds.at(-1), TAG_SECRET)
-    eq(r.session.tag, bob, 'tab 1: tag after the login (bob)')
+    const bob = await signIn(t1, app, name, 'bob')
     eq(await t1.evaluate(setMany, { name, values: { cart: ['bob'] } }), null, 'tab 1: setMany({ cart }) in bob\'s session')
     const left = await t1.evaluate(expiredLeft, { name })
     ok(left > 0, 'tab 2\'s sweep was still deleting expired records when tab 1 wrote (so it looks at sessions after)', left)
@@ -457,18 +458,13 @@ const expressKeepOnLoginUnheard = {
   name: 'Express + express-session, keepOnLogin, two tabs: tab 2 hears nothing from tab 1 (its BroadcastChannel held); tab 1 signs in, which moves the anonymous cart to the new tag; tab 2, still anonymous as far as it knows, then writes the cart (raw record under the anonymous tag); once tab 2 hears, that cart moves too and both tabs read it',
   group: 'live',
   run: ({ tab }) => expressApp(async (app) => {
-    const { sessionTag } = await loadServerModule()
     const name = 's7g'
     const options = { keys: KEYS, session: { endpoint: '/session', keepOnLogin: true } }
     const { t: t1, session: opened } = await storeTab(tab, app, 1, { name, options, post: '/visit', state: 'anonymous' })
     const anon = opened.tag
     eq(await t1.evaluate(setMany, { name, values: { cart: ['apple'] } }), null, 'tab 1: setMany({ cart }) in the anonymous session')
     const { t: t2 } = await storeTab(tab, app, 2, { name, options, hold: true, state: 'anonymous' })
-    eq((await t1.evaluate(call, { method: 'POST', path: '/login?user=alice' })).status, 200, 'POST /login?user=alice')
-    const r = await t1.evaluate(refresh, { name })
-    ok(r.ok, 'tab 1: refresh() after the login', r.error)
-    const alice = await sessionTag(app.sessionIds.at(-1), TAG_SECRET)
-    eq(r.session.tag, alice, 'tab 1: tag after the login (alice)')
+    const alice = await signIn(t1, app, name, 'alice')
     const moved = await t1.evaluate(rawK, { name, key: 'cart' })
     ok(typeof moved === 'string' && moved.endsWith(`=${alice}`), 'the cart record moved to alice\'s tag (raw IndexedDB)', moved)
     eq(await t2.evaluate(setMany, { name, values: { cart: ['apple', 'pear'] } }), null, 'tab 2 (not told yet): setMany({ cart: [apple, pear] })')
@@ -586,17 +582,12 @@ const expressLoginMissed = {
   name: 'Express + express-session, two tabs: tab 2 hears nothing from tab 1 (its BroadcastChannel held, as a tab in the back/forward cache would); tab 1 signs in as bob and writes a cart and a visit (session cookie) in his session; tab 2\'s own refresh() then finds bob\'s session: it purges nothing of it, and both tabs read bob\'s values',
   group: 'live',
   run: ({ tab }) => expressApp(async (app) => {
-    const { sessionTag } = await loadServerModule()
     const name = 's7j'
     const options = { keys: KEYS, session: { endpoint: '/session' } }
     const { t: t1 } = await storeTab(tab, app, 1, { name, options, post: '/login?user=alice', state: 'active' })
     const { t: t2 } = await storeTab(tab, app, 2, { name, options, hold: true, state: 'active' })
     eq(await t2.evaluate(setMany, { name, values: { cart: ['alice'], visit: 'alice visit' } }), null, 'tab 2: setMany of alice\'s cart and visit')
-    eq((await t1.evaluate(call, { method: 'POST', path: '/login?user=bob' })).status, 200, 'POST /login?user=bob')
-    const r = await t1.evaluate(refresh, { name })
-    ok(r.ok, 'tab 1: refresh() after the login', r.error)
-    const bob = await sessionTag(app.sessionIds.at(-1), TAG_SECRET)
-    eq(r.session.tag, bob, 'tab 1: tag after the login (bob)')
+    const bob = await signIn(t1, app, name, 'bob')
     eq(await t1.evaluate(setMany, { name, values: { cart: ['bob'], visit: 'bob visit' } }), null, 'tab 1: setMany of bob\'s cart and visit')
     const r2 = await t2.evaluate(refresh, { name })
     ok(r2.ok, 'tab 2 (not told): its own refresh()', r2.error)
