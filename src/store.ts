@@ -39,7 +39,7 @@ export function createStore<S extends object = never, const C extends KeysFor<S>
   // the database opened (the app's first get among them) are answered: they wait on nothing else.
   ctx.marker.settled = ctx.client.read([]).catch(() => []).then(nextTask).then(() => settleMarker(ctx))
   ctx.recovered = ctx.marker.settled.then(() => replayJournal(ctx, ctx.marker.fresh))
-    .catch((err: unknown) => report(ctx, err, 'Replaying the journal of an interrupted batch failed; it is retried at the next start.'))
+    .catch((err: unknown) => report(ctx, err, 'Reading the journal of interrupted batches failed; it is replayed at the next start.'))
     .then(() => { ctx.turns.recovered = true })
   const ready = startUp(ctx)
   const peeked = new Map<string, { raw: string | undefined, value: unknown }>()

@@ -1313,6 +1313,44 @@ describe('data safety: cross-tier batches (the journal)', () => {
     expect(await next.getMany(['theme', 'visits'])).toEqual({ theme, visits: 2 })
   })
 
+  test('replay after a browser restart does not bring back a session cookie of the ended browser session (a killed browser that persisted the records but not the mark)', async () => {
+    const first = makeStore()
+    await first.setMany({ theme: 'light', cart: [] })
+    const markBefore = cookieJar().shop_$c
+    await first.setMany({ theme: 'dark', locale: 'fr', cart: [{ sku: 'b', qty: 2 }] })
+    first.close()
+    // On disk: the records and the journal entry, the persistent cookies as of before the batch;
+    // the session cookies (the batch's locale, the marker) ended with the browser session.
+    document.cookie = 'shop_theme=light; Path=/; Max-Age=31536000'
+    document.cookie = `shop_$c=${markBefore}; Path=/; Max-Age=34560000`
+    simulateBrowserRestart(['shop_$s', 'shop_locale'])
+    vi.useFakeTimers({ toFake: ['Date'] })
+    vi.setSystemTime(Date.now() + 5000) // a killed browser takes seconds to come back
+    const next = makeStore()
+    await next.ready
+    expect(await next.getMany(['theme', 'locale', 'cart'])).toEqual({ theme: 'dark', locale: undefined, cart: undefined })
+    expect(cookieJar().shop_locale).toBeUndefined()
+  })
+
+  test.each([
+    ['the next start', false],
+    ["another tab's batch", true],
+  ] as const)('a tab gone between its batch\'s IndexedDB commit and its cookies, then session.end() in another tab: %s does not bring back the batch\'s session cookie', async (_, batchAfter) => {
+    // The batch creates its session cookie: "missing" is then a value of its chain.
+    const { b, batchOfA, asked } = await crossingTabs(new Promise(() => {}), {}, { theme: 'light' })
+    void batchOfA({ theme: 'dark', locale: 'fr', cart: [{ sku: 'a', qty: 1 }] })
+    await asked
+    await b.session.end()
+    if (batchAfter) await b.setMany({ theme: 'light', visits: 2 })
+    const want = { theme: batchAfter ? 'light' : 'dark', locale: undefined, cart: undefined }
+    if (batchAfter) expect(await b.getMany(['theme', 'locale', 'cart'])).toEqual(want)
+    b.close()
+    const next = makeStore()
+    await next.ready
+    expect(await next.getMany(['theme', 'locale', 'cart'])).toEqual(want)
+    expect(cookieJar().shop_locale).toBeUndefined()
+  })
+
   test('replay leaves alone a cookie someone else changed since the batch', async () => {
     const first = makeStore()
     await first.setMany({ theme: 'light', cart: [] })

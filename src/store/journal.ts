@@ -169,25 +169,56 @@ function undoRecords(client: ClientTier, keys: string[], put: number, previous: 
 
 /**
  * Replays the journal at start-up (see above). `fresh`: this tab began the browser session, so
- * the commit mark it read came from disk: entries up to it are durable and are pruned.
+ * the commit mark it read came from disk: entries up to it are durable and are pruned, and the
+ * session cookies of the entries after it ended with the browser session they were written in.
  */
 export async function replayJournal(ctx: StoreContext, fresh: boolean): Promise<void> {
   if (!ctx.cookies.available || ctx.client.mode !== 'indexeddb') return
-  const entries = (await ctx.client.range(JOURNAL, '$j;')) as { p: string, v: JournalCookies }[]
+  const entries = await ctx.client.range(JOURNAL, '$j;')
   if (!entries.length) return
-  const mark = await ctx.cookies.section(() => {
+  const [mark] = await catchUpAll(ctx, entries, fresh, () => 0)
+  if (fresh && mark > 0) await ctx.client.deleteRange(JOURNAL, entryKey(mark + 1))
+}
+
+/**
+ * Runs `purge`, a removal of session cookies, in a cookie section that first writes the cookies
+ * of every batch committed before it (a tab gone halfway) and moves the mark past them: theirs go
+ * with the purge, as if written and then purged, and no replay brings one back in a later session.
+ */
+export async function purgeInOrder(ctx: StoreContext, purge: () => string[]): Promise<string[]> {
+  const journaled = ctx.client.mode === 'indexeddb' && ctx.keys.specs.some((s) => s.tier === 'indexeddb')
+  // From the mark as read now (it only goes up: the section reads it again). Where the mark or the
+  // journal cannot be read, the purge runs alone (a later replay may then write those cookies).
+  const entries = journaled ? await (async () => ctx.client.range(entryKey((parseInt(ctx.cookies.read(COMMIT_KEY) ?? '', 36) || 0) + 1), '$j;'))().catch(() => []) : []
+  return (await catchUpAll(ctx, entries, false, purge))[1]
+}
+
+/**
+ * In a cookie section: the cookie writes of `entries` after the mark (catchUp), the mark moved to
+ * the newest, then `then`. Resolves to the mark found and what `then` gave. `ended`: the browser
+ * session of the entries ended, and their session cookies with it: those are not written.
+ */
+async function catchUpAll<T>(ctx: StoreContext, entries: unknown[], ended: boolean, then: () => T): Promise<[mark: number, T]> {
+  const alive = (key: string) => !ended || key === CLEAR || ctx.keys.find(key)?.lifetime !== 'session'
+  return ctx.cookies.section(() => {
     const mark = markOf(ctx)
-    const pending = entries.filter((e) => parseInt(e.p.slice(JOURNAL.length), 36) > mark)
+    const pending = (entries as { p: string, v: JournalCookies }[])
+      .filter((e) => parseInt(e.p.slice(JOURNAL.length), 36) > mark)
+      .map((e) => ({ p: e.p, v: e.v.filter(([key]) => alive(key)) }))
     const newest = pending.at(-1)
     // A killed WebKitGTK can lose a cookie outright: its cookie database replaces a cookie with a
     // DELETE and then an INSERT, outside a transaction. After a browser restart, a cookie of the
     // newest batch, the one being written when the browser died, that is missing is taken as lost.
     // catchUp gets its writes once more, each as replacing a missing cookie: missing joins their chains.
-    const torn = fresh && newest ? [{ v: newest.v.map(([key, value]): JournalCookies[number] => [key, value, null]) }] : []
-    if (newest) ctx.cookies.write([...catchUp(ctx, [...pending, ...torn]), { key: COMMIT_KEY, encoded: newest.p.slice(JOURNAL.length).replace(/^0+/, '') }])
-    return mark
+    const torn = ended && newest ? [{ v: newest.v.map(([key, value]): JournalCookies[number] => [key, value, null]) }] : []
+    try {
+      if (newest) ctx.cookies.write([...catchUp(ctx, [...pending, ...torn]), { key: COMMIT_KEY, encoded: newest.p.slice(JOURNAL.length).replace(/^0+/, '') }])
+    } catch (err) {
+      // The mark stays: the next start tries again. A purge still runs.
+      report(ctx, err, 'Replaying the journal of an interrupted batch failed; it is retried at the next start.')
+    }
+    return [mark, then()]
   })
-  if (fresh && mark > 0) await ctx.client.deleteRange(JOURNAL, entryKey(mark + 1))
 }
 
 /**

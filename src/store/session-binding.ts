@@ -4,6 +4,7 @@ import { mover, partsOf } from '../records.js'
 import type { SessionApply, SessionController, SessionHost } from '../session-host.js'
 import type { SessionEvents, SessionSnapshot } from '../types.js'
 import { notify, setFlags, type StoreContext } from './context.js'
+import { purgeInOrder } from './journal.js'
 import { dropLivenessKey } from './maintenance.js'
 import { clientFor } from './marker.js'
 import { reread } from './watch.js'
@@ -53,9 +54,13 @@ export async function applySessionChange(ctx: StoreContext, { previous, next, ke
   if (!here) return purged
   if (purging && ctx.cookies.available) {
     // The first answer's purge leaves the cookies this page wrote while waiting for it (see above).
-    const cookies = ctx.cookies.keys().filter((key) => ctx.keys.find(key)?.lifetime === 'session' && (force || ctx.purges.started || !ctx.purges.fresh.has(key)))
-    if (cookies.length) await ctx.cookies.section(() => ctx.cookies.write(cookies.map((key) => ({ key, encoded: undefined }))))
-    purged.push(...cookies)
+    // Listed in the section, after the cookies of batches a tab gone halfway left to a replay
+    // (store/journal.ts): theirs go too.
+    purged.push(...await purgeInOrder(ctx, () => {
+      const cookies = ctx.cookies.keys().filter((key) => ctx.keys.find(key)?.lifetime === 'session' && (force || ctx.purges.started || !ctx.purges.fresh.has(key)))
+      ctx.cookies.write(cookies.map((key) => ({ key, encoded: undefined })))
+      return cookies
+    }))
   }
   if (next.state !== 'unknown') await ctx.client.write({ put: [{ p: SESSION_RECORD, v: next }], what: () => 'saving the session state' })
   return [...new Set(purged)].filter((key) => ctx.keys.find(key))

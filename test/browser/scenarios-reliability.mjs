@@ -596,18 +596,18 @@ const holdSecondLock = async ({ name, keys, values, clear = false }) => {
 }
 
 /**
- * r13, r14 and r17's start: two tabs on `path` with store `name` ready, tab 1's first batch (theme
- * 'light', cart 0), then tab 1's batch { theme: 'dark', cart: 1 } (or, with `clear`, its clear())
- * held before it writes its cookies.
+ * r13, r14, r17 and r18's start: two tabs on `path` with store `name` (declaring `keys`) ready,
+ * tab 1's first batch (theme 'light', cart 0), then tab 1's batch `values` (or, with `clear`, its
+ * clear()) held before it writes its cookies.
  */
-async function twoTabsOneHeld(tab, server, path, name, what, clear = false) {
+async function twoTabsOneHeld(tab, server, path, name, what, clear = false, keys = R13_KEYS, values = { theme: 'dark', cart: 1 }) {
   const [t1, t2] = [await tab(), await tab()]
   for (const t of [t1, t2]) await t.goto(server.url(path))
-  const open = async (t) => t.evaluate(async ({ name, keys }) => window.vt.outcome(await window.vt.attempt(async () => { await window.vt.store(name, keys).ready; return 'ok' })), { name, keys: R13_KEYS })
+  const open = async (t) => t.evaluate(async ({ name, keys }) => window.vt.outcome(await window.vt.attempt(async () => { await window.vt.store(name, keys).ready; return 'ok' })), { name, keys })
   eq([await open(t1), await open(t2)], ['ok', 'ok'], `${what}: both tabs' stores ready`)
   eq(await t1.evaluate(async ({ name }) => window.vt.outcome(await window.vt.attempt(() => window.vt.stores[name].setMany({ theme: 'light', cart: 0 }))), { name }), 'ok', `${what}: tab 1: the first batch`)
   ok(await t1.evaluate(() => typeof navigator.locks?.request === 'function'), `${what}: tab 1 has Web Locks`)
-  await t1.evaluate(holdSecondLock, { name, keys: R13_KEYS, values: { theme: 'dark', cart: 1 }, clear })
+  await t1.evaluate(holdSecondLock, { name, keys, values, clear })
   await until(t1, () => window.held.asked, undefined, `${what}: tab 1's ${clear ? 'clear()' : 'batch'} asks for the cookie lock after its commit`, 10000)
   return [t1, t2]
 }
@@ -615,28 +615,30 @@ async function twoTabsOneHeld(tab, server, path, name, what, clear = false) {
 /** Page side of r13 and r17: the raw cart record's value and the theme cookie. */
 const halfDone = async ({ name }) => ({ cart: window.vt.u((await window.vt.rawRecords(name)).find(([k]) => k === 'cart')?.[1]?.v), theme: window.vt.cookie(`${name}_theme`) })
 
-/** Page side of r13 and r17: a new store's values of `keys` once ready, and the theme cookie. */
+/** Page side of r13, r17 and r18: a new store's values of `keys` once ready, and the theme cookie (and visit's, where declared). */
 const readFresh = async ({ name, keys }) => {
   const store = window.vt.store(name, keys)
   await store.ready
   const values = await store.getMany(Object.keys(keys))
-  return { values: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, window.vt.u(v)])), theme: window.vt.cookie(`${name}_theme`) }
+  const visit = 'visit' in keys ? { visit: window.vt.cookie(`${name}_visit`) } : {}
+  return { values: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, window.vt.u(v)])), theme: window.vt.cookie(`${name}_theme`), ...visit }
 }
 
 /**
- * r13 and r17: tab 1's batch (or, with `clear`, its clear()) held halfway, checked to be `half`;
- * tab 1 goes away; tab 2's cross-tier setMany `later` (when given); then a new store in a third
- * tab, whose values and theme cookie it resolves to.
+ * r13, r17 and r18: tab 1's batch `values` (or, with `clear`, its clear()) held halfway, checked
+ * to be `half`; tab 1 goes away; tab 2's `session.end()` (with `end`); tab 2's cross-tier setMany
+ * `later` (when given); then a new store in a third tab, whose values and theme cookie it resolves to.
  */
-async function goneHalfway(tab, server, id, what, { clear = false, half, later }) {
+async function goneHalfway(tab, server, id, what, { clear = false, half, later, keys = R13_KEYS, values, end = false }) {
   const name = `${id}-${rand()}`
-  const [t1, t2] = await twoTabsOneHeld(tab, server, `/${id}/`, name, what, clear)
+  const [t1, t2] = await twoTabsOneHeld(tab, server, `/${id}/`, name, what, clear, keys, values)
   eq(await t2.evaluate(halfDone, { name }), half, `${what}: tab 1's ${clear ? 'clear()' : 'batch'} is half done (raw cart record, theme cookie)`)
   await t1.goto(server.url(`/${id}-away/`))
+  if (end) eq(await t2.evaluate(async ({ name }) => window.vt.outcome(await window.vt.attempt(() => window.vt.stores[name].session.end())), { name }), 'ok', `${what}: tab 2's session.end()`)
   if (later) eq(await t2.evaluate(async ({ name, later }) => window.vt.outcome(await window.vt.attempt(() => window.vt.stores[name].setMany(later))), { name, later }), 'ok', `${what}: tab 2's later batch`)
   const t3 = await tab()
   await t3.goto(server.url(`/${id}/`))
-  const got = await t3.evaluate(readFresh, { name, keys: R13_KEYS })
+  const got = await t3.evaluate(readFresh, { name, keys })
   for (const t of [t1, t2, t3]) await t.close()
   return got
 }
@@ -718,6 +720,26 @@ const goneClear = {
     for (const [what, later, want] of variants) {
       const got = await goneHalfway(tab, server, 'r17', what, { clear: true, half: { cart: UNDEF, theme: 'light' }, later })
       eq(got, { values: want, theme: null }, `${what}: a new store in a third tab: [values, the theme cookie] (the clear finished)`)
+    }
+  },
+}
+
+// ---- r18: a session ended after a tab gone halfway through a batch with a session cookie ----
+
+const R18_KEYS = { ...R13_KEYS, visit: { lifetime: 'session', serverVisible: true } }
+
+const goneBeforeEnd = {
+  id: 'r18',
+  name: 'a tab gone between its cross-tier setMany\'s IndexedDB commit and its cookie writes (r13\'s hold), the batch creating a session cookie; then session.end() in another tab: neither another tab\'s later cross-tier setMany nor the next start brings that session cookie back (the replay once did); the batch\'s persistent part stays whole',
+  group: 'live',
+  async run({ tab, server }) {
+    const variants = [
+      ['another tab\'s later batch', { other: 'later', note: 'later' }, { other: 'later', note: 'later' }],
+      ['the next start', undefined, { other: UNDEF, note: UNDEF }],
+    ]
+    for (const [what, later, rest] of variants) {
+      const got = await goneHalfway(tab, server, 'r18', what, { keys: R18_KEYS, values: { theme: 'dark', cart: 1, visit: 'v1' }, end: true, half: { cart: 1, theme: 'light' }, later })
+      eq(got, { values: { theme: 'dark', cart: 1, visit: UNDEF, ...rest }, theme: 'dark', visit: null }, `${what}: a new store in a third tab: [values, the theme cookie, the visit cookie]`)
     }
   },
 }
@@ -1394,22 +1416,23 @@ const purgeCoversEarlierWrites = {
 
 // ---- rc: a browser SIGKILLed during bursts of cross-tier setMany, restarted on its profile ----
 
-const RC_KEYS = { batch: { lifetime: 'persistent', serverVisible: true }, 'e:*': { lifetime: 'persistent' } }
+const RC_KEYS = { batch: { lifetime: 'persistent', serverVisible: true }, visit: { lifetime: 'session', serverVisible: true }, 'e:*': { lifetime: 'persistent' } }
 const RC_ENTRIES = 8
 const RC_KILLS = 3
 
 /**
- * In the page: a new store reads the cookie key `batch` and the entries after `ready`:
- * { batch, entries: [n of each entry, or '(undefined)'] } (numbers as strings).
+ * In the page: a new store reads the cookie keys `batch` and `visit` (session) and the entries
+ * after `ready`: { batch, visit, entries: [n of each entry, or '(undefined)'], marker } (numbers
+ * as strings; marker: the browser session's stamp cookie).
  */
 const rcRead = async ({ name, keys, entries }) => {
   const store = window.VisitStore.createStore({ name, keys })
   window.rcStore = store
   await store.ready
   const list = Array.from({ length: entries }, (_, i) => `e:${i}`)
-  const got = await store.getMany(['batch', ...list])
+  const got = await store.getMany(['batch', 'visit', ...list])
   const show = (v) => (v === undefined ? '(undefined)' : String(typeof v === 'object' && v !== null ? v.n : v))
-  return { batch: show(got.batch), entries: list.map((key) => show(got[key])) }
+  return { batch: show(got.batch), visit: show(got.visit), entries: list.map((key) => show(got[key])), marker: window.vt.cookie(`${name}_$s`) }
 }
 
 /**
@@ -1423,7 +1446,7 @@ const rcBurst = ({ from, entries }) => {
   const pad = 'x'.repeat(1000)
   ;(async () => {
     for (let n = from; ; n++) {
-      const values = { batch: n }
+      const values = { batch: n, visit: n }
       for (let i = 0; i < entries; i++) values[`e:${i}`] = { n, pad }
       try {
         await store.setMany(values)
@@ -1439,7 +1462,7 @@ const rcBurst = ({ from, entries }) => {
 
 const crash = {
   id: 'rc',
-  name: `a browser SIGKILLed ${RC_KILLS} times during bursts of cross-tier setMany (a cookie key and ${RC_ENTRIES} IndexedDB keys per batch), restarted on its profile: after ready each batch is wholly there or wholly absent`,
+  name: `a browser SIGKILLed ${RC_KILLS} times during bursts of cross-tier setMany (a persistent and a session cookie key and ${RC_ENTRIES} IndexedDB keys per batch), restarted on its profile: after ready each batch is wholly there or wholly absent, and a new browser session has no session cookie of the last`,
   group: 'restart',
   needs: { persistent: true },
   async run({ launch, server }) {
@@ -1451,6 +1474,7 @@ const crash = {
       ok(r.entries.every((n) => n === r.batch), `${when}: the last batch is neither wholly there nor wholly absent: the cookie says batch ${r.batch}, ` +
         `the ${RC_ENTRIES} IndexedDB entries say ${show(r.entries)}${seen.length > 1 ? ` (before: ${seen.slice(0, -1).join('; ')})` : ''}`)
     }
+    let marker
     for (let kill = 1; kill <= RC_KILLS + 1; kill++) {
       const b = await launch()
       let killed = false
@@ -1458,8 +1482,16 @@ const crash = {
         const t = await b.newTab()
         await t.goto(server.url('/'))
         const r = await t.evaluate(rcRead, arg)
-        if (kill === 1) eq(r, { batch: UNDEF, entries: Array(RC_ENTRIES).fill(UNDEF) }, 'first start: nothing stored yet')
-        else check(r, `after kill ${kill - 1} and a restart on the profile`)
+        if (kill === 1) eq([r.batch, r.visit, r.entries], [UNDEF, UNDEF, Array(RC_ENTRIES).fill(UNDEF)], 'first start: nothing stored yet')
+        else {
+          check(r, `after kill ${kill - 1} and a restart on the profile`)
+          // Every batch also wrote the session cookie key visit: a new browser session must not
+          // see it (a replay of the batches after the commit mark on disk once brought it back).
+          if (r.marker !== marker) eq(r.visit, UNDEF, `after kill ${kill - 1}: a new browser session (marker ${marker} → ${r.marker}), so the session cookie key visit of the last one is gone`)
+          else console.log(`    (rc: kill ${kill - 1}: the browser kept its session cookies across the restart (marker ${marker}); visit ${r.visit}, batch ${r.batch})`)
+        }
+        ok(typeof r.marker === 'string' && r.marker.length > 0, 'the store\'s browser-session marker cookie', r.marker)
+        marker = r.marker
         if (kill > RC_KILLS) break
         // A burst, numbered apart from the others; killed once at least 20 batches resolved, at a random moment.
         const from = kill * 100000
@@ -1479,4 +1511,4 @@ const crash = {
   },
 }
 
-export const reliabilityScenarios = [simultaneousStart, markerRemoved, worker, cookiePath, declarationUpgrade, navigateAway, siteDataCleared, foreignDatabase, malformedRecords, watchOnce, callOrder, callOrderEveryTier, goneBatch, crossedBatches, purgeCoversEarlierWrites, clearAgainstBatch, goneClear, crash]
+export const reliabilityScenarios = [simultaneousStart, markerRemoved, worker, cookiePath, declarationUpgrade, navigateAway, siteDataCleared, foreignDatabase, malformedRecords, watchOnce, callOrder, callOrderEveryTier, goneBatch, crossedBatches, purgeCoversEarlierWrites, clearAgainstBatch, goneClear, goneBeforeEnd, crash]
