@@ -46,6 +46,7 @@ afterEach(() => {
   for (const store of stores.splice(0)) store.close()
   vi.unstubAllGlobals()
   vi.restoreAllMocks()
+  vi.useRealTimers()
   clearAllCookies()
 })
 
@@ -805,6 +806,17 @@ describe('update of a cookie key', () => {
     document.cookie = 'shop_visits=42; Path=/'
     expect(await two.update('visits', (n = 0) => n + 1)).toBe(43)
     expect(cookieJar().shop_visits).toBe('43')
+  })
+
+  test('without Web Locks, after the clock went back an hour, a cookie someone removed is not taken for one the lock remembers: update starts from missing', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const store = open()
+    await store.update('visits', (n = 0) => n + 5)
+    expect(store.status.locks).toBe('indexeddb')
+    vi.setSystemTime(Date.now() - 3_600_000)
+    document.cookie = 'shop_visits=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT'
+    expect(await store.update('visits', (n = 0) => n + 1)).toBe(1)
+    expect(cookieJar().shop_visits).toBe('1')
   })
 
   test('with neither Web Locks nor IndexedDB (status.locks none), update is refused with STORAGE_UNAVAILABLE; set still works', async () => {

@@ -177,14 +177,17 @@ function createReader(o: CookieTierOptions, prefix: string) {
  * replaced values lags behind (a content process's copy, Firefox and WebKit): the section takes
  * the value instead. A copy may lag by many writes (another tab wrote a burst while this one was
  * idle), so every value of the chain is kept while writes go on, as a hash (values may be 4 KB).
- * A value outside the chain, an entry older than SHADOW_MS, or one from another browser session
- * (the marker differs: a restart) is a real change (a cookie cleared, a write a killed browser
- * lost) and the jar wins.
+ * A value outside the chain, an entry older than SHADOW_MS (or dated as far ahead: the clock went
+ * back), or one from another browser session (the marker differs: a restart) is a real change (a
+ * cookie cleared, a write a killed browser lost) and the jar wins.
  */
 type Shadow = Record<string, [value: string | null, replaced: string[], at: number, session: string | undefined]>
 const SHADOW_MS = 2000
 /** How many replaced values an entry keeps: the most writes a lagging copy is caught up over. */
 const CHAIN = 256
+
+/** Whether a shadow entry written at `at` no longer counts: SHADOW_MS old, or as far ahead (a clock that went back must not keep it for hours). */
+const stale = (at: number) => Math.abs(Date.now() - at) >= SHADOW_MS
 
 /** When this page began (ms since the epoch, as Date.now()); Infinity where unknown. */
 function pageStart(): number {
@@ -231,7 +234,7 @@ function createView(o: CookieTierOptions, reader: ReturnType<typeof createReader
       // A copy may not show the marker another tab just agreed on either: written since this page
       // began, it is this browser session's (a browser restarted since has no page that old).
       const sameSession = key === MARKER_KEY ? at >= pageStart() : session === map.get(MARKER_KEY)
-      if (!sameSession || Date.now() - at >= SHADOW_MS || seen === value || !Array.isArray(replaced) || !replaced.includes(hashOf(seen))) continue
+      if (!sameSession || stale(at) || seen === value || !Array.isArray(replaced) || !replaced.includes(hashOf(seen))) continue
       if (value === null) map.delete(key)
       else map.set(key, value)
     }
@@ -277,7 +280,7 @@ function nextShadow(shadow: Shadow, v: { before: Map<string, string>, map?: Map<
   const now = Date.now()
   const session = v.map?.get(MARKER_KEY)
   const next: Shadow = Object.create(null) as Shadow
-  for (const [key, entry] of Object.entries(shadow)) if (now - entry[2] < SHADOW_MS) next[key] = entry
+  for (const [key, entry] of Object.entries(shadow)) if (!stale(entry[2])) next[key] = entry
   const add = (key: string, value: string | null) => {
     const was = v.before.get(key) ?? null
     const last = next[key]
