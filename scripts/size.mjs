@@ -59,10 +59,15 @@ import { rollup } from 'rollup'
 // ~310 B: a clear() in one tab split another tab's cross-tier batch (its cookie kept, its record
 // cleared) in most interleavings; clear() is now a journal entry, ordered with the batches
 // (store/journal.ts clearAcrossTiers; test/cross-tab.test.ts, test/store.test.ts, browser r16).
+// Raised by 250 B (IIFE 20,500; core 17,600; core + session 20,400). ~120 B: a batch interrupted
+// halfway brought its session cookie back into a later session, after a browser restart or a purge
+// (store/journal.ts purgeInOrder, catchUpAll; browser rc, r18). ~220 B: cookies removed on purpose
+// (Clear-Site-Data, a consent tool) came back with the journal's replay, or an older value over a
+// later write (WRITTEN, noteWritten: the marks proved on disk; test/store.test.ts, browser r19).
 const budgets = [
-  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 20250, bytes: async () => readFileSync('dist/visitstore.iife.js') },
-  { name: "import { createStore } from 'visitstore'", limit: 17350, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
-  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 20150, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
+  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 20500, bytes: async () => readFileSync('dist/visitstore.iife.js') },
+  { name: "import { createStore } from 'visitstore'", limit: 17600, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
+  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 20400, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
   { name: "import { useStoreValue } from 'visitstore/react' (without React)", limit: 600, bytes: () => bundle("export { useStoreValue } from './dist/react.js'") },
 ]
 

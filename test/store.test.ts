@@ -1257,38 +1257,132 @@ describe('data safety: cross-tier batches (the journal)', () => {
 
   test('replay at the next start repairs cookies the browser lost after the batch resolved (a killed browser), so the batch is whole', async () => {
     const first = makeStore()
-    await first.setMany({ theme: 'light', cart: [{ sku: 'a', qty: 1 }] })
+    await first.setMany({ theme: 'light', visits: 1 })
     const markBefore = cookieJar().shop_$c
-    await first.setMany({ theme: 'dark', cart: [{ sku: 'b', qty: 2 }] })
+    await first.setMany({ theme: 'dark', visits: 2 })
     first.close()
     // The browser persisted the IndexedDB transaction but not the cookie writes that came after it.
+    expect(markBefore).toBeDefined()
     document.cookie = 'shop_theme=light; Path=/; Max-Age=31536000'
-    if (markBefore === undefined) expireCookie('shop_$c')
-    else document.cookie = `shop_$c=${markBefore}; Path=/; Max-Age=34560000`
+    document.cookie = `shop_$c=${markBefore}; Path=/; Max-Age=34560000`
+    simulateBrowserRestart(['shop_$s'])
     // A killed browser takes seconds to come back (no Web Locks here: the IndexedDB lock's record
     // of other tabs' recent writes covers a lag of milliseconds, and must not hide this loss).
     vi.useFakeTimers({ toFake: ['Date'] })
     vi.setSystemTime(Date.now() + 5000)
     const next = makeStore()
     // A read of both tiers waits for the replay: it never shows half a batch.
-    expect(await next.getMany(['theme', 'cart'])).toEqual({ theme: 'dark', cart: [{ sku: 'b', qty: 2 }] })
+    expect(await next.getMany(['theme', 'visits'])).toEqual({ theme: 'dark', visits: 2 })
     await next.ready
     expect(cookieJar().shop_theme).toBe('dark')
     expect(next.peek('theme')).toBe('dark')
   })
 
-  test('replay also repairs a cookie the batch created and the browser lost', async () => {
-    const first = makeStore()
-    await first.setMany({ theme: 'dark', cart: [{ sku: 'a', qty: 1 }] })
-    first.close()
-    expireCookie('shop_theme')
-    expireCookie('shop_$c')
+  /** The user browses on: `ms` later another page of the browser session starts (its start notes which commit marks are on disk by now). */
+  async function later(ms: number): Promise<void> {
+    vi.setSystemTime(Date.now() + ms)
+    const page = makeStore()
+    await page.ready
+    await idle()
+    page.close()
+  }
+
+  test.each([
+    ['in the same browser session', false],
+    ['after a browser restart', true],
+  ] as const)('cookies removed by someone (Clear-Site-Data: "cookies", a consent tool), the commit mark with them, a minute or more after the batches that wrote them, stay removed at the next start %s', async (_, restart) => {
     vi.useFakeTimers({ toFake: ['Date'] })
-    vi.setSystemTime(Date.now() + 5000) // a killed browser takes seconds to come back (see above)
+    const first = makeStore()
+    await first.setMany({ theme: 'dark', visits: 1 })
+    await first.setMany({ theme: 'light', visits: 2 })
+    first.close()
+    await idle()
+    await later(40_000)
+    await later(40_000)
+    for (const name of Object.keys(cookieJar())) expireCookie(name)
+    if (restart) simulateBrowserRestart([])
+    vi.setSystemTime(Date.now() + 5000) // past the IndexedDB lock's memory of recent writes (it covers a lagging copy of the jar)
     const next = makeStore()
     await next.ready
+    expect(cookieJar().shop_theme).toBeUndefined()
+    expect(await next.getMany(['theme', 'visits'])).toEqual({ theme: undefined, visits: 2 })
+    // Nor does the next batch's catch-up bring them back.
+    await next.setMany({ locale: 'fr', visits: 3 })
+    expect(cookieJar().shop_theme).toBeUndefined()
+  })
+
+  test('an open page proves its batches\' cookies on disk by itself (a timer, no later batch or page): cookies removed after that stay removed', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout'] })
+    const first = makeStore()
+    await first.setMany({ theme: 'dark', visits: 1 })
+    await first.setMany({ theme: 'light', visits: 2 })
+    await idle()
+    for (let i = 0; i < 2; i++) {
+      await vi.advanceTimersByTimeAsync(40_000)
+      await idle()
+    }
+    first.close()
+    for (const name of Object.keys(cookieJar())) expireCookie(name)
+    simulateBrowserRestart([])
+    vi.setSystemTime(Date.now() + 5000)
+    const next = makeStore()
+    await next.ready
+    expect(await next.getMany(['theme', 'visits'])).toEqual({ theme: undefined, visits: 2 })
+    expect(cookieJar().shop_theme).toBeUndefined()
+  })
+
+  test('a clock that went back proves nothing: a batch whose cookies a killed browser lost after the clock went back an hour is still replayed', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const first = makeStore()
+    await first.setMany({ theme: 'dark', visits: 1 })
+    await idle()
+    await later(-3_600_000)
+    await later(10_000)
+    first.close()
+    for (const name of Object.keys(cookieJar())) expireCookie(name)
+    simulateBrowserRestart([])
+    vi.setSystemTime(Date.now() + 5000)
+    const next = makeStore()
+    await next.ready
+    expect(await next.getMany(['theme', 'visits'])).toEqual({ theme: 'dark', visits: 1 })
+  })
+
+  test('a commit mark removed alone does not put back a value older than a later write', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const first = makeStore()
+    await first.setMany({ theme: 'dark', visits: 0 })
+    await first.setMany({ theme: 'light', visits: 1 })
+    await first.set('theme', 'dark')
+    first.close()
+    await idle()
+    await later(40_000)
+    await later(40_000)
+    expireCookie('shop_$c')
+    vi.setSystemTime(Date.now() + 5000)
+    const next = makeStore()
+    await next.ready
+    expect(await next.get('theme')).toBe('dark')
+    await next.setMany({ locale: 'fr', visits: 2 })
     expect(cookieJar().shop_theme).toBe('dark')
-    expect(await next.getMany(['theme', 'cart'])).toEqual({ theme: 'dark', cart: [{ sku: 'a', qty: 1 }] })
+  })
+
+  test('a killed browser that lost every cookie write of the store\'s first batches (no commit mark on its disk yet) gets them back at the next start', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const first = makeStore()
+    await first.setMany({ theme: 'dark', visits: 1 })
+    await idle()
+    // 20 s on, still before Chromium wrote its cookie store, the browser is killed.
+    vi.setSystemTime(Date.now() + 20_000)
+    await first.setMany({ theme: 'light', visits: 2 })
+    await idle()
+    first.close()
+    for (const name of Object.keys(cookieJar())) expireCookie(name)
+    simulateBrowserRestart([])
+    vi.setSystemTime(Date.now() + 5000)
+    const next = makeStore()
+    await next.ready
+    expect(await next.getMany(['theme', 'visits'])).toEqual({ theme: 'light', visits: 2 })
+    expect(cookieJar().shop_theme).toBe('light')
   })
 
   test.each([

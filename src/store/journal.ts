@@ -5,6 +5,7 @@ import type { StoredRecord } from '../records.js'
 import type { ClientTier } from '../tiers/client.js'
 import type { CookieWrite } from '../tiers/cookie.js'
 import type { Lifetime } from '../types.js'
+import { unref } from '../env.js'
 import { report, writeInSection, type StoreContext } from './context.js'
 
 // A batch across cookies and IndexedDB must be all or nothing after a crash too. Order:
@@ -23,6 +24,20 @@ import { report, writeInSection, type StoreContext } from './context.js'
 // the later batches' keys to them: batches take effect in their commit order in both tiers.
 
 const JOURNAL = '$j:'
+/**
+ * [durable, probe, at]: the newest commit mark known to be on the browser's disk, and a mark
+ * written to the jar at `at` that becomes durable DURABLE_MS later. A mark cookie someone removed
+ * (the user, a `Clear-Site-Data: "cookies"` response, a consent tool) must not make the journal
+ * write again batches whose cookies were written, which would bring back cookies removed on
+ * purpose or put an older value over a later write; but a killed browser loses its last cookie
+ * writes, mark included, and those batches must be replayed. A write is on disk DURABLE_MS after
+ * it was made if the browser lived on: a note made that much later proves it. A note is made only
+ * after the replay of the page that makes it, which writes again whatever the last run lost.
+ */
+const WRITTEN = '$j'
+/** Chromium writes its cookie store every 30 s; Firefox and WebKit at once. */
+const DURABLE_MS = 35_000
+type Written = [durable: number, probe: number, at: number]
 /** In an entry of a clear(): [CLEAR, the lifetime cleared ('' for all), null]; its other items are the cookies it removed. */
 const CLEAR = '$clear'
 const SEQ = '$seq'
@@ -74,6 +89,7 @@ async function writeInOrder(ctx: StoreContext, id: number, earlier: readonly { i
   const clears = new Set<string>()
   const left = (key: string) => later.has(key) || [...clears].some((lifetime) => covered(ctx, lifetime, key))
   let written: CookieWrite[] = []
+  let mark = 0
   for (let seen = id; ;) {
     const ahead = await ctx.cookies.section(() => {
       const now = markOf(ctx)
@@ -89,9 +105,13 @@ async function writeInOrder(ctx: StoreContext, id: number, earlier: readonly { i
       }
       written = own().filter((w) => !left(w.key))
       writeInSection(ctx, [...written, ...marked])
+      if (marked.length) mark = Math.max(now, id)
       return 0
     })
-    if (!ahead) return written
+    if (!ahead) {
+      noteWritten(ctx, mark)
+      return written
+    }
     // Unreadable (or pruned) entries leave their keys to this one: a mix, but nothing lost.
     const entries = (await ctx.client.range(entryKey(seen + 1), entryKey(ahead + 1)).catch(() => [])) as { v: JournalCookies }[]
     for (const { v } of entries) {
@@ -136,10 +156,11 @@ const markOf = (ctx: StoreContext) => parseInt(ctx.cookies.current(COMMIT_KEY) ?
  */
 function commitRecords(client: ClientTier, puts: StoredRecord[], dels: string[], entry: JournalCookies, mark: number, ranges: readonly [string, string | undefined][] = []) {
   type Committed = { id: number, previous: unknown[], earlier: { id: number, v: JournalCookies }[] }
-  return client.run<Committed>('readwrite', (tx, done) => tx.get(SEQ, (seq) => {
+  return client.run<Committed>('readwrite', (tx, done) => tx.get(SEQ, (seq) => tx.get(WRITTEN, (was) => {
     const id = ((seq as { v?: number } | undefined)?.v ?? 0) + 1
     const earlier: Committed['earlier'] = []
-    for (let n = Math.max(mark, id - KEEP) + 1; n < id; n++) tx.get(entryKey(n), (raw) => { if (raw) earlier.push({ id: n, v: (raw as { v: JournalCookies }).v }) })
+    // Entries up to a mark once written had their cookies written: a mark cookie removed since does not bring them back.
+    for (let n = Math.max(mark, writtenOf(was)[0], id - KEEP) + 1; n < id; n++) tx.get(entryKey(n), (raw) => { if (raw) earlier.push({ id: n, v: (raw as { v: JournalCookies }).v }) })
     const keys = [...puts.map((r) => r.p), ...dels]
     const previous = new Array<unknown>(keys.length)
     // Requests run in order: each get sees the record before this batch's put or delete.
@@ -151,7 +172,48 @@ function commitRecords(client: ClientTier, puts: StoredRecord[], dels: string[],
     tx.put({ p: entryKey(id), v: entry })
     tx.delete(entryKey(id - KEEP))
     done({ id, previous, earlier })
-  }))
+  })))
+}
+
+const writtenOf = (raw: unknown): Written => (raw as { v?: Written } | undefined)?.v ?? [0, 0, 0]
+const probing = new WeakSet<StoreContext>()
+
+/**
+ * Notes in IndexedDB (WRITTEN), in the background, that mark `mark` (0: none) was just written to
+ * the jar: it becomes the probe if there is none; a probe written DURABLE_MS ago becomes durable.
+ * While a probe waits, a timer notes again then, with the mark the jar holds. A note lost only
+ * means more to replay.
+ */
+function noteWritten(ctx: StoreContext, mark: number): void {
+  if (ctx.client.mode !== 'indexeddb') return
+  ctx.client.run('readwrite', (tx, done) => tx.get(WRITTEN, (raw) => {
+    let [durable, probe, at] = writtenOf(raw)
+    const now = Date.now()
+    // A clock that went back proves nothing: the probe starts again.
+    if (probe && (now - at >= DURABLE_MS || now < at)) {
+      if (now >= at) durable = Math.max(durable, probe)
+      probe = 0
+    }
+    if (!probe && mark > durable) [probe, at] = [mark, now]
+    tx.put({ p: WRITTEN, v: [durable, probe, at] })
+    done(probe)
+  })).then((waiting) => {
+    if (!waiting || probing.has(ctx)) return
+    probing.add(ctx)
+    unref(setTimeout(() => {
+      probing.delete(ctx)
+      if (!ctx.closed) noteWritten(ctx, markNow(ctx))
+    }, DURABLE_MS + 1000))
+  }, () => {})
+}
+
+/** The mark in the jar now (outside a section); 0 when unreadable. */
+function markNow(ctx: StoreContext): number {
+  try {
+    return parseInt(ctx.cookies.read(COMMIT_KEY) as string, 36) || 0
+  } catch {
+    return 0
+  }
 }
 
 /** Puts back what the batch replaced, where the record is still the batch's: another tab's write since stays. */
@@ -174,8 +236,8 @@ function undoRecords(client: ClientTier, keys: string[], put: number, previous: 
  */
 export async function replayJournal(ctx: StoreContext, fresh: boolean): Promise<void> {
   if (!ctx.cookies.available || ctx.client.mode !== 'indexeddb') return
-  const entries = await ctx.client.range(JOURNAL, '$j;')
-  if (!entries.length) return
+  const entries = await ctx.client.range(WRITTEN, '$j;')
+  if (!entries.some((e) => e.p !== WRITTEN)) return
   const [mark] = await catchUpAll(ctx, entries, fresh, () => 0)
   if (fresh && mark > 0) await ctx.client.deleteRange(JOURNAL, entryKey(mark + 1))
 }
@@ -187,23 +249,24 @@ export async function replayJournal(ctx: StoreContext, fresh: boolean): Promise<
  */
 export async function purgeInOrder(ctx: StoreContext, purge: () => string[]): Promise<string[]> {
   const journaled = ctx.client.mode === 'indexeddb' && ctx.keys.specs.some((s) => s.tier === 'indexeddb')
-  // From the mark as read now (it only goes up: the section reads it again). Where the mark or the
-  // journal cannot be read, the purge runs alone (a later replay may then write those cookies).
-  const entries = journaled ? await (async () => ctx.client.range(entryKey((parseInt(ctx.cookies.read(COMMIT_KEY) ?? '', 36) || 0) + 1), '$j;'))().catch(() => []) : []
+  // Where the journal cannot be read, the purge runs alone (a later replay may then write those cookies).
+  const entries = journaled ? await ctx.client.range(WRITTEN, '$j;').catch(() => []) : []
   return (await catchUpAll(ctx, entries, false, purge))[1]
 }
 
 /**
- * In a cookie section: the cookie writes of `entries` after the mark (catchUp), the mark moved to
+ * In a cookie section: the cookie writes of the journal entries (`records`: WRITTEN and the
+ * entries) after the mark (the jar's, or the durable one if higher: catchUp), the mark moved to
  * the newest, then `then`. Resolves to the mark found and what `then` gave. `ended`: the browser
- * session of the entries ended, and their session cookies with it: those are not written.
+ * session of the entries ended (a restart), and their session cookies with it: those are not written.
  */
-async function catchUpAll<T>(ctx: StoreContext, entries: unknown[], ended: boolean, then: () => T): Promise<[mark: number, T]> {
+async function catchUpAll<T>(ctx: StoreContext, records: { p: string }[], ended: boolean, then: () => T): Promise<[mark: number, T]> {
   const alive = (key: string) => !ended || key === CLEAR || ctx.keys.find(key)?.lifetime !== 'session'
-  return ctx.cookies.section(() => {
-    const mark = markOf(ctx)
-    const pending = (entries as { p: string, v: JournalCookies }[])
-      .filter((e) => parseInt(e.p.slice(JOURNAL.length), 36) > mark)
+  const [durable, probe] = writtenOf(records.find((e) => e.p === WRITTEN))
+  const [mark, jar, value] = await ctx.cookies.section(() => {
+    const mark = Math.max(markOf(ctx), durable)
+    const pending = (records as { p: string, v: JournalCookies }[])
+      .filter((e) => e.p !== WRITTEN && parseInt(e.p.slice(JOURNAL.length), 36) > mark)
       .map((e) => ({ p: e.p, v: e.v.filter(([key]) => alive(key)) }))
     const newest = pending.at(-1)
     // A killed WebKitGTK can lose a cookie outright: its cookie database replaces a cookie with a
@@ -211,14 +274,22 @@ async function catchUpAll<T>(ctx: StoreContext, entries: unknown[], ended: boole
     // newest batch, the one being written when the browser died, that is missing is taken as lost.
     // catchUp gets its writes once more, each as replacing a missing cookie: missing joins their chains.
     const torn = ended && newest ? [{ v: newest.v.map(([key, value]): JournalCookies[number] => [key, value, null]) }] : []
+    let wrote = 0
     try {
-      if (newest) ctx.cookies.write([...catchUp(ctx, [...pending, ...torn]), { key: COMMIT_KEY, encoded: newest.p.slice(JOURNAL.length).replace(/^0+/, '') }])
+      if (newest) {
+        wrote = parseInt(newest.p.slice(JOURNAL.length), 36)
+        ctx.cookies.write([...catchUp(ctx, [...pending, ...torn]), { key: COMMIT_KEY, encoded: wrote.toString(36) }])
+      }
     } catch (err) {
       // The mark stays: the next start tries again. A purge still runs.
+      wrote = 0
       report(ctx, err, 'Replaying the journal of an interrupted batch failed; it is retried at the next start.')
     }
-    return [mark, then()]
+    return [mark, wrote || markOf(ctx), then()] as const
   })
+  // A probe waiting (a batch of the last seconds, maybe of another page) is proved, or timed, from here too.
+  if (jar > mark || probe) noteWritten(ctx, jar)
+  return [mark, value]
 }
 
 /**

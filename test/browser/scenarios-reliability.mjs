@@ -744,6 +744,69 @@ const goneBeforeEnd = {
   },
 }
 
+// ---- r19: cookies removed by Clear-Site-Data after cross-tier batches stay removed ----
+
+/**
+ * Page side of r19: the page's clock runs `shift` ms ahead (the user browsing on, pages later:
+ * Date.now only, what the store's notes of durable commit marks read); then a cross-tier setMany
+ * (or, with no `values`, nothing) on the page's store; its outcome, values and the store's cookies.
+ */
+const r19Step = async ({ name, keys, values, shift }) => {
+  const vt = window.vt
+  if (shift && !window.r19Shifted) {
+    const real = Date.now.bind(Date)
+    Date.now = () => real() + shift
+    window.r19Shifted = true
+  }
+  const store = vt.stores[name] ?? vt.store(name, keys)
+  await store.ready
+  const outcome = values ? vt.outcome(await vt.attempt(() => store.setMany(values))) : 'ok'
+  const got = await store.getMany(Object.keys(keys))
+  return { outcome, values: Object.fromEntries(Object.entries(got).map(([k, v]) => [k, vt.u(v)])), theme: vt.cookie(`${name}_theme`), mark: vt.cookie(`${name}_$c`) }
+}
+
+const R19_KEYS = { theme: { lifetime: 'persistent', serverVisible: true }, other: { lifetime: 'persistent', serverVisible: true }, note: { lifetime: 'persistent' } }
+
+const clearedCookies = {
+  id: 'r19',
+  name: 'cookies removed by a `Clear-Site-Data: "cookies"` response (a logout) a minute or more after two cross-tier setMany calls (pages in between, their clocks 40 and 80 s on) stay removed: the next page\'s store (its start-up replay) and its next cross-tier setMany do not bring the theme cookie back, whether that page starts a new browser-session stamp or adopts the one another open tab holds; the records stay (the replay once wrote the last batch\'s cookie again)',
+  group: 'live',
+  async run({ tab, server }) {
+    const site = await ownOrigin(server)
+    try {
+      for (const [what, keepTab] of [['a new stamp', false], ['the stamp of another open tab', true]]) {
+        const name = `r19-${rand()}`
+        const arg = { name, keys: R19_KEYS }
+        const t1 = await tab()
+        await t1.goto(site.url('/r19/'))
+        eq((await t1.evaluate(r19Step, { ...arg, values: { theme: 'dark', note: 'n1' } })).outcome, 'ok', `${what}: the first setMany`)
+        const before = await t1.evaluate(r19Step, { ...arg, values: { theme: 'light', note: 'n2' } })
+        eq([before.outcome, before.theme, typeof before.mark], ['ok', 'light', 'string'], `${what}: the second setMany: [outcome, theme cookie, a commit mark]`)
+        // The user browses on: pages 40 and 80 s later (the store's start-up notes which marks are on disk by then).
+        for (const shift of [40000, 80000]) {
+          await t1.goto(site.url(`/r19/?at=${shift}`))
+          eq((await t1.evaluate(r19Step, { ...arg, shift })).theme, 'light', `${what}: a page ${shift / 1000} s on reads the theme cookie`)
+        }
+        const other = keepTab ? await tab() : undefined
+        if (other) {
+          await other.goto(site.url('/r19-other/'))
+          eq((await other.evaluate(r19Step, { ...arg, shift: 80000 })).values.theme, 'light', `${what}: tab 2's store reads theme`)
+        }
+        eq(await t1.evaluate(async () => (await fetch('/clear-cookies', { cache: 'no-store' })).status), 200, `${what}: GET /clear-cookies`)
+        eq(await t1.evaluate(({ name }) => [window.vt.cookie(`${name}_theme`), window.vt.cookie(`${name}_$c`)], { name }), [null, null], `${what}: the theme cookie and the commit mark are gone from document.cookie`)
+        await t1.goto(site.url('/r19/?next'))
+        const next = await t1.evaluate(r19Step, { ...arg, shift: 85000 })
+        eq([next.values, next.theme], [{ theme: UNDEF, other: UNDEF, note: 'n2' }, null], `${what}: the next page's store after ready: [values, theme cookie]`)
+        const after = await t1.evaluate(r19Step, { ...arg, values: { other: 'x', note: 'n3' } })
+        eq([after.outcome, after.values, after.theme], ['ok', { theme: UNDEF, other: 'x', note: 'n3' }, null], `${what}: after its next cross-tier setMany: [outcome, values, theme cookie]`)
+        for (const t of [t1, other]) await t?.close()
+      }
+    } finally {
+      await site.close()
+    }
+  },
+}
+
 // ---- r14: two tabs' cross-tier batches whose cookie writes cross ----
 
 const crossedBatches = {
@@ -785,12 +848,12 @@ const crossedBatches = {
 /**
  * An origin of r7's own (a new port, so its site data is its alone): everything is fetched from
  * the suite's server, and `/clear-site-data` answers `Clear-Site-Data: "cookies", "storage"`, the
- * header a site's logout or a "clear my data" page sends.
+ * header a site's logout or a "clear my data" page sends (`/clear-cookies`: `"cookies"` only, r19).
  */
 async function ownOrigin(server) {
   const proxy = createServer((req, res) => {
-    if (req.url.startsWith('/clear-site-data')) {
-      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store', 'clear-site-data': '"cookies", "storage"' })
+    if (req.url.startsWith('/clear-site-data') || req.url.startsWith('/clear-cookies')) {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store', 'clear-site-data': req.url.startsWith('/clear-cookies') ? '"cookies"' : '"cookies", "storage"' })
       res.end('{"cleared":true}')
       return
     }
@@ -1511,4 +1574,4 @@ const crash = {
   },
 }
 
-export const reliabilityScenarios = [simultaneousStart, markerRemoved, worker, cookiePath, declarationUpgrade, navigateAway, siteDataCleared, foreignDatabase, malformedRecords, watchOnce, callOrder, callOrderEveryTier, goneBatch, crossedBatches, purgeCoversEarlierWrites, clearAgainstBatch, goneClear, goneBeforeEnd, crash]
+export const reliabilityScenarios = [simultaneousStart, markerRemoved, worker, cookiePath, declarationUpgrade, navigateAway, siteDataCleared, foreignDatabase, malformedRecords, watchOnce, callOrder, callOrderEveryTier, goneBatch, crossedBatches, purgeCoversEarlierWrites, clearAgainstBatch, goneClear, goneBeforeEnd, clearedCookies, crash]
