@@ -64,10 +64,14 @@ import { rollup } from 'rollup'
 // (store/journal.ts purgeInOrder, catchUpAll; browser rc, r18). ~220 B: cookies removed on purpose
 // (Clear-Site-Data, a consent tool) came back with the journal's replay, or an older value over a
 // later write (WRITTEN, noteWritten: the marks proved on disk; test/store.test.ts, browser r19).
+// Raised by 150 B (IIFE 20,650; core 17,750; core + session 20,550): ~115 B: where IndexedDB cannot be
+// used, every page load of a synced session removed the session cookies the last page wrote (no
+// state saved, so taken for another session's); the state is kept in a session cookie
+// (store/session-binding.ts saved; test/session.test.ts, browser 7k).
 const budgets = [
-  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 20500, bytes: async () => readFileSync('dist/visitstore.iife.js') },
-  { name: "import { createStore } from 'visitstore'", limit: 17600, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
-  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 20400, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
+  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 20650, bytes: async () => readFileSync('dist/visitstore.iife.js') },
+  { name: "import { createStore } from 'visitstore'", limit: 17750, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
+  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 20550, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
   { name: "import { useStoreValue } from 'visitstore/react' (without React)", limit: 600, bytes: () => bundle("export { useStoreValue } from './dist/react.js'") },
 ]
 

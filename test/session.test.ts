@@ -374,6 +374,37 @@ describe('a change of session', () => {
     expect(cookieJar().sess_locale).toBeUndefined()
   })
 
+  test.each([
+    ['IndexedDB missing', null],
+    ['IndexedDB not answering (openTimeout)', 'hung'],
+  ] as const)('%s (records in memory): the next page of the same server session keeps its session cookies; a new tag still purges them', async (_, db) => {
+    const hung = { open: () => ({}) as IDBOpenDBRequest } as unknown as IDBFactory
+    const memoryTab = () => {
+      const store = createStore<Schema>({ name: NAME, keys, backends: { indexedDB: db === null ? null : hung }, openTimeout: 50, session: sessionSync({ endpoint: '/session' }) })
+      stores.push(store)
+      return store
+    }
+    const server = stubSessionServer({ body: { tag: 'A' } })
+    const first = memoryTab()
+    await first.ready
+    expect(first.status.indexeddb).toBe('memory')
+    await first.set('locale', 'fr')
+    first.close()
+    const next = memoryTab()
+    const seen = heard(next)
+    await next.ready
+    expect(next.session.tag).toBe('A')
+    expect(await next.get('locale')).toBe('fr')
+    expect(cookieJar().sess_locale).toBe('fr')
+    // It starts from the state saved by the last page: the same session, no change.
+    expect(seen.changes).toEqual([])
+    // Another user signs in: the next check purges the last session's cookie.
+    server.get = { body: { tag: 'B' } }
+    await next.session.refresh()
+    expect(await next.get('locale')).toBeUndefined()
+    expect(cookieJar().sess_locale).toBeUndefined()
+  })
+
   test('watchers of purged keys hear undefined', async () => {
     const server = stubSessionServer({ body: { tag: 'A' } })
     const store = tab({ endpoint: '/session' })

@@ -1,5 +1,6 @@
 import { createEmitter } from '../emitter.js'
 import { declaredAs } from '../keys.js'
+import { STATE_KEY } from '../names.js'
 import { mover, partsOf } from '../records.js'
 import type { SessionApply, SessionController, SessionHost } from '../session-host.js'
 import type { SessionEvents, SessionSnapshot } from '../types.js'
@@ -62,12 +63,33 @@ export async function applySessionChange(ctx: StoreContext, { previous, next, ke
       return cookies
     }))
   }
-  if (next.state !== 'unknown') await ctx.client.write({ put: [{ p: SESSION_RECORD, v: next }], what: () => 'saving the session state' })
+  if (next.state !== 'unknown') {
+    if (ctx.client.mode === 'indexeddb') await ctx.client.write({ put: [{ p: SESSION_RECORD, v: next }], what: () => 'saving the session state' })
+    else if (ctx.cookies.available) await ctx.cookies.section(() => ctx.cookies.write([{ key: STATE_KEY, encoded: STATES.indexOf(next.state) + encodeURIComponent(next.tag ?? '') }]))
+  }
   return [...new Set(purged)].filter((key) => ctx.keys.find(key))
 }
 
-/** The session state saved by the last change applied to the shared data (any tab's). */
-const saved = async (ctx: StoreContext) => ((await ctx.client.read([SESSION_RECORD]))[0] as { v?: SessionSnapshot } | undefined)?.v
+const STATES: readonly SessionSnapshot['state'][] = ['none', 'anonymous', 'active']
+
+/**
+ * The session state saved by the last change applied to the shared data (any tab's): a record,
+ * or where IndexedDB cannot be used (records in memory, this page only) a session cookie of the
+ * store's, so that the next page of the same session does not take its session cookies for
+ * another session's. The cookie holds the state and the tag, which the server made.
+ */
+async function saved(ctx: StoreContext): Promise<SessionSnapshot | undefined> {
+  const raw = (await ctx.client.read([SESSION_RECORD]))[0] as { v?: SessionSnapshot } | undefined
+  if (ctx.client.mode === 'indexeddb') return raw?.v
+  try {
+    const value = ctx.cookies.available ? ctx.cookies.readForeign(ctx.names.cookie(STATE_KEY)) : undefined
+    const state = STATES[Number(value?.[0])]
+    return value && state ? { tag: state === 'none' ? null : decodeURIComponent(value.slice(1)), state, expiresAt: undefined } : undefined
+  } catch {
+    // An unreadable jar, a cookie edited by hand: nothing known.
+    return undefined
+  }
+}
 
 /** What the store offers the session sync it was given. */
 export function sessionHost(ctx: StoreContext): SessionHost {

@@ -2,7 +2,7 @@ import { encodeCookieName } from '../codec.js'
 import { nextTask } from '../env.js'
 import { storageError, VisitStoreError } from '../errors.js'
 import type { KeySpec, KeyTable } from '../keys.js'
-import { COMMIT_KEY, MARKER_KEY, type Names } from '../names.js'
+import { COMMIT_KEY, MARKER_KEY, STATE_KEY, type Names } from '../names.js'
 import { MAX_COOKIE_AGE, type CookieConfig } from '../options.js'
 import type { CookieJar, StoreStatus } from '../types.js'
 
@@ -74,7 +74,7 @@ export interface CookieTierOptions {
 
 type Parsed = { all: Map<string, string>, mine: Map<string, string>, twice: Set<string> }
 
-const INTERNAL = [MARKER_KEY, COMMIT_KEY]
+const INTERNAL = [MARKER_KEY, COMMIT_KEY, STATE_KEY]
 
 /**
  * `document.cookie` split as a server and js-cookie's `get()` split it (names URL-decoded, the

@@ -575,6 +575,28 @@ const expressSameSessionLogin = {
   }),
 }
 
+// ---- 7k: IndexedDB not used: the session state lives in a session cookie ----
+
+const expressNoIndexedDb = {
+  id: '7k',
+  name: 'Express + express-session, a store that cannot use IndexedDB (backends: { indexedDB: null }; records in memory): a session cookie written on one page is still there on the next page of the same server session, which starts signed in with no change event (the state is saved in the store\'s session cookie <name>_$t); another user\'s sign-in then purges it',
+  group: 'live',
+  run: ({ tab }) => expressApp(async (app) => {
+    const name = 's7k'
+    const options = { keys: KEYS, backends: { indexedDB: null }, session: { endpoint: '/session' } }
+    const { t: t1 } = await storeTab(tab, app, 1, { name, options, post: '/login?user=alice', state: 'active' })
+    eq(await t1.evaluate(({ name }) => window.vt.stores[name].status.indexeddb, { name }), 'memory', 'page 1: status.indexeddb')
+    eq(await t1.evaluate(setMany, { name, values: { visit: 'alice visit' } }), null, 'page 1: set visit (a session cookie)')
+    await t1.close()
+    const { t: t2 } = await storeTab(tab, app, 2, { name, options, state: 'active' })
+    const next = await t2.evaluate(look, { name, keys: ['visit'] })
+    eq([next.values, next.cookies, next.log.change.length], [{ visit: 'alice visit' }, [`${name}_$t`, `${name}_visit`], 0], 'page 2 (the next page, same server session): [values, the store\'s cookies, change events]')
+    await signIn(t2, app, name, 'bob', 'page 2')
+    const after = await t2.evaluate(look, { name, keys: ['visit'] })
+    eq([after.values, after.cookies], [{ visit: UNDEF }, [`${name}_$t`]], 'page 2 after bob signed in: [values, the store\'s cookies]')
+  }),
+}
+
 // ---- 7j: a tab that missed the login learns of it from its own answer ----
 
 const expressLoginMissed = {
@@ -796,4 +818,4 @@ const concurrentUpdates = {
   },
 }
 
-export const sessionScenarios = [expressTwoTabs, expressKeepOnLogin, expressFirstAnswer, expressKeepOnLoginInFlight, expressSweepUnheard, expressStaleAnswer, expressKeepOnLoginUnheard, expressKeepOnLoginCut, expressSameSessionLogin, expressLoginMissed, phpCookieSource, phpReadmeEndpoint, concurrentUpdates]
+export const sessionScenarios = [expressTwoTabs, expressKeepOnLogin, expressFirstAnswer, expressKeepOnLoginInFlight, expressSweepUnheard, expressStaleAnswer, expressKeepOnLoginUnheard, expressKeepOnLoginCut, expressSameSessionLogin, expressNoIndexedDb, expressLoginMissed, phpCookieSource, phpReadmeEndpoint, concurrentUpdates]
