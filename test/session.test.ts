@@ -452,6 +452,26 @@ describe('a change of session', () => {
     expect(await store.getMany(['cart', 'locale'])).toEqual({ cart: undefined, locale: undefined })
   })
 
+  test.each([true, false])('reads and writes of session keys made while a session change is applied (3,000 records to move or purge) see its end state: keepOnLogin %s', async (keepOnLogin) => {
+    const server = stubSessionServer({ body: { tag: null } })
+    const drafts = { cart: { lifetime: 'session' }, 'd:*': { lifetime: 'session' } } as const
+    const store = createStore<{ cart: string[], [k: `d:${string}`]: number }>({ name: 'moving', keys: drafts, backends: { indexedDB: idb }, session: sessionSync({ endpoint: '/session', keepOnLogin }) })
+    stores.push(store as unknown as VisitStore<Schema>)
+    await store.ready
+    await store.setMany(Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`d:${String(i).padStart(4, '0')}`, i])))
+    await store.set('cart', ['kept'])
+    server.get = { body: { tag: 'U1' } }
+    const refreshed = store.session.refresh()
+    // The tag switches first; the records move (or go) after, a slice at a time.
+    await until(() => store.session.tag === 'U1')
+    const during = await Promise.all([store.get('cart'), store.get('d:2999'), store.update('d:2998', (n = -1) => n + 1), store.keys('d:').then((k) => k.length)])
+    await refreshed
+    // The purge: d:2998 is the update's alone (and keys(), called after it, sees it).
+    const want = keepOnLogin ? [['kept'], 2999, 2999, 3000] : [undefined, undefined, 0, 1]
+    expect(during).toEqual(want)
+    expect(await Promise.all([store.get('cart'), store.get('d:2999'), store.get('d:2998'), store.keys('d:').then((k) => k.length)])).toEqual(want)
+  })
+
   test('keepOnLogin also keeps data made with no session at all', async () => {
     const server = stubSessionServer({ body: { tag: null } })
     const store = tab({ endpoint: '/session', keepOnLogin: true })

@@ -73,8 +73,10 @@ export interface StoreContext {
    * `moves`: the liveness keys' moves this tab learnt of (a login with keepOnLogin, a new browser-
    * session stamp), each as the function that maps an old liveness key to its new one: a session
    * record planned before one and written after it lands where the data went, not behind it.
+   * `applying`: resolves once the session changes under way here are applied (sessionLive waits
+   * for it: a read during a move would find the data gone, and a write would overwrite it).
    */
-  readonly purges: { count: number, started: boolean, fresh: Set<string>, moves: ((k: string) => string)[] }
+  readonly purges: { count: number, started: boolean, fresh: Set<string>, moves: ((k: string) => string)[], applying: Promise<unknown> }
   /** Status fields the tiers do not tell by themselves. */
   readonly flags: { indexeddb: StoreStatus['indexeddb'], browserSession: StoreStatus['browserSession'], session: StoreStatus['session'] }
   /** Clean-up for close(). */
@@ -135,7 +137,7 @@ export function createContext(config: StoreConfig): StoreContext {
     session: undefined as unknown as SessionController,
     recovered: Promise.resolve(),
     turns: { recovered: false, ahead: new Set() },
-    purges: { count: 0, started: false, fresh: new Set(), moves: [] },
+    purges: { count: 0, started: false, fresh: new Set(), moves: [], applying: Promise.resolve() },
     flags,
     stops: [],
     cookieSeen: new Map(),

@@ -87,12 +87,14 @@ export async function checkMarker(ctx: StoreContext, restamp: (from: string, to:
 }
 
 /**
- * The liveness key session records carry now (records.ts): waits for the browser session's stamp
- * and for the server session's first answer (which the session sync bounds by its time-out).
+ * The liveness key session records carry now (records.ts): waits for the browser session's stamp,
+ * for the server session's first answer (which the session sync bounds by its time-out) and for
+ * the session changes under way in this tab (their records moved or purged).
  */
 export async function sessionLive(ctx: StoreContext): Promise<string> {
   await ctx.marker.settled
   await ctx.session.started
+  for (let was; was !== ctx.purges.applying;) await (was = ctx.purges.applying)
   return livenessKey(ctx.marker.stamp ?? 'page', ctx.session.tag())
 }
 

@@ -22,7 +22,14 @@ const SESSION_RECORD = '$session'
  * an anonymous session signed in under the same tag, is the same session); the new state is saved
  * for the next page load. Resolves to the declared keys purged.
  */
-export async function applySessionChange(ctx: StoreContext, { previous, next, keep, force, remote }: SessionApply): Promise<string[]> {
+export function applySessionChange(ctx: StoreContext, change: SessionApply): Promise<string[]> {
+  // Reads and writes of session records wait for it (store/marker.ts sessionLive).
+  const applying = applyNow(ctx, change)
+  ctx.purges.applying = Promise.all([ctx.purges.applying, applying.catch(() => {})])
+  return applying
+}
+
+async function applyNow(ctx: StoreContext, { previous, next, keep, force, remote }: SessionApply): Promise<string[]> {
   // With no state known before (nothing saved), the cookies may be of any session: they go.
   const purging = !keep && (force || previous.tag !== next.tag || previous.state === 'unknown')
   // In the call (the sync switched to `next` in it too): writes called before it that are still on

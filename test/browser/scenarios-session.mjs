@@ -545,6 +545,50 @@ const expressKeepOnLoginCut = {
   }),
 }
 
+// ---- 7l: keepOnLogin, reads and writes made while the move runs ----
+
+/**
+ * In the page: refresh() (not awaited); as soon as the tag is `alice` (the sync switched, the move
+ * begins), get the cart and the last draft, update the one before it (+1) and count keys('draft:');
+ * whether refresh() was still pending then (the move under way), and what they gave.
+ */
+const readsDuringMove = async ({ name, alice, n }) => {
+  const vt = window.vt
+  const store = vt.stores[name]
+  let settled = false
+  const refreshed = vt.attempt(() => store.session.refresh()).then((r) => { settled = true; return r })
+  while (store.session.tag !== alice && !settled) await new Promise((resolve) => setTimeout(resolve, 0))
+  const pending = !settled
+  const during = await Promise.all([store.get('cart'), store.get(`draft:${n - 1}`), store.update(`draft:${n - 2}`, (v) => (v ?? -1) + 1), store.keys('draft:').then((k) => k.length)])
+  const r = await refreshed
+  return { pending, refreshed: r.ok ? 'ok' : vt.outcome(r), during: during.map((v) => vt.u(v)) }
+}
+
+const expressKeepOnLoginReads = {
+  id: '7l',
+  name: `Express + express-session, keepOnLogin: ${DRAFTS.toLocaleString('en')} session drafts and a cart in an anonymous session; right after the login's answer switched the tag, while the move runs, the tab reads the cart and the last draft, updates the draft before it and counts keys('draft:'): they see the moved data, and the update starts from the moved value (a read during the move once found nothing, and the update overwrote the draft)`,
+  group: 'live',
+  timeoutMs: 120000,
+  run: ({ tab }) => expressApp(async (app) => {
+    const { sessionTag } = await loadServerModule()
+    const name = 's7l'
+    const options = { keys: DRAFT_KEYS, session: { endpoint: '/session', keepOnLogin: true } }
+    const { t } = await storeTab(tab, app, 1, { name, options, post: '/visit', state: 'anonymous' })
+    eq(await t.evaluate(fillDrafts, { name, n: DRAFTS }), DRAFTS, `setMany of ${DRAFTS} drafts and a cart`)
+    eq((await t.evaluate(call, { method: 'POST', path: '/login?user=alice' })).status, 200, 'POST /login?user=alice')
+    const alice = await sessionTag(app.sessionIds.at(-1), TAG_SECRET)
+    const r = await t.evaluate(readsDuringMove, { name, alice, n: DRAFTS })
+    eq(r.refreshed, 'ok', 'refresh() after the login')
+    ok(r.pending, 'the calls were made while the move ran (refresh() still pending once the tag had switched)', r)
+    eq(r.during, [['apple'], DRAFTS - 1, DRAFTS - 1, DRAFTS], "[the cart, the last draft, the update's result, keys('draft:').length] during the move")
+    const after = await t.evaluate(async ({ name, n }) => {
+      const store = window.vt.stores[name]
+      return [window.vt.u(await store.get('cart')), await store.get(`draft:${n - 2}`), (await store.keys('draft:')).length]
+    }, { name, n: DRAFTS })
+    eq(after, [['apple'], DRAFTS - 1, DRAFTS], '[the cart, the updated draft, keys(\'draft:\').length] after the move')
+  }),
+}
+
 // ---- 7i: a sign-in that keeps the session ID ----
 
 const expressSameSessionLogin = {
@@ -818,4 +862,4 @@ const concurrentUpdates = {
   },
 }
 
-export const sessionScenarios = [expressTwoTabs, expressKeepOnLogin, expressFirstAnswer, expressKeepOnLoginInFlight, expressSweepUnheard, expressStaleAnswer, expressKeepOnLoginUnheard, expressKeepOnLoginCut, expressSameSessionLogin, expressNoIndexedDb, expressLoginMissed, phpCookieSource, phpReadmeEndpoint, concurrentUpdates]
+export const sessionScenarios = [expressTwoTabs, expressKeepOnLogin, expressFirstAnswer, expressKeepOnLoginInFlight, expressSweepUnheard, expressStaleAnswer, expressKeepOnLoginUnheard, expressKeepOnLoginCut, expressKeepOnLoginReads, expressSameSessionLogin, expressNoIndexedDb, expressLoginMissed, phpCookieSource, phpReadmeEndpoint, concurrentUpdates]
