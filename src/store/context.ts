@@ -73,8 +73,8 @@ export interface StoreContext {
    * `moves`: the liveness keys' moves this tab learnt of (a login with keepOnLogin, a new browser-
    * session stamp), each as the function that maps an old liveness key to its new one: a session
    * record planned before one and written after it lands where the data went, not behind it.
-   * `applying`: resolves once the session changes under way here are applied (sessionLive waits
-   * for it: a read during a move would find the data gone, and a write would overwrite it).
+   * `applying`: resolves once the moves of session records under way here are done (sessionLive
+   * waits for it: a read during a move would find the data gone, and a write would overwrite it).
    */
   readonly purges: { count: number, started: boolean, fresh: Set<string>, moves: ((k: string) => string)[], applying: Promise<unknown> }
   /** Status fields the tiers do not tell by themselves. */
@@ -217,6 +217,12 @@ export const afterWrites = <T>(ctx: StoreContext, keys: readonly string[] | unde
 
 export function assertOpen(ctx: StoreContext, what: string): void {
   if (ctx.closed) throw new VisitStoreError('STORAGE_UNAVAILABLE', `${what}: this store was closed; create a new one with createStore.`)
+}
+
+/** `work`, a move of session records under way (a login with keepOnLogin, a new stamp): session reads and writes wait for it (store/marker.ts sessionLive). */
+export function applying<T>(ctx: StoreContext, work: Promise<T>): Promise<T> {
+  ctx.purges.applying = Promise.all([ctx.purges.applying, work.catch(() => {})])
+  return work
 }
 
 /** Notifies `watch` callbacks of `key`. */

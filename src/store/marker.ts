@@ -3,7 +3,7 @@ import { VisitStoreError } from '../errors.js'
 import { MARKER_KEY } from '../names.js'
 import { livenessKey, newStamp, STAMP } from '../records.js'
 import type { ClientTier } from '../tiers/client.js'
-import { report, setFlags, type StoreContext } from './context.js'
+import { applying, report, setFlags, type StoreContext } from './context.js'
 
 // "Session" data in IndexedDB must end with the browser session, which IndexedDB knows nothing
 // of. A session cookie does: the marker `<name>_$s` holds a random stamp shared by every tab of
@@ -72,8 +72,8 @@ export async function checkMarker(ctx: StoreContext, restamp: (from: string, to:
   if (seen === ours) return
   try {
     if (seen !== undefined && STAMP.test(seen)) {
-      await restamp(ours, seen)
-      adopt(ctx, seen)
+      // Session reads and writes wait for the move and the new stamp (sessionLive).
+      await applying(ctx, restamp(ours, seen).then(() => adopt(ctx, seen)))
     } else {
       await ctx.cookies.section(() => {
         // The jar itself, not the section's view: the view may take the lock's memory of the

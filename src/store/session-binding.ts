@@ -4,7 +4,7 @@ import { STATE_KEY } from '../names.js'
 import { mover, partsOf } from '../records.js'
 import type { SessionApply, SessionController, SessionHost } from '../session-host.js'
 import type { SessionEvents, SessionSnapshot } from '../types.js'
-import { notify, setFlags, type StoreContext } from './context.js'
+import { applying, notify, setFlags, type StoreContext } from './context.js'
 import { purgeInOrder } from './journal.js'
 import { dropLivenessKey } from './maintenance.js'
 import { clientFor } from './marker.js'
@@ -23,10 +23,9 @@ const SESSION_RECORD = '$session'
  * for the next page load. Resolves to the declared keys purged.
  */
 export function applySessionChange(ctx: StoreContext, change: SessionApply): Promise<string[]> {
-  // Reads and writes of session records wait for it (store/marker.ts sessionLive).
-  const applying = applyNow(ctx, change)
-  ctx.purges.applying = Promise.all([ctx.purges.applying, applying.catch(() => {})])
-  return applying
+  // A move: reads and writes of session records wait for it (a purge needs no wait: what it
+  // deletes reads as missing already, and what is written meanwhile carries the new tag).
+  return change.keep ? applying(ctx, applyNow(ctx, change)) : applyNow(ctx, change)
 }
 
 async function applyNow(ctx: StoreContext, { previous, next, keep, force, remote }: SessionApply): Promise<string[]> {
