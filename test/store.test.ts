@@ -1294,6 +1294,19 @@ describe('data safety: cross-tier batches (the journal)', () => {
     expect(next.peek('theme')).toBe('dark')
   })
 
+  /**
+   * Every cookie gone (lost by a killed browser, or cleared by someone), the browser restarted
+   * (unless `restart` is false), and seconds later the next page's store, ready.
+   */
+  async function cookiesGone(restart = true): Promise<VisitStore<Schema>> {
+    for (const name of Object.keys(cookieJar())) expireCookie(name)
+    if (restart) simulateBrowserRestart([])
+    vi.setSystemTime(Date.now() + 5000) // past the IndexedDB lock's memory of recent writes (it covers a lagging copy of the jar)
+    const next = makeStore()
+    await next.ready
+    return next
+  }
+
   /** The user browses on: `ms` later another page of the browser session starts (its start notes which commit marks are on disk by now). */
   async function later(ms: number): Promise<void> {
     vi.setSystemTime(Date.now() + ms)
@@ -1315,11 +1328,7 @@ describe('data safety: cross-tier batches (the journal)', () => {
     await idle()
     await later(40_000)
     await later(40_000)
-    for (const name of Object.keys(cookieJar())) expireCookie(name)
-    if (restart) simulateBrowserRestart([])
-    vi.setSystemTime(Date.now() + 5000) // past the IndexedDB lock's memory of recent writes (it covers a lagging copy of the jar)
-    const next = makeStore()
-    await next.ready
+    const next = await cookiesGone(restart)
     expect(cookieJar().shop_theme).toBeUndefined()
     expect(await next.getMany(['theme', 'visits'])).toEqual({ theme: undefined, visits: 2 })
     // Nor does the next batch's catch-up bring them back.
@@ -1338,11 +1347,7 @@ describe('data safety: cross-tier batches (the journal)', () => {
       await idle()
     }
     first.close()
-    for (const name of Object.keys(cookieJar())) expireCookie(name)
-    simulateBrowserRestart([])
-    vi.setSystemTime(Date.now() + 5000)
-    const next = makeStore()
-    await next.ready
+    const next = await cookiesGone()
     expect(await next.getMany(['theme', 'visits'])).toEqual({ theme: undefined, visits: 2 })
     expect(cookieJar().shop_theme).toBeUndefined()
   })
@@ -1355,11 +1360,7 @@ describe('data safety: cross-tier batches (the journal)', () => {
     await later(-3_600_000)
     await later(10_000)
     first.close()
-    for (const name of Object.keys(cookieJar())) expireCookie(name)
-    simulateBrowserRestart([])
-    vi.setSystemTime(Date.now() + 5000)
-    const next = makeStore()
-    await next.ready
+    const next = await cookiesGone()
     expect(await next.getMany(['theme', 'visits'])).toEqual({ theme: 'dark', visits: 1 })
   })
 
@@ -1392,11 +1393,7 @@ describe('data safety: cross-tier batches (the journal)', () => {
     await first.setMany({ theme: 'light', visits: 2 })
     await idle()
     first.close()
-    for (const name of Object.keys(cookieJar())) expireCookie(name)
-    simulateBrowserRestart([])
-    vi.setSystemTime(Date.now() + 5000)
-    const next = makeStore()
-    await next.ready
+    const next = await cookiesGone()
     expect(await next.getMany(['theme', 'visits'])).toEqual({ theme: 'light', visits: 2 })
     expect(cookieJar().shop_theme).toBe('light')
   })
