@@ -35,7 +35,7 @@ const JOURNAL = '$j:'
  * after the replay of the page that makes it, which writes again whatever the last run lost.
  */
 const WRITTEN = '$j'
-/** Chromium writes its cookie store every 30 s; Firefox and WebKit at once. */
+/** Chromium writes its cookie store every 30 s; Firefox and WebKit within moments (a SIGKILL still loses the last writes: browser rc). */
 const DURABLE_MS = 35_000
 type Written = [durable: number, probe: number, at: number]
 /** In an entry of a clear(): [CLEAR, the lifetime cleared ('' for all), null]; its other items are the cookies it removed. */
