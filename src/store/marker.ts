@@ -89,7 +89,7 @@ export async function checkMarker(ctx: StoreContext, restamp: (from: string, to:
 /**
  * The liveness key session records carry now (records.ts): waits for the browser session's stamp,
  * for the server session's first answer (which the session sync bounds by its time-out) and for
- * the session changes under way in this tab (their records moved or purged).
+ * the moves of session records under way in this tab (a login with keepOnLogin, a new stamp).
  */
 export async function sessionLive(ctx: StoreContext): Promise<string> {
   await ctx.marker.settled
