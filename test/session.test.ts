@@ -1136,6 +1136,33 @@ describe('two tabs', () => {
     for (const store of [one, two]) expect(await store.getMany(['cart', 'hits'])).toEqual({ cart: ['anonymous'], hits: 5 })
   })
 
+  test("keepOnLogin: another tab's reads and updates made while one tab moves 3,000 records at login see the moved data", async () => {
+    const server = stubSessionServer({ body: { tag: null } })
+    const drafts = { cart: { lifetime: 'session' }, 'd:*': { lifetime: 'session' } } as const
+    const open = () => {
+      const store = createStore<{ cart: string[], [k: `d:${string}`]: number }>({ name: 'moving2', keys: drafts, backends: { indexedDB: idb }, session: sessionSync({ endpoint: '/session', keepOnLogin: true }) })
+      stores.push(store as unknown as VisitStore<Schema>)
+      return store
+    }
+    const one = open()
+    const two = open()
+    await Promise.all([one.ready, two.ready])
+    await one.setMany(Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`d:${String(i).padStart(4, '0')}`, i])))
+    await one.set('cart', ['kept'])
+    server.get = { body: { tag: 'U1' } }
+    const refreshed = one.session.refresh()
+    // Tab one's move under way: the cart (its first slice) moved, the last draft not yet.
+    const moved = async (key: string) => ((await rawRecords(idb, 'moving2')).get(key)?.k as string | undefined)?.endsWith('=U1')
+    for (let i = 0; i < 5000 && !(await moved('cart')); i++) await new Promise<void>((resolve) => setImmediate(resolve))
+    expect(await moved('d:2999')).toBe(false)
+    const during = await Promise.all([two.update('cart', (c = []) => [...c, 'added']), two.get('d:2999')])
+    await refreshed
+    await drain()
+    expect(during).toEqual([['kept', 'added'], 2999])
+    expect(await one.get('cart')).toEqual(['kept', 'added'])
+    expect(await two.get('cart')).toEqual(['kept', 'added'])
+  })
+
   test("a session record a tab writes after another tab's purge, before it heard of it, reads as missing and goes at the next purge", async () => {
     const server = stubSessionServer({ body: { tag: 'A' } })
     const one = tab({ endpoint: '/session' })

@@ -133,10 +133,17 @@ async function apply(sync: Sync, next: SessionSnapshot, source: 'local' | 'remot
   return purged
 }
 
-/** Applies what this tab learned and tells the other tabs (they then need not ask). */
+/**
+ * Applies what this tab learned and tells the other tabs (they then need not ask). A move (a login
+ * with keepOnLogin) is told before it runs: the other tabs switch and move with this one, their
+ * reads and writes waiting for it, instead of taking the moving records for another session's.
+ */
 async function adopt(sync: Sync, next: SessionSnapshot, force = false, at = tick(sync)): Promise<void> {
+  const early = !force && sync.o.keepOnLogin === true && isLogin(sync.current, next)
+  const tell = (purged: string[]) => sync.host.post({ t: 's', snapshot: next, purged, force, at })
+  if (early) tell([])
   const purged = await apply(sync, next, 'local', force, [], at)
-  sync.host.post({ t: 's', snapshot: next, purged, force, at })
+  if (!early) tell(purged)
 }
 
 /** Asks the source. `explicit` (refresh()): failures reject instead of being reported. */

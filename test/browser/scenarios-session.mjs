@@ -589,6 +589,64 @@ const expressKeepOnLoginReads = {
   }),
 }
 
+// ---- 7m: keepOnLogin, another tab's update while one tab moves the records ----
+
+/**
+ * In the page (tab 2): waits until tab 1's move is under way (raw records under both liveness
+ * keys `ks`, by the [k, p] index), then at once update('cart') (+ 'pear') and get the last draft;
+ * whether the move was still under way right after, and what they gave.
+ */
+const updateDuringMove = async ({ name, ks, n }) => {
+  const vt = window.vt
+  const store = vt.stores[name]
+  const count = async () => {
+    const db = await vt.rawOpen(name)
+    const index = db.transaction('records').objectStore('records').index('live')
+    const counts = await Promise.all(ks.map((k) => new Promise((resolve, reject) => {
+      const req = index.count(IDBKeyRange.bound([k], [k, []]))
+      req.onsuccess = () => resolve(req.result)
+      req.onerror = () => reject(req.error)
+    })))
+    db.close()
+    return counts
+  }
+  const end = Date.now() + 10000
+  let counts = await count()
+  while (!(counts[0] > 0 && counts[1] > 0) && Date.now() < end) counts = await count()
+  const calls = Promise.all([store.update('cart', (c = []) => [...c, 'pear']), store.get(`draft:${n - 1}`)])
+  const after = await count()
+  const [cart, last] = await calls
+  return { before: counts, after, cart, last }
+}
+
+const expressKeepOnLoginOtherTab = {
+  id: '7m',
+  name: `Express + express-session, keepOnLogin, two tabs: ${DRAFTS.toLocaleString('en')} session drafts and a cart in an anonymous session; tab 1 signs in and moves them; while the move runs, tab 2 updates the cart (+1 item) and reads the last draft: the update starts from the moved cart and the draft reads back, in both tabs (tab 2 once took the moving records for another session's: its update from nothing overwrote the cart)`,
+  group: 'live',
+  timeoutMs: 120000,
+  run: ({ tab }) => expressApp(async (app) => {
+    const { sessionTag } = await loadServerModule()
+    const name = 's7m'
+    const options = { keys: DRAFT_KEYS, session: { endpoint: '/session', keepOnLogin: true } }
+    const { t: t1, session: opened } = await storeTab(tab, app, 1, { name, options, post: '/visit', state: 'anonymous' })
+    const { t: t2 } = await storeTab(tab, app, 2, { name, options, state: 'anonymous' })
+    eq(await t1.evaluate(fillDrafts, { name, n: DRAFTS }), DRAFTS, `tab 1: setMany of ${DRAFTS} drafts and a cart`)
+    const stamp = (await t1.evaluate(rawK, { name, key: 'cart' })).split('=')[0]
+    eq((await t1.evaluate(call, { method: 'POST', path: '/login?user=alice' })).status, 200, 'POST /login?user=alice')
+    const alice = await sessionTag(app.sessionIds.at(-1), TAG_SECRET)
+    const ks = [`${stamp}=${opened.tag}`, `${stamp}=${alice}`]
+    await t1.evaluate(({ name }) => { window.vt.pending = window.vt.attempt(() => window.vt.stores[name].session.refresh()) }, { name })
+    const r = await t2.evaluate(updateDuringMove, { name, ks, n: DRAFTS })
+    ok(r.before[0] > 0 && r.before[1] > 0, 'tab 2 made its calls while the move was under way (raw records under both tags)', r)
+    eq([r.cart, r.last], [['apple', 'pear'], DRAFTS - 1], 'tab 2 during the move: [update(\'cart\')\'s result, the last draft]')
+    eq(await t1.evaluate(async () => window.vt.outcome(await window.vt.pending)), 'ok', 'tab 1: refresh()')
+    for (const [t, which] of [[t1, 'tab 1'], [t2, 'tab 2']]) {
+      const got = await until(t, ({ name }) => (window.vt.stores[name].session.state === 'active' ? window.vt.stores[name].get('cart') : null), { name }, `${which}: signed in`)
+      eq(got, ['apple', 'pear'], `${which}: the cart after the move`)
+    }
+  }),
+}
+
 // ---- 7i: a sign-in that keeps the session ID ----
 
 const expressSameSessionLogin = {
@@ -862,4 +920,4 @@ const concurrentUpdates = {
   },
 }
 
-export const sessionScenarios = [expressTwoTabs, expressKeepOnLogin, expressFirstAnswer, expressKeepOnLoginInFlight, expressSweepUnheard, expressStaleAnswer, expressKeepOnLoginUnheard, expressKeepOnLoginCut, expressKeepOnLoginReads, expressSameSessionLogin, expressNoIndexedDb, expressLoginMissed, phpCookieSource, phpReadmeEndpoint, concurrentUpdates]
+export const sessionScenarios = [expressTwoTabs, expressKeepOnLogin, expressFirstAnswer, expressKeepOnLoginInFlight, expressSweepUnheard, expressStaleAnswer, expressKeepOnLoginUnheard, expressKeepOnLoginCut, expressKeepOnLoginReads, expressKeepOnLoginOtherTab, expressSameSessionLogin, expressNoIndexedDb, expressLoginMissed, phpCookieSource, phpReadmeEndpoint, concurrentUpdates]
