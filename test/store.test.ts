@@ -1531,6 +1531,14 @@ describe('data safety: cross-tier batches (the journal)', () => {
     expect(await makeStore().getMany(['theme', 'cart', 'visits'])).toEqual(want)
   })
 
+  test.each(['visits', 'theme'] as const)('update("%s") with an async function rejects NOT_SERIALIZABLE saying it must be synchronous; the old value stays', async (key) => {
+    const store = makeStore()
+    await store.set(key, key === 'visits' ? 1 : 'light')
+    const err = await expectCode(store.update(key, (async () => 'never') as never), 'NOT_SERIALIZABLE')
+    expect(err.message).toMatch(/must be synchronous/)
+    expect(await store.get(key)).toBe(key === 'visits' ? 1 : 'light')
+  })
+
   test('a cookie the browser refuses after the IndexedDB commit undoes the IndexedDB part exactly, and the batch rejects', async () => {
     // A Domain attribute: the batch's cookie is the first written with it (the marks are host-only), so it is read back at once.
     const jar = pageJar({ drop: (line) => line.startsWith('shop_theme=') })

@@ -224,7 +224,12 @@ function write(ctx: StoreContext, what: string, keys: string[], make: () => Plan
 
 /** `fn` applied to the current value, validated synchronously (an update cannot wait in its transaction). */
 function nextValue(ctx: StoreContext, key: string, spec: KeySpec, current: unknown, fn: (current: unknown) => unknown): unknown {
-  const checked = checkWrites([key], [fn(checkReadNow(ctx, key, spec, current, 'update'))], [spec])
+  const value = fn(checkReadNow(ctx, key, spec, current, 'update'))
+  if (value instanceof Promise) {
+    void value.catch(() => {})
+    throw new VisitStoreError('NOT_SERIALIZABLE', `update("${key}"): the function returned a Promise; update reads and writes in one step, so its function must be synchronous. Nothing was written.`)
+  }
+  const checked = checkWrites([key], [value], [spec])
   if (checked instanceof Promise) {
     void checked.catch(() => {})
     throw new VisitStoreError('NOT_SYNC_READABLE', `update("${key}"): the key's validator is asynchronous; update reads and writes in one step and needs a synchronous one.`)
