@@ -36,6 +36,19 @@ function tab(session?: SessionSyncOptions): VisitStore<Schema> {
   return store
 }
 
+/** A synced store `name` of a cart and a family of session drafts `d:*`, for the tests of a move (keepOnLogin) under way. */
+function draftTab(name: string, keepOnLogin: boolean) {
+  const store = createStore<{ cart: string[], [k: `d:${string}`]: number }>({ name, keys: { cart: { lifetime: 'session' }, 'd:*': { lifetime: 'session' } }, backends: { indexedDB: idb }, session: sessionSync({ endpoint: '/session', keepOnLogin }) })
+  stores.push(store as unknown as VisitStore<Schema>)
+  return store
+}
+
+/** 3,000 drafts `d:0000`… (each holding its number) and the cart `['kept']`, written by `store`. */
+async function fillDrafts(store: ReturnType<typeof draftTab>): Promise<void> {
+  await store.setMany(Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`d:${String(i).padStart(4, '0')}`, i])))
+  await store.set('cart', ['kept'])
+}
+
 /** Everything a store tells the app on its own: session events and `error` events. */
 function heard(store: VisitStore<Schema>) {
   const seen = { changes: [] as SessionChange[], ends: [] as SessionSnapshot[], expiring: [] as SessionSnapshot[], errors: [] as VisitStoreError[] }
@@ -454,12 +467,9 @@ describe('a change of session', () => {
 
   test.each([true, false])('reads and writes of session keys made while a session change is applied (3,000 records to move or purge) see its end state: keepOnLogin %s', async (keepOnLogin) => {
     const server = stubSessionServer({ body: { tag: null } })
-    const drafts = { cart: { lifetime: 'session' }, 'd:*': { lifetime: 'session' } } as const
-    const store = createStore<{ cart: string[], [k: `d:${string}`]: number }>({ name: 'moving', keys: drafts, backends: { indexedDB: idb }, session: sessionSync({ endpoint: '/session', keepOnLogin }) })
-    stores.push(store as unknown as VisitStore<Schema>)
+    const store = draftTab('moving', keepOnLogin)
     await store.ready
-    await store.setMany(Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`d:${String(i).padStart(4, '0')}`, i])))
-    await store.set('cart', ['kept'])
+    await fillDrafts(store)
     server.get = { body: { tag: 'U1' } }
     const refreshed = store.session.refresh()
     // The tag switches first; the records move (or go) after, a slice at a time.
@@ -1138,17 +1148,10 @@ describe('two tabs', () => {
 
   test("keepOnLogin: another tab's reads and updates made while one tab moves 3,000 records at login see the moved data", async () => {
     const server = stubSessionServer({ body: { tag: null } })
-    const drafts = { cart: { lifetime: 'session' }, 'd:*': { lifetime: 'session' } } as const
-    const open = () => {
-      const store = createStore<{ cart: string[], [k: `d:${string}`]: number }>({ name: 'moving2', keys: drafts, backends: { indexedDB: idb }, session: sessionSync({ endpoint: '/session', keepOnLogin: true }) })
-      stores.push(store as unknown as VisitStore<Schema>)
-      return store
-    }
-    const one = open()
-    const two = open()
+    const one = draftTab('moving2', true)
+    const two = draftTab('moving2', true)
     await Promise.all([one.ready, two.ready])
-    await one.setMany(Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`d:${String(i).padStart(4, '0')}`, i])))
-    await one.set('cart', ['kept'])
+    await fillDrafts(one)
     server.get = { body: { tag: 'U1' } }
     const refreshed = one.session.refresh()
     // Tab one's move under way: the cart (its first slice) moved, the last draft not yet.

@@ -492,18 +492,32 @@ const fillDrafts = ({ name, n }) => {
   return window.vt.stores[name].setMany(values).then(() => n)
 }
 
-/** How many raw records carry each liveness key in `ks` (by the store's [k, p] index, without visitstore); with `wait`, null until none carries the first. */
+/** How many raw records carry each liveness key in `ks` (vt.countLive); with `wait`, null until none carries the first. */
 const countK = async ({ name, ks, wait }) => {
-  const db = await window.vt.rawOpen(name)
-  const index = db.transaction('records').objectStore('records').index('live')
-  const counts = await Promise.all(ks.map((k) => new Promise((resolve, reject) => {
-    const count = index.count(IDBKeyRange.bound([k], [k, []]))
-    count.onsuccess = () => resolve(count.result)
-    count.onerror = () => reject(count.error)
-  })))
-  db.close()
+  const counts = await window.vt.countLive(name, ks)
   return wait && counts[0] > 0 ? null : counts
 }
+
+const DRAFTS_OPTIONS = { keys: DRAFT_KEYS, session: { endpoint: '/session', keepOnLogin: true } }
+
+/**
+ * 7h, 7l and 7m's start: tab 1 (and, with `second`, tab 2) with store `name` (DRAFTS_OPTIONS) in
+ * an anonymous session, tab 1's setMany of DRAFTS drafts and a cart, then POST /login?user=alice.
+ * Resolves to the tabs, alice's tag and the liveness keys [anonymous, alice's] of this browser session.
+ */
+async function draftsThenLogin(tab, app, name, second = false) {
+  const { sessionTag } = await loadServerModule()
+  const { t: t1, session: opened } = await storeTab(tab, app, 1, { name, options: DRAFTS_OPTIONS, post: '/visit', state: 'anonymous' })
+  const t2 = second ? (await storeTab(tab, app, 2, { name, options: DRAFTS_OPTIONS, state: 'anonymous' })).t : undefined
+  eq(await t1.evaluate(fillDrafts, { name, n: DRAFTS }), DRAFTS, `tab 1: setMany of ${DRAFTS} drafts and a cart`)
+  const stamp = (await t1.evaluate(rawK, { name, key: 'cart' })).split('=')[0]
+  eq((await t1.evaluate(call, { method: 'POST', path: '/login?user=alice' })).status, 200, 'POST /login?user=alice')
+  const alice = await sessionTag(app.sessionIds.at(-1), TAG_SECRET)
+  return { t1, t2, alice, ks: [`${stamp}=${opened.tag}`, `${stamp}=${alice}`] }
+}
+
+/** In the page: refresh() started, not awaited (window.vt.pending settles with it). */
+const startRefresh = ({ name }) => { window.vt.pending = window.vt.attempt(() => window.vt.stores[name].session.refresh()) }
 
 const expressKeepOnLoginCut = {
   id: '7h',
@@ -511,16 +525,9 @@ const expressKeepOnLoginCut = {
   group: 'live',
   timeoutMs: 120000,
   run: ({ tab }) => expressApp(async (app) => {
-    const { sessionTag } = await loadServerModule()
     const name = 's7h'
-    const options = { keys: DRAFT_KEYS, session: { endpoint: '/session', keepOnLogin: true } }
-    const { t: t1, session: opened } = await storeTab(tab, app, 1, { name, options, post: '/visit', state: 'anonymous' })
-    eq(await t1.evaluate(fillDrafts, { name, n: DRAFTS }), DRAFTS, `tab 1: setMany of ${DRAFTS} drafts and a cart`)
-    const stamp = (await t1.evaluate(rawK, { name, key: 'cart' })).split('=')[0]
-    eq((await t1.evaluate(call, { method: 'POST', path: '/login?user=alice' })).status, 200, 'POST /login?user=alice')
-    const alice = await sessionTag(app.sessionIds.at(-1), TAG_SECRET)
-    const ks = [`${stamp}=${opened.tag}`, `${stamp}=${alice}`]
-    await t1.evaluate(({ name }) => { window.vt.pending = window.vt.attempt(() => window.vt.stores[name].session.refresh()) }, { name })
+    const { t1, alice, ks } = await draftsThenLogin(tab, app, name)
+    await t1.evaluate(startRefresh, { name })
     let counts
     for (;;) {
       counts = await t1.evaluate(countK, { name, ks })
@@ -532,7 +539,7 @@ const expressKeepOnLoginCut = {
     await t2.goto(app.url('/?tab=2'))
     const cut = await t2.evaluate(countK, { name, ks })
     ok(cut[0] > 0, 'after the tab closed: records left under the anonymous tag (the move was cut off)', cut)
-    eq((await t2.evaluate(openStore, { name, options })).tag, alice, 'the next page: its first answer (alice)')
+    eq((await t2.evaluate(openStore, { name, options: DRAFTS_OPTIONS })).tag, alice, 'the next page: its first answer (alice)')
     await until(t2, countK, { name, ks, wait: true }, 'no record left under the anonymous tag', 30000)
     eq(await t2.evaluate(countK, { name, ks }), [0, DRAFTS + 1], 'raw records [under the anonymous tag, under alice\'s]')
     const read = await t2.evaluate(async ({ name, n }) => {
@@ -570,13 +577,8 @@ const expressKeepOnLoginReads = {
   group: 'live',
   timeoutMs: 120000,
   run: ({ tab }) => expressApp(async (app) => {
-    const { sessionTag } = await loadServerModule()
     const name = 's7l'
-    const options = { keys: DRAFT_KEYS, session: { endpoint: '/session', keepOnLogin: true } }
-    const { t } = await storeTab(tab, app, 1, { name, options, post: '/visit', state: 'anonymous' })
-    eq(await t.evaluate(fillDrafts, { name, n: DRAFTS }), DRAFTS, `setMany of ${DRAFTS} drafts and a cart`)
-    eq((await t.evaluate(call, { method: 'POST', path: '/login?user=alice' })).status, 200, 'POST /login?user=alice')
-    const alice = await sessionTag(app.sessionIds.at(-1), TAG_SECRET)
+    const { t1: t, alice } = await draftsThenLogin(tab, app, name)
     const r = await t.evaluate(readsDuringMove, { name, alice, n: DRAFTS })
     eq(r.refreshed, 'ok', 'refresh() after the login')
     ok(r.pending, 'the calls were made while the move ran (refresh() still pending once the tag had switched)', r)
@@ -599,17 +601,7 @@ const expressKeepOnLoginReads = {
 const updateDuringMove = async ({ name, ks, n }) => {
   const vt = window.vt
   const store = vt.stores[name]
-  const count = async () => {
-    const db = await vt.rawOpen(name)
-    const index = db.transaction('records').objectStore('records').index('live')
-    const counts = await Promise.all(ks.map((k) => new Promise((resolve, reject) => {
-      const req = index.count(IDBKeyRange.bound([k], [k, []]))
-      req.onsuccess = () => resolve(req.result)
-      req.onerror = () => reject(req.error)
-    })))
-    db.close()
-    return counts
-  }
+  const count = () => vt.countLive(name, ks)
   const end = Date.now() + 10000
   let counts = await count()
   while (!(counts[0] > 0 && counts[1] > 0) && Date.now() < end) counts = await count()
@@ -625,17 +617,9 @@ const expressKeepOnLoginOtherTab = {
   group: 'live',
   timeoutMs: 120000,
   run: ({ tab }) => expressApp(async (app) => {
-    const { sessionTag } = await loadServerModule()
     const name = 's7m'
-    const options = { keys: DRAFT_KEYS, session: { endpoint: '/session', keepOnLogin: true } }
-    const { t: t1, session: opened } = await storeTab(tab, app, 1, { name, options, post: '/visit', state: 'anonymous' })
-    const { t: t2 } = await storeTab(tab, app, 2, { name, options, state: 'anonymous' })
-    eq(await t1.evaluate(fillDrafts, { name, n: DRAFTS }), DRAFTS, `tab 1: setMany of ${DRAFTS} drafts and a cart`)
-    const stamp = (await t1.evaluate(rawK, { name, key: 'cart' })).split('=')[0]
-    eq((await t1.evaluate(call, { method: 'POST', path: '/login?user=alice' })).status, 200, 'POST /login?user=alice')
-    const alice = await sessionTag(app.sessionIds.at(-1), TAG_SECRET)
-    const ks = [`${stamp}=${opened.tag}`, `${stamp}=${alice}`]
-    await t1.evaluate(({ name }) => { window.vt.pending = window.vt.attempt(() => window.vt.stores[name].session.refresh()) }, { name })
+    const { t1, t2, ks } = await draftsThenLogin(tab, app, name, true)
+    await t1.evaluate(startRefresh, { name })
     const r = await t2.evaluate(updateDuringMove, { name, ks, n: DRAFTS })
     ok(r.before[0] > 0 && r.before[1] > 0, 'tab 2 made its calls while the move was under way (raw records under both tags)', r)
     eq([r.cart, r.last], [['apple', 'pear'], DRAFTS - 1], 'tab 2 during the move: [update(\'cart\')\'s result, the last draft]')

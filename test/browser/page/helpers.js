@@ -204,6 +204,20 @@ window.vt = {
       }
     })
   },
+  /** How many raw records carry each liveness key in `ks`, by the store's `[k, p]` index (`live`), without visitstore. */
+  async countLive(name, ks) {
+    const db = await this.rawOpen(name)
+    const index = db.transaction('records').objectStore('records').index('live')
+    try {
+      return await Promise.all(ks.map((k) => new Promise((resolve, reject) => {
+        const count = index.count(IDBKeyRange.bound([k], [k, []]))
+        count.onsuccess = () => resolve(count.result)
+        count.onerror = () => reject(count.error)
+      })))
+    } finally {
+      db.close()
+    }
+  },
   /**
    * The raw records of the store's layout, read without visitstore: `[[key, record], ...]` of the
    * object store `records` (keyPath `p`). On a database of today's release (version 1: object store
