@@ -115,17 +115,20 @@ function fireEnd(sync: Sync, ended: SessionSnapshot): void {
 const isLogin = (previous: SessionSnapshot, next: SessionSnapshot) =>
   next.tag !== null && previous.tag !== next.tag && (previous.state === 'none' || previous.state === 'anonymous' || (previous.state === 'unknown' && previous.tag === null))
 
+/** Whether switching from the current state to `next` moves the data (keepOnLogin at a login) instead of purging it. */
+const moves = (sync: Sync, next: SessionSnapshot, force: boolean) => !force && sync.o.keepOnLogin === true && isLogin(sync.current, next)
+
 /** Switches to `next` first (reads and writes from here on use its tag), then purges; resolves to the keys purged. */
 async function apply(sync: Sync, next: SessionSnapshot, source: 'local' | 'remote', force = false, elsewhere: readonly string[] = [], at = tick(sync)): Promise<string[]> {
   const previous = sync.current
   const changed = previous.tag !== next.tag || previous.state !== next.state
+  const keep = moves(sync, next, force)
   sync.current = next
   sync.appliedAt = at
   // This tab's requests from now on are newer than the answer applied, whatever the clock says.
   sync.tick = Math.max(sync.tick, at)
   scheduleExpiry(sync)
   if (!changed && !force) return []
-  const keep = !force && sync.o.keepOnLogin === true && isLogin(previous, next)
   const purged = await sync.host.apply({ previous, next, keep, force, remote: source === 'remote' })
   sync.host.purged([...new Set([...purged, ...elsewhere])], source)
   if (previous.tag !== null && next.tag === null) fireEnd(sync, previous)
@@ -139,7 +142,7 @@ async function apply(sync: Sync, next: SessionSnapshot, source: 'local' | 'remot
  * reads and writes waiting for it, instead of taking the moving records for another session's.
  */
 async function adopt(sync: Sync, next: SessionSnapshot, force = false, at = tick(sync)): Promise<void> {
-  const early = !force && sync.o.keepOnLogin === true && isLogin(sync.current, next)
+  const early = moves(sync, next, force)
   const tell = (purged: string[]) => sync.host.post({ t: 's', snapshot: next, purged, force, at })
   if (early) tell([])
   const purged = await apply(sync, next, 'local', force, [], at)

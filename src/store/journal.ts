@@ -148,7 +148,10 @@ export async function clearAcrossTiers(ctx: StoreContext, lifetime: string, rang
 }
 
 /** The commit mark: the number of the newest batch whose cookies, and all earlier ones', were written. */
-const markOf = (ctx: StoreContext) => parseInt(ctx.cookies.current(COMMIT_KEY) ?? '0', 36) || 0
+const markOf = (ctx: StoreContext) => markIn(ctx.cookies.current(COMMIT_KEY))
+/** A mark cookie's value (or an entry's number) as a number; 0 for none. */
+const markIn = (raw: string | undefined) => parseInt(raw ?? '', 36) || 0
+const idOf = (entry: { p: string }) => markIn(entry.p.slice(JOURNAL.length))
 
 /**
  * The IndexedDB part and the journal entry in one transaction; the records replaced come back for
@@ -176,17 +179,19 @@ function commitRecords(client: ClientTier, puts: StoredRecord[], dels: string[],
 }
 
 const writtenOf = (raw: unknown): Written => (raw as { v?: Written } | undefined)?.v ?? [0, 0, 0]
-const probing = new WeakSet<StoreContext>()
+/** When the probe this tab knows of was written, while it waits: its timer is armed. */
+const probes = new WeakMap<StoreContext, number>()
 
 /**
  * Notes in IndexedDB (WRITTEN), in the background, that mark `mark` (0: none) was just written to
  * the jar: it becomes the probe if there is none; a probe written DURABLE_MS ago becomes durable.
- * While a probe waits, a timer notes again then, with the mark the jar holds. A note lost only
- * means more to replay.
+ * While a probe waits, a timer notes again then, with the mark the jar holds, and notes before
+ * that are skipped (they would change nothing). A note lost only means more to replay.
  */
 function noteWritten(ctx: StoreContext, mark: number): void {
-  if (ctx.client.mode !== 'indexeddb') return
-  ctx.client.run('readwrite', (tx, done) => tx.get(WRITTEN, (raw) => {
+  const since = probes.get(ctx)
+  if (ctx.client.mode !== 'indexeddb' || (since !== undefined && Date.now() >= since && Date.now() - since < DURABLE_MS)) return
+  ctx.client.run<number>('readwrite', (tx, done) => tx.get(WRITTEN, (raw) => {
     let [durable, probe, at] = writtenOf(raw)
     const now = Date.now()
     // A clock that went back proves nothing: the probe starts again.
@@ -196,21 +201,24 @@ function noteWritten(ctx: StoreContext, mark: number): void {
     }
     if (!probe && mark > durable) [probe, at] = [mark, now]
     tx.put({ p: WRITTEN, v: [durable, probe, at] })
-    done(probe)
-  })).then((waiting) => {
-    if (!waiting || probing.has(ctx)) return
-    probing.add(ctx)
-    unref(setTimeout(() => {
-      probing.delete(ctx)
-      if (!ctx.closed) noteWritten(ctx, markNow(ctx))
-    }, DURABLE_MS + 1000))
+    done(probe && at)
+  })).then((at) => {
+    const armed = probes.has(ctx)
+    if (!at) return probes.delete(ctx)
+    probes.set(ctx, at)
+    if (!armed) {
+      unref(setTimeout(() => {
+        probes.delete(ctx)
+        if (!ctx.closed) noteWritten(ctx, markNow(ctx))
+      }, DURABLE_MS + 1000))
+    }
   }, () => {})
 }
 
 /** The mark in the jar now (outside a section); 0 when unreadable. */
 function markNow(ctx: StoreContext): number {
   try {
-    return parseInt(ctx.cookies.read(COMMIT_KEY) as string, 36) || 0
+    return markIn(ctx.cookies.read(COMMIT_KEY))
   } catch {
     return 0
   }
@@ -266,7 +274,7 @@ async function catchUpAll<T>(ctx: StoreContext, records: { p: string }[], ended:
   const [mark, jar, value] = await ctx.cookies.section(() => {
     const mark = Math.max(markOf(ctx), durable)
     const pending = (records as { p: string, v: JournalCookies }[])
-      .filter((e) => e.p !== WRITTEN && parseInt(e.p.slice(JOURNAL.length), 36) > mark)
+      .filter((e) => e.p !== WRITTEN && idOf(e) > mark)
       .map((e) => ({ p: e.p, v: e.v.filter(([key]) => alive(key)) }))
     const newest = pending.at(-1)
     // A killed WebKitGTK can lose a cookie outright: its cookie database replaces a cookie with a
@@ -277,7 +285,7 @@ async function catchUpAll<T>(ctx: StoreContext, records: { p: string }[], ended:
     let wrote = 0
     try {
       if (newest) {
-        wrote = parseInt(newest.p.slice(JOURNAL.length), 36)
+        wrote = idOf(newest)
         ctx.cookies.write([...catchUp(ctx, [...pending, ...torn]), { key: COMMIT_KEY, encoded: wrote.toString(36) }])
       }
     } catch (err) {

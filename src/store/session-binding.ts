@@ -85,8 +85,8 @@ const STATES: readonly SessionSnapshot['state'][] = ['none', 'anonymous', 'activ
  * another session's. The cookie holds the state and the tag, which the server made.
  */
 async function saved(ctx: StoreContext): Promise<SessionSnapshot | undefined> {
-  const raw = (await ctx.client.read([SESSION_RECORD]))[0] as { v?: SessionSnapshot } | undefined
-  if (ctx.client.mode === 'indexeddb') return raw?.v
+  await ctx.client.open()
+  if (ctx.client.mode === 'indexeddb') return ((await ctx.client.read([SESSION_RECORD]))[0] as { v?: SessionSnapshot } | undefined)?.v
   try {
     const value = ctx.cookies.available ? ctx.cookies.readForeign(ctx.names.cookie(STATE_KEY)) : undefined
     const state = STATES[Number(value?.[0])]
