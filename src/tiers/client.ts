@@ -67,8 +67,6 @@ export function createClientTier(openBackend: () => Promise<RecordBackend>, onFa
     writes.flush()
     return writing.then(open)
   }
-  const call = <K extends keyof RecordBackend>(name: K) =>
-    ((...args: unknown[]) => ordered().then((b) => (b[name] as (...a: unknown[]) => unknown)(...args))) as RecordBackend[K]
   // Reads asked for while the database opens, or in one tick, share one readonly transaction: at
   // a cold start the saved session state and the app's first get take one round trip, not two.
   // A batch is flushed only by its scheduled run, which has the backend at hand: its transaction is
@@ -78,6 +76,13 @@ export function createClientTier(openBackend: () => Promise<RecordBackend>, onFa
     at = b
     run()
   }), (batch) => void readBatch(at, batch))
+  // A read asked for after a write (here, or by write() below) starts a new batch, which waits for
+  // it: a batch already gathering had its transaction asked for before the write's.
+  const call = <K extends keyof RecordBackend>(name: K, changes = false) =>
+    ((...args: unknown[]) => {
+      if (changes || args[0] === 'readwrite') reads.close()
+      return ordered().then((b) => (b[name] as (...a: unknown[]) => unknown)(...args))
+    }) as RecordBackend[K]
   return {
     get mode() { return mode },
     open,
@@ -99,13 +104,13 @@ export function createClientTier(openBackend: () => Promise<RecordBackend>, onFa
     }))),
     run: call('run'),
     getMany: call('getMany'),
-    deleteExpired: call('deleteExpired'),
+    deleteExpired: call('deleteExpired', true),
     keys: call('keys'),
     keysOf: call('keysOf'),
     livenessKeys: call('livenessKeys'),
     expired: call('expired'),
     range: call('range'),
-    deleteRange: call('deleteRange'),
+    deleteRange: call('deleteRange', true),
     close: () => void backend?.then((b) => b.close()),
   }
 }
