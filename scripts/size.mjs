@@ -68,10 +68,15 @@ import { rollup } from 'rollup'
 // used, every page load of a synced session removed the session cookies the last page wrote (no
 // state saved, so taken for another session's); the state is kept in a session cookie
 // (store/session-binding.ts saved; test/session.test.ts, browser 7k).
+// Raised by 100 B (IIFE 20,750; core 17,850; core + session 20,650): ~20 B: a get right after an
+// update read the value before it (tiers/client.ts: a readwrite transaction ends the read batch;
+// test/order.test.ts, browser r12). ~70 B: session writes called after an un-awaited end() were
+// purged by it, and reads after it (or after a delete called before it) gave the ended session's
+// values (store/session-binding.ts, context.ts endedCookie; test/order-session.test.ts, browser r20).
 const budgets = [
-  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 20650, bytes: async () => readFileSync('dist/visitstore.iife.js') },
-  { name: "import { createStore } from 'visitstore'", limit: 17750, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
-  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 20550, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
+  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 20750, bytes: async () => readFileSync('dist/visitstore.iife.js') },
+  { name: "import { createStore } from 'visitstore'", limit: 17850, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
+  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 20650, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
   { name: "import { useStoreValue } from 'visitstore/react' (without React)", limit: 600, bytes: () => bundle("export { useStoreValue } from './dist/react.js'") },
 ]
 

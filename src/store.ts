@@ -34,7 +34,7 @@ export function createStore<S extends object = never, const C extends KeysFor<S>
   // The database opens first: a cold start's first read waits on nothing else.
   void ctx.client.open()
   ctx.session = attachSession(ctx)
-  void ctx.session.started.then(() => { ctx.purges.started = true; ctx.purges.fresh.clear() })
+  void ctx.session.started.then(() => { ctx.purges.started = true })
   // The browser-session stamp (a cookie read, a lock) is agreed once the reads asked for while
   // the database opened (the app's first get among them) are answered: they wait on nothing else.
   ctx.marker.settled = ctx.client.read([]).catch(() => []).then(nextTask).then(() => settleMarker(ctx))

@@ -69,14 +69,18 @@ export interface StoreContext {
    * written and then purged (store/write.ts): otherwise it would outlive the session it was called
    * in. Until the session's first answer is in (`started`), only `end()` counts: a write made
    * before that answer is meant for the session it finds (a session key's write waits for it; a
-   * cookie's does not, so that answer's purge leaves the cookie keys written meanwhile: `fresh`).
+   * cookie's does not, so that answer's purge leaves the cookie keys written meanwhile). `written`:
+   * the count when this tab last wrote each cookie key; a purge leaves the session cookies written
+   * since it was counted (called after it), and the first answer's those written before it.
+   * `cleared`: the count whose session cookies are removed; until then the others read as missing.
    * `moves`: the liveness keys' moves this tab learnt of (a login with keepOnLogin, a new browser-
    * session stamp), each as the function that maps an old liveness key to its new one: a session
    * record planned before one and written after it lands where the data went, not behind it.
-   * `applying`: resolves once the moves of session records under way here are done (sessionLive
-   * waits for it: a read during a move would find the data gone, and a write would overwrite it).
+   * `applying`: resolves once the moves of session records under way here, and the purges of
+   * `end()`, are done (sessionLive waits for it: a read during a move would find the data gone, a
+   * write would overwrite it; one during an end() would read what it purges, or be purged by it).
    */
-  readonly purges: { count: number, started: boolean, fresh: Set<string>, moves: ((k: string) => string)[], applying: Promise<unknown> }
+  readonly purges: { count: number, cleared: number, started: boolean, written: Map<string, number>, moves: ((k: string) => string)[], applying: Promise<unknown> }
   /** Status fields the tiers do not tell by themselves. */
   readonly flags: { indexeddb: StoreStatus['indexeddb'], browserSession: StoreStatus['browserSession'], session: StoreStatus['session'] }
   /** Clean-up for close(). */
@@ -137,7 +141,7 @@ export function createContext(config: StoreConfig): StoreContext {
     session: undefined as unknown as SessionController,
     recovered: Promise.resolve(),
     turns: { recovered: false, ahead: new Set() },
-    purges: { count: 0, started: false, fresh: new Set(), moves: [], applying: Promise.resolve() },
+    purges: { count: 0, cleared: 0, started: false, written: new Map(), moves: [], applying: Promise.resolve() },
     flags,
     stops: [],
     cookieSeen: new Map(),
@@ -219,11 +223,19 @@ export function assertOpen(ctx: StoreContext, what: string): void {
   if (ctx.closed) throw new VisitStoreError('STORAGE_UNAVAILABLE', `${what}: this store was closed; create a new one with createStore.`)
 }
 
-/** `work`, a move of session records under way (a login with keepOnLogin, a new stamp): session reads and writes wait for it (store/marker.ts sessionLive). */
+/** `work`, a move of session records under way (a login with keepOnLogin, a new stamp) or an end()'s purge: session reads and writes wait for it (store/marker.ts sessionLive). */
 export function applying<T>(ctx: StoreContext, work: Promise<T>): Promise<T> {
   ctx.purges.applying = Promise.all([ctx.purges.applying, work.catch(() => {})])
   return work
 }
+
+/**
+ * Whether the jar's cookie of `key` (declared `lifetime`) is of a session a purge of this tab
+ * ended, its removal still to come (it waits for the cookie section): it reads as missing. One
+ * this tab wrote since the purge was counted stays, and reads as written.
+ */
+export const endedCookie = (ctx: StoreContext, key: string, lifetime: string): boolean =>
+  ctx.purges.cleared < ctx.purges.count && lifetime === 'session' && (ctx.purges.written.get(key) ?? -1) < ctx.purges.count
 
 /** Notifies `watch` callbacks of `key`. */
 export function notify(ctx: StoreContext, key: string, value: unknown, source: WatchInfo['source'] = 'local'): void {
@@ -238,7 +250,7 @@ export function writeInSection(ctx: StoreContext, cookies: CookieWrite[]): void 
   ctx.cookies.write(cookies)
   for (const w of cookies) {
     if (ctx.cookieSeen.has(w.key)) ctx.cookieSeen.set(w.key, w.encoded)
-    if (!ctx.purges.started) ctx.purges.fresh.add(w.key)
+    ctx.purges.written.set(w.key, ctx.purges.count)
   }
 }
 

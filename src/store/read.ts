@@ -3,12 +3,12 @@ import { VisitStoreError } from '../errors.js'
 import type { KeySpec } from '../keys.js'
 import { judge, type StoredRecord } from '../records.js'
 import { validate, type Checked } from '../validation.js'
-import { assertOpen, type StoreContext } from './context.js'
+import { assertOpen, endedCookie, type StoreContext } from './context.js'
 import { clientFor, sessionLive } from './marker.js'
 
-/** The raw text of a cookie or tab key now (cookies: still encoded). */
+/** The raw text of a cookie or tab key now (cookies: still encoded; one a purge ended reads as missing). */
 export const rawSync = (ctx: StoreContext, key: string, spec: KeySpec): string | undefined =>
-  (spec.tier === 'cookie' ? ctx.cookies.read(key) : ctx.tab.read(key))
+  (spec.tier !== 'cookie' ? ctx.tab.read(key) : endedCookie(ctx, key, spec.lifetime) ? undefined : ctx.cookies.read(key))
 
 /** Decodes a cookie or tab value; an undecodable one (edited by hand) reads as missing and fires `invalid`. */
 export function decodeSync(ctx: StoreContext, key: string, spec: KeySpec, raw: string | undefined): unknown {

@@ -23,57 +23,67 @@ const SESSION_RECORD = '$session'
  * for the next page load. Resolves to the declared keys purged.
  */
 export function applySessionChange(ctx: StoreContext, change: SessionApply): Promise<string[]> {
-  // A move: reads and writes of session records wait for it (a purge needs no wait: what it
-  // deletes reads as missing already, and what is written meanwhile carries the new tag).
-  return change.keep ? applying(ctx, applyNow(ctx, change)) : applyNow(ctx, change)
+  // A move, or an end() (which purges the current liveness key too): session reads and writes
+  // wait for it, or they would find the data gone, overwrite it, or be deleted by it. Other purges
+  // need no wait: what they delete reads as missing already, and what is written meanwhile carries
+  // the new tag.
+  return change.keep || change.force ? applying(ctx, applyNow(ctx, change)) : applyNow(ctx, change)
 }
 
 async function applyNow(ctx: StoreContext, { previous, next, keep, force, remote }: SessionApply): Promise<string[]> {
   // With no state known before (nothing saved), the cookies may be of any session: they go.
   const purging = !keep && (force || previous.tag !== next.tag || previous.state === 'unknown')
   // In the call (the sync switched to `next` in it too): writes called before it that are still on
-  // their way drop their session part. The start-up answer's purge is for the session the last page
+  // their way drop their session part, and the session cookies read as missing until they are
+  // removed (context.ts endedCookie). The start-up answer's purge is for the session the last page
   // left, not for what this page wrote while waiting for it; an end() is always counted.
-  if (purging && (force || ctx.purges.started)) ctx.purges.count++
-  // A move (here, or done by the tab that announced it): writes still on their way follow it.
-  const move = mover(1, previous.tag ?? '', next.tag)
-  if (keep) ctx.purges.moves.push(move)
-  await ctx.marker.settled
-  const client = clientFor(ctx, true)
-  const purged: string[] = []
-  // A change this tab learnt from its own answer may have been applied by another tab already: the
-  // state saved for the next page is `next` (this tab missed the message, or was in the back/forward
-  // cache, or started before it). That tab purged; what the new session wrote since must stay.
-  const last = remote || force ? undefined : await saved(ctx)
-  const applied = remote || (last?.tag === next.tag && last.state === next.state)
-  // Its watchers of session keys then hear the other tab's purge and writes, which nobody told them of.
-  if (applied && !remote) reread(ctx, ctx.watchers.listened().filter((key) => declaredAs(ctx.keys, key, undefined, 'session')))
-  // The tab that applied the change purged or moved the shared data. A move runs here as well:
-  // what this tab wrote in the old session after it, before hearing of it, goes along.
-  const here = !applied || client !== ctx.client
-  if (!here && !keep) return purged
-  for (const k of await client.livenessKeys()) {
-    if (!force && partsOf(k)[1] === (next.tag ?? '')) continue
-    const to = move(k)
-    if (keep && to !== k) await dropLivenessKey(ctx, client, k, to)
-    else if (here) purged.push(...await dropLivenessKey(ctx, client, k))
+  const mine = purging && (force || ctx.purges.started) ? ++ctx.purges.count : 0
+  try {
+    // A move (here, or done by the tab that announced it): writes still on their way follow it.
+    const move = mover(1, previous.tag ?? '', next.tag)
+    if (keep) ctx.purges.moves.push(move)
+    await ctx.marker.settled
+    const client = clientFor(ctx, true)
+    const purged: string[] = []
+    // A change this tab learnt from its own answer may have been applied by another tab already: the
+    // state saved for the next page is `next` (this tab missed the message, or was in the back/forward
+    // cache, or started before it). That tab purged; what the new session wrote since must stay.
+    const last = remote || force ? undefined : await saved(ctx)
+    const applied = remote || (last?.tag === next.tag && last.state === next.state)
+    // Its watchers of session keys then hear the other tab's purge and writes, which nobody told them of.
+    if (applied && !remote) reread(ctx, ctx.watchers.listened().filter((key) => declaredAs(ctx.keys, key, undefined, 'session')))
+    // The tab that applied the change purged or moved the shared data. A move runs here as well:
+    // what this tab wrote in the old session after it, before hearing of it, goes along.
+    const here = !applied || client !== ctx.client
+    if (!here && !keep) return purged
+    if (here && purging && ctx.cookies.available) {
+      // Cookies first: they go to the server with every request. Listed in the section, after the
+      // cookies of batches a tab gone halfway left to a replay (store/journal.ts): theirs go too.
+      // What this tab wrote since the change stays: it was called after it (older writes drop their
+      // session part, store/write.ts). The first answer's purge leaves what this page wrote before it.
+      purged.push(...await purgeInOrder(ctx, () => {
+        const cookies = ctx.cookies.keys().filter((key) => ctx.keys.find(key)?.lifetime === 'session' && !((ctx.purges.written.get(key) ?? -1) >= mine))
+        ctx.cookies.write(cookies.map((key) => ({ key, encoded: undefined })))
+        ctx.purges.cleared = Math.max(ctx.purges.cleared, mine)
+        return cookies
+      }))
+    }
+    for (const k of await client.livenessKeys()) {
+      if (!force && partsOf(k)[1] === (next.tag ?? '')) continue
+      const to = move(k)
+      if (keep && to !== k) await dropLivenessKey(ctx, client, k, to)
+      else if (here) purged.push(...await dropLivenessKey(ctx, client, k))
+    }
+    if (!here) return purged
+    if (next.state !== 'unknown') {
+      if (ctx.client.mode === 'indexeddb') await ctx.client.write({ put: [{ p: SESSION_RECORD, v: next }], what: () => 'saving the session state' })
+      else if (ctx.cookies.available) await ctx.cookies.section(() => ctx.cookies.write([{ key: STATE_KEY, encoded: STATES.indexOf(next.state) + encodeURIComponent(next.tag ?? '') }]))
+    }
+    return [...new Set(purged)].filter((key) => ctx.keys.find(key))
+  } finally {
+    // Its cookies removed (above), or by the other tab that applied it (which tells once it has), or failed (reported).
+    ctx.purges.cleared = Math.max(ctx.purges.cleared, mine)
   }
-  if (!here) return purged
-  if (purging && ctx.cookies.available) {
-    // The first answer's purge leaves the cookies this page wrote while waiting for it (see above).
-    // Listed in the section, after the cookies of batches a tab gone halfway left to a replay
-    // (store/journal.ts): theirs go too.
-    purged.push(...await purgeInOrder(ctx, () => {
-      const cookies = ctx.cookies.keys().filter((key) => ctx.keys.find(key)?.lifetime === 'session' && (force || ctx.purges.started || !ctx.purges.fresh.has(key)))
-      ctx.cookies.write(cookies.map((key) => ({ key, encoded: undefined })))
-      return cookies
-    }))
-  }
-  if (next.state !== 'unknown') {
-    if (ctx.client.mode === 'indexeddb') await ctx.client.write({ put: [{ p: SESSION_RECORD, v: next }], what: () => 'saving the session state' })
-    else if (ctx.cookies.available) await ctx.cookies.section(() => ctx.cookies.write([{ key: STATE_KEY, encoded: STATES.indexOf(next.state) + encodeURIComponent(next.tag ?? '') }]))
-  }
-  return [...new Set(purged)].filter((key) => ctx.keys.find(key))
 }
 
 const STATES: readonly SessionSnapshot['state'][] = ['none', 'anonymous', 'active']
@@ -147,8 +157,9 @@ export function localSession(ctx: StoreContext): SessionController {
     tag: () => undefined,
     receive(message) {
       if (message.t !== 's') return
-      // Another tab's end(): this tab's writes still on their way are covered by it too.
-      ctx.purges.count++
+      // Another tab's end(): this tab's writes still on their way are covered by it too. That
+      // tab removed the session cookies before it told.
+      ctx.purges.cleared = ++ctx.purges.count
       host.purged(message.purged, 'remote')
     },
     close: () => events.clear(),

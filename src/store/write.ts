@@ -4,7 +4,7 @@ import type { KeySpec } from '../keys.js'
 import { makeRecord, type StoredRecord } from '../records.js'
 import type { CookieWrite } from '../tiers/cookie.js'
 import { validate, type Checked } from '../validation.js'
-import { assertOpen, inTurn, notify, waits, writeInSection, type StoreContext } from './context.js'
+import { assertOpen, endedCookie, inTurn, notify, waits, writeInSection, type StoreContext } from './context.js'
 import { commitAcrossTiers } from './journal.js'
 import { clientFor, sessionLive } from './marker.js'
 import { checkReadNow, decodeSync, recordValue } from './read.js'
@@ -284,7 +284,8 @@ export async function update(ctx: StoreContext, key: string, fn: (current: unkno
   }
   const write = () => {
     const cookie = spec.tier === 'cookie'
-    next = nextValue(ctx, key, spec, decodeSync(ctx, key, spec, cookie ? ctx.cookies.current(key) : ctx.tab.read(key)), fn)
+    const raw = !cookie ? ctx.tab.read(key) : endedCookie(ctx, key, spec.lifetime) ? undefined : ctx.cookies.current(key)
+    next = nextValue(ctx, key, spec, decodeSync(ctx, key, spec, raw), fn)
     const p = encode([key], [spec], [next], '', undefined)
     if (cookie) writeInSection(ctx, p.cookies)
     else writeTab(ctx, p.tab)
