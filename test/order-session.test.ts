@@ -39,7 +39,7 @@ describe('end() not awaited', () => {
     ['no session sync', undefined],
     ['signed out', null],
     ['signed in', 'T1'],
-  ] as const)('%s: writes called after it are kept; a get and a peek after it, and a get after a delete called before it, read missing', async (_, tag) => {
+  ] as const)('%s: writes called after it are kept; a get, a peek and keys() after it, and a get after a delete called before it, see none of the ended session', async (_, tag) => {
     if (tag !== undefined) stubSessionServer({ body: { tag } })
     const store = createStore<Schema>({ name: 'ends', keys, backends: { indexedDB: new IDBFactory() }, ...(tag === undefined ? {} : { session: sessionSync({ endpoint: '/session' }) }) })
     open.push(store)
@@ -50,11 +50,24 @@ describe('end() not awaited', () => {
     const ended = store.session.end()
     const peeked = store.peek('locale')
     const after = store.get('locale')
+    const listed = store.keys()
     await Promise.all([deleted, ended, store.setMany({ cart: 'new', locale: 'new' })])
     expect([await before, peeked, await after]).toEqual([undefined, undefined, undefined])
+    expect(await listed).toEqual(['visits'])
     expect(await store.getMany(['cart', 'locale', 'visits'])).toEqual({ cart: 'new', locale: 'new', visits: 1 })
     expect(cookieJar().ends_locale).toBe('new')
   })
+})
+
+test('keys() called right after an un-awaited end() lists none of the ended session\'s keys', async () => {
+  const store = createStore<Schema>({ name: 'endk', keys, backends: { indexedDB: new IDBFactory() } })
+  open.push(store)
+  await store.ready
+  await store.setMany({ cart: 'old', locale: 'old', visits: 1, theme: 't' })
+  const ended = store.session.end()
+  expect(await store.keys()).toEqual(['theme', 'visits'])
+  await ended
+  expect(await store.keys()).toEqual(['theme', 'visits'])
 })
 
 describe.each([

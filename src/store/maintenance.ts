@@ -5,7 +5,7 @@ import { partsOf, type StoredRecord } from '../records.js'
 import { after } from '../tiers/backend.js'
 import type { ClientTier } from '../tiers/client.js'
 import type { Lifetime } from '../types.js'
-import { assertOpen, inTurn, notify, report, type StoreContext } from './context.js'
+import { assertOpen, endedCookie, inTurn, notify, report, type StoreContext } from './context.js'
 import { clientFor, sessionLive } from './marker.js'
 import { clearAcrossTiers } from './journal.js'
 import { get } from './read.js'
@@ -23,7 +23,8 @@ const declares = (ctx: StoreContext, tier: HomeTier, lifetime?: Lifetime) =>
 /** `store.keys(prefix)`: the stored keys, sorted; IndexedDB's listed from its key ranges and indexes, without reading values. */
 export async function listKeys(ctx: StoreContext, prefix = ''): Promise<string[]> {
   assertOpen(ctx, 'keys()')
-  const found = ctx.cookies.keys().filter((k) => declaredAs(ctx.keys, k, 'cookie'))
+  // Not the session cookies a purge under way ended (they read as missing).
+  const found = ctx.cookies.keys().filter((k) => declaredAs(ctx.keys, k, 'cookie') && !endedCookie(ctx, k, ctx.keys.resolve(k).lifetime))
   if (declares(ctx, 'sessionStorage')) found.push(...ctx.tab.keys().filter((k) => declaredAs(ctx.keys, k, 'sessionStorage')))
   if (declares(ctx, 'indexeddb', 'persistent')) {
     const keys = (await ctx.client.keys(prefix)).filter((k) => declaredAs(ctx.keys, k, 'indexeddb', 'persistent'))

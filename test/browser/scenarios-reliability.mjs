@@ -1493,17 +1493,19 @@ const R20_DRAFTS = 2000
  * In the page: per trial a new store with R20_DRAFTS session records (the purge has work to do),
  * a session cookie `visit` and a session record `cart`. Calls, none awaited: delete(cart) and a
  * get of it; then session.end(); then peek and get of `visit`, setMany of `visit` and `cart`
- * (called after end(): they stay), and a set of a persistent key. Returns the trials whose
+ * (called after end(): they stay), and a set of a persistent key; keys() right after end() lists
+ * none of the ended session's (`seen`, the drafts; the keys written after it may be listed, as a
+ * read may see a later call's write). Returns the trials whose
  * outcome is not the call-order one.
  */
 const r20Trials = async ({ prefix, trials, drafts }) => {
-  const keys = { visit: { lifetime: 'session', serverVisible: true }, cart: { lifetime: 'session' }, 'd:*': { lifetime: 'session' }, prefs: { lifetime: 'persistent' } }
+  const keys = { visit: { lifetime: 'session', serverVisible: true }, seen: { lifetime: 'session', serverVisible: true }, cart: { lifetime: 'session' }, 'd:*': { lifetime: 'session' }, prefs: { lifetime: 'persistent' } }
   const wrong = []
   for (let t = 0; t < trials; t++) {
     const name = `${prefix}${t}`
     const store = window.VisitStore.createStore({ name, keys })
     await store.ready
-    const values = { visit: 'old', cart: ['old'] }
+    const values = { visit: 'old', seen: 'old', cart: ['old'] }
     for (let i = 0; i < drafts; i++) values[`d:${i}`] = i
     await store.setMany(values)
     const deleted = store.delete('cart')
@@ -1512,11 +1514,12 @@ const r20Trials = async ({ prefix, trials, drafts }) => {
     for (let i = 0; i < t % 3; i++) await null
     const peeked = store.peek('visit')
     const readAfter = store.get('visit')
+    const listed = store.keys()
     const calls = [deleted, ended, store.setMany({ visit: 'new', cart: ['new'] }), store.set('prefs', t)]
     const outcomes = (await Promise.allSettled(calls)).map((o) => o.status)
     const got = await store.getMany(['visit', 'cart', 'd:0', 'prefs'])
-    const seen = { outcomes, readBefore: await readBefore, peeked, readAfter: await readAfter, got, cookie: window.vt.cookie(`${name}_visit`) ?? undefined }
-    const want = { outcomes: outcomes.map(() => 'fulfilled'), readBefore: undefined, peeked: undefined, readAfter: undefined, got: { visit: 'new', cart: ['new'], 'd:0': undefined, prefs: t }, cookie: 'new' }
+    const seen = { outcomes, readBefore: await readBefore, peeked, readAfter: await readAfter, listed: (await listed).filter((key) => !['visit', 'cart', 'prefs'].includes(key)), got, cookie: window.vt.cookie(`${name}_visit`) ?? undefined }
+    const want = { outcomes: outcomes.map(() => 'fulfilled'), readBefore: undefined, peeked: undefined, readAfter: undefined, listed: [], got: { visit: 'new', cart: ['new'], 'd:0': undefined, prefs: t }, cookie: 'new' }
     // Only what differs, as field=got (want).
     const off = Object.keys(want).filter((k) => JSON.stringify(seen[k]) !== JSON.stringify(want[k])).map((k) => `${k}=${JSON.stringify(seen[k])} (want ${JSON.stringify(want[k])})`)
     if (off.length) wrong.push(`trial ${t}: ${off.join('; ')}`)
@@ -1528,12 +1531,12 @@ const r20Trials = async ({ prefix, trials, drafts }) => {
 
 const afterEnd = {
   id: 'r20',
-  name: `session.end() not awaited, with ${R20_DRAFTS} session records to purge (${R20_TRIALS} trials): a delete and a get called before it read missing; a peek and a get of the session cookie after it read missing; a setMany of a session cookie and record called after it is kept`,
+  name: `session.end() not awaited, with ${R20_DRAFTS} session records to purge (${R20_TRIALS} trials): a delete and a get called before it read missing; a peek and a get of the session cookie after it read missing, and keys() lists none of the ended session's; a setMany of a session cookie and record called after it is kept`,
   group: 'live',
   async run({ tab, server }) {
     const page = await tab()
     await page.goto(server.url('/'))
-    eq(await page.evaluate(r20Trials, { prefix: `r20${rand()}x`, trials: R20_TRIALS, drafts: R20_DRAFTS }), [], 'trials whose outcome is not the call-order one: [outcomes, get before end(), peek and get after it, getMany, the visit cookie]')
+    eq(await page.evaluate(r20Trials, { prefix: `r20${rand()}x`, trials: R20_TRIALS, drafts: R20_DRAFTS }), [], 'trials whose outcome is not the call-order one: [outcomes, get before end(), peek, get and keys() after it, getMany, the visit cookie]')
   },
 }
 
