@@ -909,158 +909,39 @@ const concurrentUpdates = {
 const N7_ROUNDS = 70
 
 /**
- * In the page: `rounds` seeded rounds of 1-6 calls (set, setMany, delete, update, clear, get,
- * getMany) over a persistent and a session cookie key, a persistent and a session IndexedDB key
- * (4 KB values) and a tab key, awaited or not at random; a round may end with a session change
- * (POST /login?user=…, /login?…&same=1, /visit or /logout, then refresh(); or session.end()),
- * awaited. The model applies a purge where the change purges (a new tag; end()), leaves the data
- * where it moves it (keepOnLogin at a login from no session or an anonymous one). Judged as in
- * test/order-session.test.ts: an update's input, each read, and the state after each round
- * (getMany and document.cookie). Resolves to { mismatches, purges, moves }.
+ * In the page: test/order-session.test.ts's rounds (page/session-rounds.js, imported from the
+ * suite's server) on a store synced with Express: the server side of a session change is a POST
+ * to /login?user=…, /login?user=…&same=1 (signed in without a new session ID), /visit (an
+ * anonymous session) or /logout, or nothing; values of the records are 4 KB. Resolves to
+ * { mismatches, purges, moves }.
  */
 const n7Rounds = async ({ name, rounds, seed, keepOnLogin }) => {
-  const keys = {
-    theme: { lifetime: 'persistent', serverVisible: true, type: 'string' },
-    locale: { lifetime: 'session', serverVisible: true, type: 'string' },
-    visits: { lifetime: 'persistent' },
-    cart: { lifetime: 'session' },
-    scroll: { lifetime: 'tab' },
-  }
-  const all = Object.keys(keys)
-  const sessionKeys = ['locale', 'cart']
-  const store = window.VisitStore.createStore({ name, keys, session: window.VisitStore.sessionSync({ endpoint: '/session', keepOnLogin }) })
+  const { ROUND_KEYS, sessionRounds } = await import('/session-rounds.js')
+  const store = window.VisitStore.createStore({ name, keys: ROUND_KEYS, session: window.VisitStore.sessionSync({ endpoint: '/session', keepOnLogin }) })
   await store.ready
-  const random = window.vt.seeded(seed)
   const pad = 'p'.repeat(4000)
-  const valueFor = (key, n) => (key === 'visits' || key === 'cart' ? { n, pad } : key === 'scroll' ? n : `${key}-${n}`)
-  const same = (a, b) => JSON.stringify(a) === JSON.stringify(b)
-  const show = (v) => (v && typeof v === 'object' ? `{n:${v.n}}` : String(v))
-  const cookieOf = (key) => {
-    const raw = window.vt.cookie(`${name}_${key}`)
-    return raw === null ? undefined : decodeURIComponent(raw)
-  }
-  const model = new Map()
-  const mismatches = []
-  let purges = 0
-  let moves = 0
-  for (let round = 0; round < rounds && mismatches.length < 5; round++) {
-    const log = []
-    const calls = []
-    const changes = []
-    const change = (key, value) => {
-      if (value === undefined) model.delete(key)
-      else model.set(key, value)
-      changes.push([key, value])
-    }
-    const reads = []
-    const updates = []
-    const pending = new Set()
-    let ambiguous = []
-    for (let i = 0, n = 1 + random(6); i < n; i++) {
-      const key = all[random(all.length)]
-      const other = all[random(all.length)]
-      const kind = random(12)
-      const v = round * 10 + i
-      const at = log.length
-      let made
-      if (kind <= 2) {
-        change(key, valueFor(key, v))
-        made = store.set(key, valueFor(key, v))
-        log.push(`set(${key})`)
-      } else if (kind === 3) {
-        const entries = Object.fromEntries([[key, valueFor(key, v)], [other, valueFor(other, v + 1)]])
-        for (const [k, value] of Object.entries(entries)) change(k, value)
-        made = store.setMany(entries)
-        log.push(`setMany(${key}, ${other})`)
-      } else if (kind === 4) {
-        change(key, undefined)
-        made = store.delete(key)
-        log.push(`delete(${key})`)
-      } else if (kind === 5) {
-        const u = { key, input: model.get(key), next: valueFor(key, v), at }
-        change(key, u.next)
-        updates.push(u)
-        pending.add(u)
-        made = store.update(key, (current) => {
-          u.seen = { value: current }
-          return u.next
-        }).finally(() => pending.delete(u))
-        log.push(`update(${key})`)
-      } else if (kind === 6) {
-        for (const k of all) change(k, undefined)
-        made = store.clear()
-        log.push('clear()')
-      } else if (kind <= 8) {
-        const asked = kind === 7 ? [key, other] : [key]
-        const got = kind === 7 ? store.getMany(asked) : store.get(key).then((value) => ({ [key]: value }))
-        reads.push({ asked, from: changes.length, before: asked.map((k) => model.get(k)), got, at })
-        made = got
-        log.push(kind === 7 ? `getMany(${key}, ${other})` : `get(${key})`)
-      } else {
-        // A session change ends the round; the model learns from the tag before and after it.
-        const before = { tag: store.session.tag, state: store.session.state }
-        const pick = random(6)
-        const path = pick === 0 ? `/login?user=u${v}` : pick === 1 ? `/login?user=u${v}&same=1` : pick === 2 ? '/visit' : pick === 3 ? '/logout' : null
-        const ending = pick >= 4
-        const pendingAtCall = [...pending]
-        if (ending) made = store.session.end()
-        else {
-          const answer = await fetch(path, { method: 'POST', credentials: 'same-origin' })
-          if (!answer.ok) mismatches.push(`round ${round}: POST ${path} answered ${answer.status}`)
-          made = store.session.refresh()
-        }
-        await made.catch((err) => mismatches.push(`round ${round}: ${ending ? 'end()' : 'refresh()'} rejected: ${err?.message ?? err}`))
-        const next = { tag: store.session.tag, state: store.session.state }
-        const moved = !ending && keepOnLogin && next.tag !== null && next.tag !== before.tag && (before.state === 'none' || before.state === 'anonymous')
-        const purging = ending || (next.tag !== before.tag && !moved)
-        log.push(`${ending ? 'end()' : `POST ${path}, refresh()`} → ${next.state}${purging ? ' (purge)' : moved ? ' (move)' : ''}`)
-        if (purging) {
-          purges++
-          ambiguous = pendingAtCall.filter((u) => sessionKeys.includes(u.key))
-          for (const k of sessionKeys) change(k, undefined)
-        } else if (moved) moves++
-        calls.push(made)
-        break
-      }
-      calls.push(made)
-      await window.vt.pause(random(6), made)
-    }
-    const where = `round ${round}: ${log.join(', ')}`
-    const failed = (await Promise.allSettled(calls)).filter((r) => r.status === 'rejected').map((r) => String(r.reason?.message ?? r.reason))
-    if (failed.length) mismatches.push(`${where}: rejected: ${failed.join('; ')}`)
-    for (const u of updates) {
-      const allowed = ambiguous.includes(u) ? [u.input, undefined] : [u.input]
-      if (!allowed.some((a) => same(a, u.seen?.value))) mismatches.push(`${where}: update(${u.key}) at call ${u.at} got ${show(u.seen?.value)}; allowed ${allowed.map(show).join(' or ')}`)
-    }
-    const state = await store.getMany(all)
-    for (const key of new Set(ambiguous.map((u) => u.key))) {
-      // Ran before the purge (result purged) or after it (result kept unless a later call cleared it).
-      const possible = [undefined, ...ambiguous.filter((u) => u.key === key).map((u) => u.next)]
-      if (!possible.some((p) => same(p, state[key]))) mismatches.push(`${where}: ${key} after updates on their way at the purge is ${show(state[key])}`)
-      change(key, state[key])
-    }
-    for (const read of reads) {
-      const got = await read.got.catch(() => ({}))
-      read.asked.forEach((k, n) => {
-        // A cookie read is not judged inside the round (WebKit's copy of the jar can lag the page's own writes).
-        if (keys[k].serverVisible) return
-        const possible = [read.before[n], ...changes.slice(read.from).filter(([c]) => c === k).map(([, value]) => value)]
-        if (!possible.some((p) => same(p, got[k]))) mismatches.push(`${where}: call ${read.at} read ${k} as ${show(got[k])}; allowed ${possible.map(show).join(' or ')}`)
-      })
-    }
-    const want = Object.fromEntries(all.map((k) => [k, model.get(k)]))
-    const cookiesWanted = () => same([cookieOf('theme'), cookieOf('locale')], [model.get('theme'), model.get('locale')])
-    let got = state
-    for (const end = Date.now() + 3000; (!same(got, want) || !cookiesWanted()) && Date.now() < end; got = await store.getMany(all)) {
-      await new Promise((resolve) => setTimeout(resolve, 50))
-    }
-    if (!same(got, want) || !cookiesWanted()) {
-      const brief = (o) => Object.fromEntries(all.map((k) => [k, show(o[k])]))
-      mismatches.push(`${where}: the store holds ${JSON.stringify(brief(got))}, cookies theme ${cookieOf('theme')} and locale ${cookieOf('locale')} (asked for up to 3 s); calls in order give ${JSON.stringify(brief(want))}`)
-    }
-  }
+  const result = await sessionRounds({
+    store,
+    rounds,
+    random: window.vt.seeded(seed),
+    keepOnLogin,
+    valueFor: (key, n) => (key === 'visits' || key === 'cart' ? { n, pad } : key === 'scroll' ? n : `${key}-${n}`),
+    async serverChange(pick, n) {
+      const path = [`/login?user=u${n}`, `/login?user=u${n}&same=1`, '/visit', '/logout'][pick]
+      if (!path) return 'no change on the server'
+      const answer = await fetch(path, { method: 'POST', credentials: 'same-origin' })
+      return `POST ${path} (${answer.status})`
+    },
+    pause: (kind, call) => window.vt.pause(kind, call),
+    cookieOf: (key) => {
+      const raw = window.vt.cookie(`${name}_${key}`)
+      return raw === null ? undefined : decodeURIComponent(raw)
+    },
+    cookieReads: false,
+    settleMs: 3000,
+  })
   store.close()
-  return { mismatches, purges, moves }
+  return result
 }
 
 const expressCallOrderWithChanges = {
