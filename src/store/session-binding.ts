@@ -38,6 +38,10 @@ async function applyNow(ctx: StoreContext, { previous, next, keep, force, remote
   // removed (context.ts endedCookie). The start-up answer's purge is for the session the last page
   // left, not for what this page wrote while waiting for it; an end() is always counted.
   const mine = purging && (force || ctx.purges.started) ? ++ctx.purges.count : 0
+  // An end()'s session cookies go in the call: the page may be leaving (a logout that navigates
+  // away at once), and they go to the server with the next request. The purge below still runs.
+  const now = force && ctx.cookies.available ? ctx.cookies.keys().filter((key) => ctx.keys.find(key)?.lifetime === 'session') : []
+  if (now.length) ctx.cookies.removeNow(now)
   try {
     // A move (here, or done by the tab that announced it): writes still on their way follow it.
     const move = mover(1, previous.tag ?? '', next.tag)
@@ -79,7 +83,7 @@ async function applyNow(ctx: StoreContext, { previous, next, keep, force, remote
       if (ctx.client.mode === 'indexeddb') await ctx.client.write({ put: [{ p: SESSION_RECORD, v: next }], what: () => 'saving the session state' })
       else if (ctx.cookies.available) await ctx.cookies.section(() => ctx.cookies.write([{ key: STATE_KEY, encoded: STATES.indexOf(next.state) + encodeURIComponent(next.tag ?? '') }]))
     }
-    return [...new Set(purged)].filter((key) => ctx.keys.find(key))
+    return [...new Set([...now, ...purged])].filter((key) => ctx.keys.find(key))
   } finally {
     // Its cookies removed (above), or by the other tab that applied it (which tells once it has), or failed (reported).
     ctx.purges.cleared = Math.max(ctx.purges.cleared, mine)

@@ -48,6 +48,8 @@ export interface CookieTier {
   check(writes: readonly CookieWrite[]): void
   /** Checks, then writes; all or nothing. */
   write(writes: readonly CookieWrite[]): void
+  /** Removes the cookies of `keys` at once, not waiting for the section (an end(): the page may be leaving): in the burst that holds it, else in the jar. */
+  removeNow(keys: readonly string[]): void
 }
 
 /** What the tier needs from its store. */
@@ -342,6 +344,10 @@ export function createCookieTier(o: CookieTierOptions): CookieTier {
     current: (key) => v.map?.get(key),
     settled: () => section.settled(),
     check,
+    removeNow(keys) {
+      const removals = keys.map((key) => ({ key, encoded: undefined, spec: o.keys.find(key) }))
+      if (!section.now(() => { for (const w of removals) put(w, v.map as Map<string, string>) })) for (const w of removals) rewrite(w.key, undefined)
+    },
     write(writes) {
       const view = v.map as Map<string, string>
       check(writes)
