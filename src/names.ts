@@ -20,6 +20,8 @@ export interface Names {
 export const MARKER_KEY = '$s'
 /** Store key of the journal's commit mark cookie (`shop_$c`). */
 export const COMMIT_KEY = '$c'
+/** Store key of the session cookie naming the browser-session stamps `end()` ended, newest first, `.`-separated (`shop_$x`). */
+export const ENDED_KEY = '$x'
 /** Store key of the session cookie holding the server session's state where IndexedDB cannot be used (`shop_$t`). */
 export const STATE_KEY = '$t'
 

@@ -11,7 +11,7 @@ import { checkMarker, settleMarker } from './store/marker.js'
 import { get, getMany, peek } from './store/read.js'
 import { localSession, sessionHost } from './store/session-binding.js'
 import { remove, set, update } from './store/write.js'
-import { listen, watch } from './store/watch.js'
+import { listen, reread, watch } from './store/watch.js'
 import type { KeysFor, SchemaFor, StoreOptions, StrictKeys, VisitStore } from './types.js'
 
 /**
@@ -119,7 +119,13 @@ function watchMarker(ctx: StoreContext): void {
       if (to !== k) await dropLivenessKey(ctx, ctx.client, k, to)
     }
   }
-  const check = () => void checkMarker(ctx, restamp)
+  // Another tab's end() this tab did not hear of: its writes still on their way are covered by
+  // it, and its watchers of session keys hear the data gone (that tab removed the cookies).
+  const ended = () => {
+    ctx.purges.cleared = ++ctx.purges.count
+    reread(ctx, ctx.watchers.listened().filter((key) => ctx.keys.find(key)?.lifetime === 'session'))
+  }
+  const check = () => void checkMarker(ctx, restamp, ended)
   const marker = ctx.names.cookie(MARKER_KEY)
   // Only a change of the marker itself: every cookie write of every tab fires a change event, and
   // a document.cookie read in Chromium costs a round trip to the network service.

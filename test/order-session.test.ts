@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
 import { createStore, type VisitStore } from '../src/index.js'
 import { sessionSync } from '../src/session.js'
 import { ROUND_KEYS, sessionRounds } from './browser/page/session-rounds.js'
-import { clearAllCookies, cookieJar, seededRandom, stubSessionServer, useWebLocks } from './fixtures/page-storage.js'
+import { clearAllCookies, cookieJar, holdLock, seededRandom, stubSessionServer, useWebLocks } from './fixtures/page-storage.js'
 
 interface Schema { theme: string, locale: string, visits: number, cart: string, scroll: number }
 // The rounds' keys: a persistent and a session cookie key, a persistent and a session record, a tab key.
@@ -49,6 +49,58 @@ describe('end() not awaited', () => {
     expect(await listed).toEqual(['visits'])
     expect(await store.getMany(['cart', 'locale', 'visits'])).toEqual({ cart: 'new', locale: 'new', visits: 1 })
     expect(cookieJar().ends_locale).toBe('new')
+  })
+})
+
+describe('end() takes a new browser-session stamp in its call', () => {
+  test('a page that starts while the end()\'s purge is held (as if its page had gone) reads none of the ended session\'s records; what it writes then stays', async () => {
+    const locks = useWebLocks()
+    const idb = new IDBFactory()
+    const make = () => {
+      const store = createStore<Schema>({ name: 'endp', keys, backends: { indexedDB: idb } })
+      open.push(store)
+      return store
+    }
+    const first = make()
+    await first.ready
+    await first.setMany({ cart: 'old', locale: 'old', visits: 1 })
+    // The purge waits for the cookie lock, which is held: it never gets to the records.
+    const release = await holdLock(locks, 'visitstore:endp:cookies')
+    void first.session.end()
+    // A new page (its start-up's journal check waits for the lock too: its reads of records do not).
+    const next = make()
+    expect(await next.getMany(['cart', 'visits'])).toEqual({ cart: undefined, visits: 1 })
+    expect(next.peek('locale')).toBeUndefined()
+    release()
+    await next.ready
+    await next.set('cart', 'new')
+    expect(await next.get('cart')).toBe('new')
+  })
+
+  test('a tab that did not hear of the end() (no BroadcastChannel) writes under the ended stamp: the other tabs read nothing of it; once it sees the new marker it follows, and its next writes are shared', async () => {
+    vi.stubGlobal('BroadcastChannel', undefined)
+    const idb = new IDBFactory()
+    const make = () => {
+      const store = createStore<Schema>({ name: 'endu', keys, backends: { indexedDB: idb } })
+      open.push(store)
+      return store
+    }
+    const a = make()
+    const b = make()
+    await Promise.all([a.ready, b.ready])
+    await a.setMany({ cart: 'before', visits: 1 })
+    const heard: unknown[] = []
+    b.watch('cart', (value) => heard.push(value))
+    await a.session.end()
+    await b.set('cart', 'unheard')
+    expect(await a.get('cart')).toBeUndefined()
+    // The marker changed: b checks it when its page is shown again (or on a Cookie Store change event).
+    document.dispatchEvent(new Event('visibilitychange'))
+    await vi.waitFor(async () => expect(await b.get('cart')).toBeUndefined())
+    expect(heard).toContain(undefined)
+    await b.set('cart', 'after')
+    expect(await a.get('cart')).toBe('after')
+    expect(await a.get('visits')).toBe(1)
   })
 })
 

@@ -1,6 +1,6 @@
 import { holdStamp, liveStamps } from '../cross-tab.js'
 import { VisitStoreError } from '../errors.js'
-import { MARKER_KEY } from '../names.js'
+import { ENDED_KEY, MARKER_KEY } from '../names.js'
 import { livenessKey, newStamp, STAMP } from '../records.js'
 import type { ClientTier } from '../tiers/client.js'
 import { applying, report, setFlags, type StoreContext } from './context.js'
@@ -46,7 +46,8 @@ export async function settleMarker(ctx: StoreContext): Promise<void> {
   }
 }
 
-function adopt(ctx: StoreContext, stamp: string): void {
+/** Takes `stamp` as this context's browser-session stamp, holding its Web Lock while the page is shown. */
+export function adopt(ctx: StoreContext, stamp: string): void {
   ctx.marker.release?.()
   ctx.marker.stamp = stamp
   // A store closed while it started holds nothing.
@@ -63,15 +64,18 @@ function pageScope(ctx: StoreContext, why: string): void {
 /**
  * Called when the jar may have changed: an open tab whose marker vanished writes it again (it is
  * alive, so the browser session goes on); one whose marker now holds another stamp (made by a tab
- * that could not see this one) moves its records to that stamp, so that nothing it wrote is lost.
+ * that could not see this one) moves its records to that stamp, so that nothing it wrote is lost,
+ * unless another tab's end() made it (`ended`: this tab missed that end()).
  */
-export async function checkMarker(ctx: StoreContext, restamp: (from: string, to: string) => Promise<void>): Promise<void> {
+export async function checkMarker(ctx: StoreContext, restamp: (from: string, to: string) => Promise<void>, ended: () => void): Promise<void> {
   const ours = ctx.marker.stamp
   if (ours === undefined || ctx.closed || ctx.marker.scope === 'page' || !ctx.cookies.available) return
   const seen = ctx.cookies.readForeign(ctx.names.cookie(MARKER_KEY))
   if (seen === ours) return
   try {
-    if (seen !== undefined && STAMP.test(seen)) {
+    // Another tab's end(), not heard of (its stamp is named ended): followed, not moved to.
+    if (followEnd(ctx)) ended()
+    else if (seen !== undefined && STAMP.test(seen)) {
       // Session reads and writes wait for the move and the new stamp (sessionLive).
       await applying(ctx, restamp(ours, seen).then(() => adopt(ctx, seen)))
     } else {
@@ -84,6 +88,22 @@ export async function checkMarker(ctx: StoreContext, restamp: (from: string, to:
   } catch (err) {
     report(ctx, err, 'Restoring the session marker cookie failed; session data written from now on may not be seen by new tabs.')
   }
+}
+
+/**
+ * Whether another tab's end() ended this context's stamp (the marker holds a new one, and
+ * `<name>_$x` names ours: store/session-binding.ts endStamp): then this context takes the new
+ * stamp, leaving its records of the old one behind (they read as missing, and the sweep deletes
+ * them). Synchronous: a tab that hears of the end() writes its next records under the new stamp.
+ */
+export function followEnd(ctx: StoreContext): boolean {
+  const ours = ctx.marker.stamp
+  if (ours === undefined || ctx.marker.scope === 'page' || !ctx.cookies.available) return false
+  const seen = ctx.cookies.readForeign(ctx.names.cookie(MARKER_KEY))
+  const ended = ctx.cookies.readForeign(ctx.names.cookie(ENDED_KEY))?.split('.') ?? []
+  if (seen === undefined || seen === ours || !STAMP.test(seen) || !ended.includes(ours)) return false
+  adopt(ctx, seen)
+  return true
 }
 
 /**

@@ -1,13 +1,14 @@
 import { createEmitter } from '../emitter.js'
 import { declaredAs } from '../keys.js'
-import { STATE_KEY } from '../names.js'
-import { mover, partsOf } from '../records.js'
+import { ENDED_KEY, MARKER_KEY, STATE_KEY } from '../names.js'
+import { mover, newStamp, partsOf } from '../records.js'
 import type { SessionApply, SessionController, SessionHost } from '../session-host.js'
+import type { CookieWrite } from '../tiers/cookie.js'
 import type { SessionEvents, SessionSnapshot } from '../types.js'
 import { applying, notify, setFlags, type StoreContext } from './context.js'
 import { purgeInOrder } from './journal.js'
 import { dropLivenessKey } from './maintenance.js'
-import { clientFor } from './marker.js'
+import { adopt, clientFor, followEnd } from './marker.js'
 import { reread } from './watch.js'
 
 // The store's side of the session sync: what a change of server session does to the data. All
@@ -41,7 +42,11 @@ async function applyNow(ctx: StoreContext, { previous, next, keep, force, remote
   // An end()'s session cookies go in the call: the page may be leaving (a logout that navigates
   // away at once), and they go to the server with the next request. The purge below still runs.
   const now = force && ctx.cookies.available ? ctx.cookies.keys().filter((key) => ctx.keys.find(key)?.lifetime === 'session') : []
-  if (now.length) ctx.cookies.removeNow(now)
+  // Another tab's end() took the browser-session stamp along: this tab follows it (marker.ts).
+  if (force) {
+    if (remote) followEnd(ctx)
+    else endStamp(ctx, now)
+  }
   try {
     // A move (here, or done by the tab that announced it): writes still on their way follow it.
     const move = mover(1, previous.tag ?? '', next.tag)
@@ -89,6 +94,30 @@ async function applyNow(ctx: StoreContext, { previous, next, keep, force, remote
     ctx.purges.cleared = Math.max(ctx.purges.cleared, mine)
   }
 }
+
+/**
+ * An end() also ends the session records' browser-session stamp, in its call: the marker cookie
+ * gets a new stamp, and `<name>_$x` names the ended ones (the newest few). The records of the old
+ * stamp then read as missing at once, in every page that starts after it even if this one leaves
+ * before its purge is done (their tag may still be the current one: no session sync, or a server
+ * that still has the session), and what a tab that has not heard of the end() writes meanwhile
+ * carries the old stamp too. Such a tab finds its stamp named in `$x` and applies the end
+ * (store/marker.ts checkMarker). `removed`: the session cookies, removed in the same step.
+ */
+function endStamp(ctx: StoreContext, removed: string[]): void {
+  const old = ctx.marker.stamp
+  const writes: CookieWrite[] = removed.map((key) => ({ key, encoded: undefined }))
+  if (old !== undefined && ctx.marker.scope === 'shared' && ctx.cookies.available) {
+    const stamp = newStamp()
+    const ended = [old, ...(ctx.cookies.readForeign(ctx.names.cookie(ENDED_KEY)) ?? '').split('.').filter(Boolean)].slice(0, ENDED_KEPT)
+    writes.push({ key: ENDED_KEY, encoded: ended.join('.') }, { key: MARKER_KEY, encoded: stamp })
+    adopt(ctx, stamp)
+  }
+  if (writes.length) ctx.cookies.writeNow(writes)
+}
+
+/** How many ended stamps `$x` names: tabs that missed more ends in a row than that move their records instead. */
+const ENDED_KEPT = 4
 
 const STATES: readonly SessionSnapshot['state'][] = ['none', 'anonymous', 'active']
 
@@ -162,8 +191,9 @@ export function localSession(ctx: StoreContext): SessionController {
     receive(message) {
       if (message.t !== 's') return
       // Another tab's end(): this tab's writes still on their way are covered by it too. That
-      // tab removed the session cookies before it told.
+      // tab removed the session cookies before it told, and took a new stamp, which this one follows.
       ctx.purges.cleared = ++ctx.purges.count
+      followEnd(ctx)
       host.purged(message.purged, 'remote')
     },
     close: () => events.clear(),

@@ -2,7 +2,7 @@ import { encodeCookieName } from '../codec.js'
 import { nextTask } from '../env.js'
 import { storageError, VisitStoreError } from '../errors.js'
 import type { KeySpec, KeyTable } from '../keys.js'
-import { COMMIT_KEY, MARKER_KEY, STATE_KEY, type Names } from '../names.js'
+import { COMMIT_KEY, ENDED_KEY, MARKER_KEY, STATE_KEY, type Names } from '../names.js'
 import { MAX_COOKIE_AGE, type CookieConfig } from '../options.js'
 import type { CookieJar, StoreStatus } from '../types.js'
 
@@ -48,8 +48,8 @@ export interface CookieTier {
   check(writes: readonly CookieWrite[]): void
   /** Checks, then writes; all or nothing. */
   write(writes: readonly CookieWrite[]): void
-  /** Removes the cookies of `keys` at once, not waiting for the section (an end(): the page may be leaving): in the burst that holds it, else in the jar. */
-  removeNow(keys: readonly string[]): void
+  /** Writes at once, not waiting for the section (an end(): the page may be leaving): in the burst that holds it, else straight to the jar. */
+  writeNow(writes: readonly CookieWrite[]): void
 }
 
 /** What the tier needs from its store. */
@@ -76,7 +76,7 @@ export interface CookieTierOptions {
 
 type Parsed = { all: Map<string, string>, mine: Map<string, string>, twice: Set<string> }
 
-const INTERNAL = [MARKER_KEY, COMMIT_KEY, STATE_KEY]
+const INTERNAL = [MARKER_KEY, COMMIT_KEY, STATE_KEY, ENDED_KEY]
 
 /**
  * `document.cookie` split as a server and js-cookie's `get()` split it (names URL-decoded, the
@@ -344,9 +344,9 @@ export function createCookieTier(o: CookieTierOptions): CookieTier {
     current: (key) => v.map?.get(key),
     settled: () => section.settled(),
     check,
-    removeNow(keys) {
-      const removals = keys.map((key) => ({ key, encoded: undefined, spec: o.keys.find(key) }))
-      if (!section.now(() => { for (const w of removals) put(w, v.map as Map<string, string>) })) for (const w of removals) rewrite(w.key, undefined)
+    writeNow(writes) {
+      const all = writes.map((w) => ({ ...w, spec: o.keys.find(w.key) }))
+      if (!section.now(() => { for (const w of all) put(w, v.map as Map<string, string>) })) for (const w of all) rewrite(w.key, w.encoded)
     },
     write(writes) {
       const view = v.map as Map<string, string>

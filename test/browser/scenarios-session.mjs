@@ -32,8 +32,8 @@ const look = async ({ name, keys }) => {
   return {
     ...vt.session(name),
     values,
-    // The store's own marks ($s: the browser session, $c: the journal's commit mark) are left out.
-    cookies: vt.cookies(`${name}_`).map(([n]) => n).filter((n) => n !== `${name}_$s` && n !== `${name}_$c`),
+    // The store's own marks ($s: the browser session, $c: the journal's commit mark, $x: the stamps end() ended) are left out.
+    cookies: vt.cookies(`${name}_`).map(([n]) => n).filter((n) => ![`${name}_$s`, `${name}_$c`, `${name}_$x`].includes(n)),
     idb: raw.map(([k]) => k).filter((k) => !k.startsWith('$')).sort(),
     // A session record's liveness key is "<browser-session stamp>=<server tag>" ("=" alone: no session).
     rawTag: Object.fromEntries(raw.filter(([, r]) => typeof r?.k === 'string' && r.k.includes('=')).map(([k, r]) => [k, r.k.slice(r.k.indexOf('=') + 1) || null])),
