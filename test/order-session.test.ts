@@ -53,14 +53,19 @@ describe('end() not awaited', () => {
 })
 
 describe('end() takes a new browser-session stamp in its call', () => {
-  test('a page that starts while the end()\'s purge is held (as if its page had gone) reads none of the ended session\'s records; what it writes then stays', async () => {
-    const locks = useWebLocks()
+  /** Makes pages (tabs) of store `name` on one origin: one IndexedDB, the page's cookies. */
+  const pagesOf = (name: string) => {
     const idb = new IDBFactory()
-    const make = () => {
-      const store = createStore<Schema>({ name: 'endp', keys, backends: { indexedDB: idb } })
+    return () => {
+      const store = createStore<Schema>({ name, keys, backends: { indexedDB: idb } })
       open.push(store)
       return store
     }
+  }
+
+  test('a page that starts while the end()\'s purge is held (as if its page had gone) reads none of the ended session\'s records; what it writes then stays', async () => {
+    const locks = useWebLocks()
+    const make = pagesOf('endp')
     const first = make()
     await first.ready
     await first.setMany({ cart: 'old', locale: 'old', visits: 1 })
@@ -79,12 +84,7 @@ describe('end() takes a new browser-session stamp in its call', () => {
 
   test('a tab that did not hear of the end() (no BroadcastChannel) writes under the ended stamp: the other tabs read nothing of it; once it sees the new marker it follows, and its next writes are shared', async () => {
     vi.stubGlobal('BroadcastChannel', undefined)
-    const idb = new IDBFactory()
-    const make = () => {
-      const store = createStore<Schema>({ name: 'endu', keys, backends: { indexedDB: idb } })
-      open.push(store)
-      return store
-    }
+    const make = pagesOf('endu')
     const a = make()
     const b = make()
     await Promise.all([a.ready, b.ready])
