@@ -11,7 +11,7 @@ import { checkMarker, settleMarker } from './store/marker.js'
 import { get, getMany, peek } from './store/read.js'
 import { localSession, sessionHost } from './store/session-binding.js'
 import { remove, set, update } from './store/write.js'
-import { listen, reread, watch } from './store/watch.js'
+import { listen, rereadSession, watch } from './store/watch.js'
 import type { KeysFor, SchemaFor, StoreOptions, StrictKeys, VisitStore } from './types.js'
 
 /**
@@ -123,7 +123,7 @@ function watchMarker(ctx: StoreContext): void {
   // it, and its watchers of session keys hear the data gone (that tab removed the cookies).
   const ended = () => {
     ctx.purges.cleared = ++ctx.purges.count
-    reread(ctx, ctx.watchers.listened().filter((key) => ctx.keys.find(key)?.lifetime === 'session'))
+    rereadSession(ctx)
   }
   const check = () => void checkMarker(ctx, restamp, ended)
   const marker = ctx.names.cookie(MARKER_KEY)

@@ -235,7 +235,10 @@ export function applying<T>(ctx: StoreContext, work: Promise<T>): Promise<T> {
  * this tab wrote since the purge was counted stays, and reads as written.
  */
 export const endedCookie = (ctx: StoreContext, key: string, lifetime: string): boolean =>
-  ctx.purges.cleared < ctx.purges.count && lifetime === 'session' && (ctx.purges.written.get(key) ?? -1) < ctx.purges.count
+  ctx.purges.cleared < ctx.purges.count && lifetime === 'session' && !writtenSince(ctx, key, ctx.purges.count)
+
+/** Whether this tab wrote the cookie of `key` since purge number `count` was counted (so it was called after that purge). */
+export const writtenSince = (ctx: StoreContext, key: string, count: number): boolean => (ctx.purges.written.get(key) ?? -1) >= count
 
 /** Notifies `watch` callbacks of `key`. */
 export function notify(ctx: StoreContext, key: string, value: unknown, source: WatchInfo['source'] = 'local'): void {

@@ -74,7 +74,7 @@ export async function checkMarker(ctx: StoreContext, restamp: (from: string, to:
   if (seen === ours) return
   try {
     // Another tab's end(), not heard of (its stamp is named ended): followed, not moved to.
-    if (followEnd(ctx)) ended()
+    if (followEnd(ctx, seen)) ended()
     else if (seen !== undefined && STAMP.test(seen)) {
       // Session reads and writes wait for the move and the new stamp (sessionLive).
       await applying(ctx, restamp(ours, seen).then(() => adopt(ctx, seen)))
@@ -95,11 +95,12 @@ export async function checkMarker(ctx: StoreContext, restamp: (from: string, to:
  * `<name>_$x` names ours: store/session-binding.ts endStamp): then this context takes the new
  * stamp, leaving its records of the old one behind (they read as missing, and the sweep deletes
  * them). Synchronous: a tab that hears of the end() writes its next records under the new stamp.
+ * `seen`: the marker, when the caller has just read it.
  */
-export function followEnd(ctx: StoreContext): boolean {
+export function followEnd(ctx: StoreContext, seen?: string): boolean {
   const ours = ctx.marker.stamp
   if (ours === undefined || ctx.marker.scope === 'page' || !ctx.cookies.available) return false
-  const seen = ctx.cookies.readForeign(ctx.names.cookie(MARKER_KEY))
+  seen ??= ctx.cookies.readForeign(ctx.names.cookie(MARKER_KEY))
   const ended = ctx.cookies.readForeign(ctx.names.cookie(ENDED_KEY))?.split('.') ?? []
   if (seen === undefined || seen === ours || !STAMP.test(seen) || !ended.includes(ours)) return false
   adopt(ctx, seen)

@@ -6,9 +6,12 @@ import { validate, type Checked } from '../validation.js'
 import { assertOpen, endedCookie, type StoreContext } from './context.js'
 import { clientFor, sessionLive } from './marker.js'
 
-/** The raw text of a cookie or tab key now (cookies: still encoded; one a purge ended reads as missing). */
-export const rawSync = (ctx: StoreContext, key: string, spec: KeySpec): string | undefined =>
-  (spec.tier !== 'cookie' ? ctx.tab.read(key) : endedCookie(ctx, key, spec.lifetime) ? undefined : ctx.cookies.read(key))
+/**
+ * The raw text of a cookie or tab key now (cookies: still encoded; one a purge ended reads as
+ * missing). `cookie`: how the jar is read (in a section, its view: `ctx.cookies.current`).
+ */
+export const rawSync = (ctx: StoreContext, key: string, spec: KeySpec, cookie = (k: string) => ctx.cookies.read(k)): string | undefined =>
+  (spec.tier !== 'cookie' ? ctx.tab.read(key) : endedCookie(ctx, key, spec.lifetime) ? undefined : cookie(key))
 
 /** Decodes a cookie or tab value; an undecodable one (edited by hand) reads as missing and fires `invalid`. */
 export function decodeSync(ctx: StoreContext, key: string, spec: KeySpec, raw: string | undefined): unknown {

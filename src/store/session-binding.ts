@@ -1,15 +1,14 @@
 import { createEmitter } from '../emitter.js'
-import { declaredAs } from '../keys.js'
 import { ENDED_KEY, MARKER_KEY, STATE_KEY } from '../names.js'
 import { mover, newStamp, partsOf } from '../records.js'
 import type { SessionApply, SessionController, SessionHost } from '../session-host.js'
 import type { CookieWrite } from '../tiers/cookie.js'
 import type { SessionEvents, SessionSnapshot } from '../types.js'
-import { applying, notify, setFlags, type StoreContext } from './context.js'
+import { applying, notify, setFlags, writtenSince, type StoreContext } from './context.js'
 import { purgeInOrder } from './journal.js'
 import { dropLivenessKey } from './maintenance.js'
 import { adopt, clientFor, followEnd } from './marker.js'
-import { reread } from './watch.js'
+import { rereadSession } from './watch.js'
 
 // The store's side of the session sync: what a change of server session does to the data. All
 // of it is here; the sync itself (visitstore/session) knows nothing of tiers and records.
@@ -39,14 +38,10 @@ async function applyNow(ctx: StoreContext, { previous, next, keep, force, remote
   // removed (context.ts endedCookie). The start-up answer's purge is for the session the last page
   // left, not for what this page wrote while waiting for it; an end() is always counted.
   const mine = purging && (force || ctx.purges.started) ? ++ctx.purges.count : 0
-  // An end()'s session cookies go in the call: the page may be leaving (a logout that navigates
-  // away at once), and they go to the server with the next request. The purge below still runs.
-  const now = force && ctx.cookies.available ? ctx.cookies.keys().filter((key) => ctx.keys.find(key)?.lifetime === 'session') : []
-  // Another tab's end() took the browser-session stamp along: this tab follows it (marker.ts).
-  if (force) {
-    if (remote) followEnd(ctx)
-    else endStamp(ctx, now)
-  }
+  // This tab's end() takes its session cookies and stamp in the call (endStamp); another tab's
+  // took the stamp along, and this tab follows it (marker.ts).
+  const now = force && !remote ? endStamp(ctx) : []
+  if (force && remote) followEnd(ctx)
   try {
     // A move (here, or done by the tab that announced it): writes still on their way follow it.
     const move = mover(1, previous.tag ?? '', next.tag)
@@ -60,7 +55,7 @@ async function applyNow(ctx: StoreContext, { previous, next, keep, force, remote
     const last = remote || force ? undefined : await saved(ctx)
     const applied = remote || (last?.tag === next.tag && last.state === next.state)
     // Its watchers of session keys then hear the other tab's purge and writes, which nobody told them of.
-    if (applied && !remote) reread(ctx, ctx.watchers.listened().filter((key) => declaredAs(ctx.keys, key, undefined, 'session')))
+    if (applied && !remote) rereadSession(ctx)
     // The tab that applied the change purged or moved the shared data. A move runs here as well:
     // what this tab wrote in the old session after it, before hearing of it, goes along.
     const here = !applied || client !== ctx.client
@@ -71,7 +66,7 @@ async function applyNow(ctx: StoreContext, { previous, next, keep, force, remote
       // What this tab wrote since the change stays: it was called after it (older writes drop their
       // session part, store/write.ts). The first answer's purge leaves what this page wrote before it.
       purged.push(...await purgeInOrder(ctx, () => {
-        const cookies = ctx.cookies.keys().filter((key) => ctx.keys.find(key)?.lifetime === 'session' && !((ctx.purges.written.get(key) ?? -1) >= mine))
+        const cookies = ctx.cookies.keys().filter((key) => ctx.keys.find(key)?.lifetime === 'session' && !writtenSince(ctx, key, mine))
         ctx.cookies.write(cookies.map((key) => ({ key, encoded: undefined })))
         ctx.purges.cleared = Math.max(ctx.purges.cleared, mine)
         return cookies
@@ -96,24 +91,29 @@ async function applyNow(ctx: StoreContext, { previous, next, keep, force, remote
 }
 
 /**
- * An end() also ends the session records' browser-session stamp, in its call: the marker cookie
- * gets a new stamp, and `<name>_$x` names the ended ones (the newest few). The records of the old
- * stamp then read as missing at once, in every page that starts after it even if this one leaves
- * before its purge is done (their tag may still be the current one: no session sync, or a server
- * that still has the session), and what a tab that has not heard of the end() writes meanwhile
- * carries the old stamp too. Such a tab finds its stamp named in `$x` and applies the end
- * (store/marker.ts checkMarker). `removed`: the session cookies, removed in the same step.
+ * What an end() does in its call, not waiting for the cookie section (the page may be leaving: a
+ * logout that navigates away at once): it removes the session cookies, which go to the server with
+ * the next request, and ends the session records' browser-session stamp: the marker cookie gets a
+ * new stamp, and `<name>_$x` names the ended ones (the newest few). The records of the old stamp
+ * then read as missing at once, in every page that starts after it even if this one leaves before
+ * its purge is done (their tag may still be the current one: no session sync, or a server that
+ * still has the session), and what a tab that has not heard of the end() writes meanwhile carries
+ * the old stamp too. Such a tab finds its stamp named in `$x` and follows (store/marker.ts
+ * followEnd). The purge still runs after. Returns the session cookies' keys.
  */
-function endStamp(ctx: StoreContext, removed: string[]): void {
+function endStamp(ctx: StoreContext): string[] {
+  if (!ctx.cookies.available) return []
+  const removed = ctx.cookies.keys().filter((key) => ctx.keys.find(key)?.lifetime === 'session')
   const old = ctx.marker.stamp
   const writes: CookieWrite[] = removed.map((key) => ({ key, encoded: undefined }))
-  if (old !== undefined && ctx.marker.scope === 'shared' && ctx.cookies.available) {
+  if (old !== undefined && ctx.marker.scope === 'shared') {
     const stamp = newStamp()
     const ended = [old, ...(ctx.cookies.readForeign(ctx.names.cookie(ENDED_KEY)) ?? '').split('.').filter(Boolean)].slice(0, ENDED_KEPT)
     writes.push({ key: ENDED_KEY, encoded: ended.join('.') }, { key: MARKER_KEY, encoded: stamp })
     adopt(ctx, stamp)
   }
   if (writes.length) ctx.cookies.writeNow(writes)
+  return removed
 }
 
 /** How many ended stamps `$x` names: tabs that missed more ends in a row than that move their records instead. */

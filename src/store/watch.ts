@@ -1,4 +1,5 @@
 import { onCookieActivity } from '../cross-tab.js'
+import { declaredAs } from '../keys.js'
 import type { WatchInfo } from '../types.js'
 import { notify, report, type Message, type StoreContext } from './context.js'
 import { decodeSync, get, rawSync } from './read.js'
@@ -49,6 +50,10 @@ function safely(read: () => string | undefined): string | undefined {
     return undefined
   }
 }
+
+/** Watchers of session keys hear their values now: another tab purged or changed the session data. */
+export const rereadSession = (ctx: StoreContext): void =>
+  reread(ctx, ctx.watchers.listened().filter((key) => declaredAs(ctx.keys, key, undefined, 'session')))
 
 /** Watchers of `keys` hear their values now: another tab changed them. */
 export function reread(ctx: StoreContext, keys: readonly string[]): void {

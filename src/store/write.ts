@@ -4,10 +4,10 @@ import type { KeySpec } from '../keys.js'
 import { makeRecord, type StoredRecord } from '../records.js'
 import type { CookieWrite } from '../tiers/cookie.js'
 import { validate, type Checked } from '../validation.js'
-import { assertOpen, endedCookie, inTurn, notify, waits, writeInSection, type StoreContext } from './context.js'
+import { assertOpen, inTurn, notify, waits, writeInSection, type StoreContext } from './context.js'
 import { commitAcrossTiers } from './journal.js'
 import { clientFor, sessionLive } from './marker.js'
-import { checkReadNow, decodeSync, recordValue } from './read.js'
+import { checkReadNow, decodeSync, rawSync, recordValue } from './read.js'
 
 /** What a write does in each tier, planned (validated, encoded) before any tier is touched. */
 interface Plan {
@@ -284,8 +284,7 @@ export async function update(ctx: StoreContext, key: string, fn: (current: unkno
   }
   const write = () => {
     const cookie = spec.tier === 'cookie'
-    const raw = !cookie ? ctx.tab.read(key) : endedCookie(ctx, key, spec.lifetime) ? undefined : ctx.cookies.current(key)
-    next = nextValue(ctx, key, spec, decodeSync(ctx, key, spec, raw), fn)
+    next = nextValue(ctx, key, spec, decodeSync(ctx, key, spec, rawSync(ctx, key, spec, (k) => ctx.cookies.current(k))), fn)
     const p = encode([key], [spec], [next], '', undefined)
     if (cookie) writeInSection(ctx, p.cookies)
     else writeTab(ctx, p.tab)
