@@ -52,6 +52,27 @@ describe('end() not awaited', () => {
   })
 })
 
+test('a refresh() that changes the tag: while its purge waits for the cookie lock, the old session\'s cookie reads as missing (get, peek, keys, update) and one written since stays', async () => {
+  const locks = useWebLocks()
+  const server = stubSessionServer({ body: { tag: 'T1' } })
+  const store = createStore<Schema>({ name: 'refr', keys, backends: { indexedDB: new IDBFactory() }, session: sessionSync({ endpoint: '/session' }) })
+  open.push(store)
+  await store.ready
+  await store.setMany({ locale: 'old', theme: 't' })
+  server.get = { body: { tag: 'T2' } }
+  const release = await holdLock(locks, 'visitstore:refr:cookies')
+  const refreshed = store.session.refresh()
+  await vi.waitFor(() => expect(store.session.tag).toBe('T2'))
+  // The purge has not removed the cookie yet (it waits for the lock): the jar still has it.
+  expect(cookieJar().refr_locale).toBe('old')
+  expect([store.peek('locale'), await store.get('locale'), await store.keys()]).toEqual([undefined, undefined, ['theme']])
+  const updated = store.update('locale', (v) => `${String(v)}-new`)
+  release()
+  expect(await updated).toBe('undefined-new')
+  await refreshed
+  expect([store.peek('locale'), cookieJar().refr_locale]).toEqual(['undefined-new', 'undefined-new'])
+})
+
 describe('end() takes a new browser-session stamp in its call', () => {
   /** Makes pages (tabs) of store `name` on one origin: one IndexedDB, the page's cookies. */
   const pagesOf = (name: string) => {
