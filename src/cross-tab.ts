@@ -1,5 +1,5 @@
 import type { Env } from './env.js'
-import { unref } from './env.js'
+import { namesCookie, unref } from './env.js'
 import type { Names } from './names.js'
 
 /** The store's messages to its other tabs (and workers); see store/watch.ts and the session sync. */
@@ -55,10 +55,7 @@ export function openChannel<Message>(env: Env, name: string): Channel<Message> {
  */
 export function onCookieActivity(env: Env, check: () => void, intervalMs: number, concerns: (name: string) => boolean): () => void {
   // A change event names its cookies: one that touches none of ours needs no read of the jar.
-  const changed = (event: Event) => {
-    const { changed: set = [], deleted = [] } = event as CookieChangeEvent
-    if ([...set, ...deleted].some((c) => c.name !== undefined && concerns(c.name))) check()
-  }
+  const changed = (event: Event) => { if (namesCookie(event, concerns)) check() }
   const stops = [
     env.listen('cookieStore', 'change', changed),
     env.listen('document', 'visibilitychange', check),

@@ -52,6 +52,10 @@ function pageCookies(): CookieJar | null {
   }
 }
 
+/** Whether a Cookie Store `change` event names a cookie `concerns` accepts (read without copying its lists: every cookie write of every tab fires one). */
+export const namesCookie = (event: Event, concerns: (name: string) => boolean): boolean =>
+  [(event as CookieChangeEvent).changed, (event as CookieChangeEvent).deleted].some((list) => list?.some((c) => c.name !== undefined && concerns(c.name)))
+
 /** The page's (or worker's) URL, where there is one. */
 export const currentHref = (): string | undefined => safely(() => (global.location as Location | undefined)?.href) ?? undefined
 

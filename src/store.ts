@@ -1,4 +1,4 @@
-import { currentHref, nextTask } from './env.js'
+import { currentHref, namesCookie, nextTask } from './env.js'
 import { MARKER_KEY } from './names.js'
 import { checkStoreOptions, invalid } from './options.js'
 import { placementOf } from './placement.js'
@@ -46,10 +46,10 @@ export function createStore<S extends object = never, const C extends KeysFor<S>
   const store: VisitStore<object> = {
     keys: (prefix) => afterWrites(ctx, undefined, () => listKeys(ctx, prefix)) as Promise<never[]>,
     get: (key) => afterWrites(ctx, [key], () => get(ctx, key)) as Promise<never>,
-    set: (key, value) => set(ctx, [[key, value]], `set("${key}")`),
+    set: (key, value) => set(ctx, [key], [value], `set("${key}")`),
     delete: (key) => remove(ctx, key),
     getMany: (keys) => afterWrites(ctx, keys, () => getMany(ctx, keys)) as Promise<never>,
-    setMany: (values) => set(ctx, Object.entries(values), 'setMany()'),
+    setMany: (values) => set(ctx, Object.keys(values), Object.values(values), 'setMany()'),
     update: (key, fn) => update(ctx, key, fn as (current: unknown) => unknown) as Promise<never>,
     peek: (key) => peek(ctx, key, peeked) as never,
     watch: (key, cb) => watch(ctx, key, cb as (value: unknown, info: { source: 'local' | 'remote' }) => void),
@@ -129,8 +129,7 @@ function watchMarker(ctx: StoreContext): void {
   const marker = ctx.names.cookie(MARKER_KEY)
   // Only a change of the marker itself: every cookie write of every tab fires a change event, and
   // a document.cookie read in Chromium costs a round trip to the network service.
-  const touched = (event: Event) => [...(event as CookieChangeEvent).changed ?? [], ...(event as CookieChangeEvent).deleted ?? []].some((c) => c.name === marker)
-  ctx.stops.push(ctx.env.listen('cookieStore', 'change', (event) => { if (touched(event)) check() }), ctx.env.listen('document', 'visibilitychange', check))
+  ctx.stops.push(ctx.env.listen('cookieStore', 'change', (event) => { if (namesCookie(event, (name) => name === marker)) check() }), ctx.env.listen('document', 'visibilitychange', check))
 }
 
 function close(ctx: StoreContext): void {

@@ -704,6 +704,36 @@ describe('when the browser drops a cookie', () => {
       await store.set('theme', 'light')
       expect(cookieJar().shop_theme).toBe('light')
     })
+
+    test('a loop of awaited sets in one burst: a watcher of the key hears every one, after its call, in order; one that subscribes after a set hears only the later ones', async () => {
+      // With the Cookie Store API other tabs get change events, so a set made while a burst holds
+      // the section sends no message, and one nobody watches has nothing left to do after its call.
+      useWebLocks()
+      cookieStoreOfTheJar()
+      const store = open()
+      await store.ready
+      const heard: [string, unknown, string][] = []
+      store.watch('theme', (value, { source }) => heard.push(['theme', value, source]))
+      await store.set('zip', '10115') // takes the section: the sets below are made in its burst
+      const values = ['dark', 'light', 'sepia', 'dark', 'light']
+      for (const [i, value] of values.entries()) {
+        const call = store.set('theme', value)
+        expect(heard.length, `set #${i}: its watcher is not called inside the call`).toBe(i)
+        await call
+        expect(heard.length, `set #${i}: its watcher was called once it resolved`).toBe(i + 1)
+        await store.set('zip', `1011${i}`) // unwatched, in the same burst
+      }
+      expect(heard).toEqual(values.map((value) => ['theme', value, 'local']))
+      // Subscribed after the call: that write was made in it (the burst is open), so only the next one is news.
+      const late: unknown[] = []
+      const call = store.set('zip', '20095')
+      store.watch('zip', (value) => late.push(value))
+      await call
+      await store.set('zip', '80331')
+      expect(late).toEqual(['80331'])
+      expect(cookieJar().shop_zip).toBe('80331')
+      expect(cookieJar().shop_theme).toBe('light')
+    })
   })
 
   describe('cookies that cannot be used at all', () => {

@@ -18,12 +18,12 @@ interface Plan {
   tab: [key: string, text: string | undefined][]
   puts: StoredRecord[]
   dels: string[]
-  /** The session-scoped keys of the IndexedDB part: they live where session records live (store/marker.ts clientFor). */
-  session: Set<string>
+  /** The session-scoped keys of the IndexedDB part: they live where session records live (store/marker.ts clientFor). Made when there is one. */
+  session?: Set<string>
   /** The session purges counted when it was called (StoreContext.purges); undefined for an update, which is never dropped. */
   since: number | undefined
-  /** Its session-lifetime keys a purge since its call took back (dropPurged). */
-  dropped: Set<string>
+  /** Its session-lifetime keys a purge since its call took back (dropPurged); made when there is one. */
+  dropped?: Set<string>
   /** The liveness keys' moves already applied to its records (StoreContext.purges.moves). */
   moved: number
 }
@@ -32,15 +32,19 @@ function refused(key: string, checked: Checked): VisitStoreError {
   return new VisitStoreError('INVALID_VALUE', `set("${key}"): the value does not pass the key's validator: ${checked.ok ? '' : checked.reason}. The previous value is kept.`)
 }
 
-/** Validates values to write; synchronous unless a validator is async. Resolves to the values to store. */
-function checkWrites(keys: readonly string[], values: readonly unknown[], specs: readonly KeySpec[]): unknown[] | Promise<unknown[]> {
-  const results = values.map((value, i) => {
-    if (value === undefined) {
-      const key = keys[i] as string
-      throw new VisitStoreError('INVALID_VALUE', `set("${key}", undefined): undefined is not a storable value; call store.delete("${key}") to remove it.`)
-    }
-    return validate((specs[i] as KeySpec).validate, value)
-  })
+/**
+ * Validates values to write; synchronous unless a validator is async. Resolves to the values to
+ * store: `values` itself when no key has a validator (a loop of sets allocates little: garbage
+ * makes the browser's own work slower too).
+ */
+function checkWrites(keys: readonly string[], values: unknown[], specs: readonly KeySpec[]): unknown[] | Promise<unknown[]> {
+  const at = values.indexOf(undefined)
+  if (at >= 0) {
+    const key = keys[at] as string
+    throw new VisitStoreError('INVALID_VALUE', `set("${key}", undefined): undefined is not a storable value; call store.delete("${key}") to remove it.`)
+  }
+  if (!specs.some((s) => s.validate)) return values
+  const results = values.map((value, i) => validate((specs[i] as KeySpec).validate, value))
   const accepted = (checked: Checked[]) => checked.map((c, i) => {
     if (!c.ok) throw refused(keys[i] as string, c)
     return c.value
@@ -50,7 +54,7 @@ function checkWrites(keys: readonly string[], values: readonly unknown[], specs:
 
 /** Encodes each value for its tier; `values` undefined deletes. `live`: the liveness key for session records. */
 function encode(keys: string[], specs: KeySpec[], values: unknown[] | undefined, live: string, since: number | undefined, moved = 0): Plan {
-  const plan: Plan = { keys, values: values ?? [], cookies: [], tab: [], puts: [], dels: [], session: new Set(), since, dropped: new Set(), moved }
+  const plan: Plan = { keys, values: values ?? [], cookies: [], tab: [], puts: [], dels: [], since, moved }
   const now = Date.now()
   keys.forEach((key, i) => {
     const spec = specs[i] as KeySpec
@@ -58,7 +62,7 @@ function encode(keys: string[], specs: KeySpec[], values: unknown[] | undefined,
     if (spec.tier === 'cookie') plan.cookies.push({ key, encoded: values && encodeCookieValue(value, key, spec.type), spec })
     else if (spec.tier === 'sessionStorage') plan.tab.push([key, values && encodeTabValue(value, key)])
     else {
-      if (spec.lifetime === 'session') plan.session.add(key)
+      if (spec.lifetime === 'session') (plan.session ??= new Set()).add(key)
       if (values) plan.puts.push(makeRecord(key, value, spec, live, now))
       else plan.dels.push(key)
     }
@@ -95,7 +99,7 @@ function dropPurged(ctx: StoreContext, p: Plan): Plan {
   }
   if (p.since !== undefined && p.since < ctx.purges.count) {
     // Session-lifetime keys only (sessionStorage keys are not purged): noted as dropped, filtered out.
-    const keep = (key: string) => ctx.keys.resolve(key).lifetime !== 'session' || !p.dropped.add(key)
+    const keep = (key: string) => ctx.keys.resolve(key).lifetime !== 'session' || !(p.dropped ??= new Set()).add(key)
     p.cookies = p.cookies.filter((w) => keep(w.key))
     p.puts = p.puts.filter((r) => keep(r.p))
     p.dels = p.dels.filter(keep)
@@ -129,7 +133,7 @@ async function commit(ctx: StoreContext, p: Plan): Promise<void> {
     const what = () => `${p.values.length ? 'set' : 'delete'}("${p.keys.join('", "')}")`
     // A context that cannot see the browser session keeps session records in its own memory.
     const apart = clientFor(ctx, true) !== ctx.client
-    const part = (session: boolean) => ({ put: p.puts.filter((r) => p.session.has(r.p) === session), del: p.dels.filter((k) => p.session.has(k) === session), what })
+    const part = (session: boolean) => ({ put: p.puts.filter((r) => !!p.session?.has(r.p) === session), del: p.dels.filter((k) => !!p.session?.has(k) === session), what })
     const records = p.puts.length + p.dels.length > 0
     if (p.cookies.length && records && !apart) await commitAcrossTiers(ctx, p, () => dropPurged(ctx, p))
     else {
@@ -152,12 +156,14 @@ async function commit(ctx: StoreContext, p: Plan): Promise<void> {
 function announce(ctx: StoreContext, p: Plan): void {
   p.keys.forEach((key, i) => {
     // A part a purge took back is not news either: the purge told watchers.
-    if (p.dropped.has(key)) return
+    if (p.dropped?.has(key)) return
     // A cookie the browser did not keep is not news; the check that found the drop told watchers the real value.
     const w = p.cookies.find((c) => c.key === key)
     if (!w || (ctx.watchers.has(key) && safeRead(ctx, key) === w.encoded)) notify(ctx, key, p.values[i])
   })
-  tellOtherTabs(ctx, p.cookies.map((w) => w.key), [...p.puts.map((r) => r.p), ...p.dels])
+  for (const w of p.cookies) tellOtherTabs(ctx, w.key, true)
+  for (const r of p.puts) tellOtherTabs(ctx, r.p)
+  for (const key of p.dels) tellOtherTabs(ctx, key)
 }
 
 function safeRead(ctx: StoreContext, key: string): string | undefined {
@@ -172,14 +178,13 @@ function safeRead(ctx: StoreContext, key: string): string | undefined {
  * Other tabs hear of IndexedDB writes by message; of cookie writes too where the Cookie Store API
  * is missing (where it exists, every tab gets a change event, and a message would only cost time).
  */
-function tellOtherTabs(ctx: StoreContext, cookieKeys: string[], recordKeys: string[]): void {
-  for (const key of ctx.env.cookieStore() ? recordKeys : [...cookieKeys, ...recordKeys]) ctx.outbox.add(key)
+function tellOtherTabs(ctx: StoreContext, key: string, cookie?: boolean): void {
+  if (!cookie || !ctx.env.cookieStore()) ctx.outbox.add(key)
 }
 
 /** `store.set` / `store.setMany`: all or nothing across tiers. */
-export function set(ctx: StoreContext, entries: [string, unknown][], what: string): Promise<void> {
-  const keys = entries.map(([k]) => k)
-  return write(ctx, what, keys, () => plan(ctx, keys, entries.map(([, v]) => v)))
+export function set(ctx: StoreContext, keys: string[], values: unknown[], what: string): Promise<void> {
+  return write(ctx, what, keys, () => plan(ctx, keys, values))
 }
 
 /** `store.delete`. */
@@ -205,8 +210,9 @@ function write(ctx: StoreContext, what: string, keys: string[], make: () => Plan
     if (!(p instanceof Promise) && !waits(ctx, scope)) {
       if (!scope.cookies) return commit(ctx, p)
       if (!p.tab.length && !p.puts.length && !p.dels.length && ctx.turns.recovered && ctx.cookies.now(() => writeInSection(ctx, p.cookies))) {
-        // Watchers hear of it after the call, as they do of any write.
-        return Promise.resolve().then(() => announce(ctx, p))
+        // Watchers hear of it after the call, as they do of any write. With none to hear it and no
+        // message for other tabs (they get a change event), there is nothing to wait for.
+        return p.keys.some((key) => ctx.watchers.has(key)) || !ctx.env.cookieStore() ? Promise.resolve().then(() => announce(ctx, p)) : Promise.resolve()
       }
     }
     // A plan that fails (a validator's refusal) is answered when its turn comes.
@@ -262,7 +268,7 @@ async function updateRecord(ctx: StoreContext, key: string, spec: KeySpec, fn: (
     throw thrown ? thrown.error : storageError(err, `update("${key}") in IndexedDB`)
   })
   notify(ctx, key, next)
-  tellOtherTabs(ctx, [], [key])
+  tellOtherTabs(ctx, key)
   return next
 }
 
@@ -300,6 +306,6 @@ export async function update(ctx: StoreContext, key: string, fn: (current: unkno
     await ctx.cookies.settled()
   } else await inTurn(ctx, { keys: [key] }, write)
   notify(ctx, key, next)
-  tellOtherTabs(ctx, spec.tier === 'cookie' ? [key] : [], [])
+  if (spec.tier === 'cookie') tellOtherTabs(ctx, key, true)
   return next
 }

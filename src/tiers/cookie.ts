@@ -38,8 +38,8 @@ export interface CookieTier {
   keys(): string[]
   /** Runs `fn` in the cookie section; `current`, `check` and `write` may be called only inside one. */
   section<T>(fn: () => T): Promise<T>
-  /** Runs `fn` at once if a burst holds the section now (its lock taken, its view fresh); undefined when none does. */
-  now<T>(fn: () => T): { value: T } | undefined
+  /** Runs `fn` at once if a burst holds the section now (its lock taken, its view fresh); false when none does. */
+  now(fn: () => void): boolean
   /** The raw value of `key` in this section's view. */
   current(key: string): string | undefined
   /** Resolves once the writes made so far reached the browser's cookie store (the end of the current burst). */
@@ -351,8 +351,9 @@ export function createCookieTier(o: CookieTierOptions): CookieTier {
     write(writes) {
       const view = v.map as Map<string, string>
       check(writes)
-      const previous = writes.map((w): CookieWrite => ({ ...w, encoded: view.get(w.key) }))
       const unprobed = writes.filter((w) => w.encoded !== undefined && !probed.has(lines.attributes(w.key)))
+      // What puts the old values back: only a write with a probe can need it.
+      const previous = unprobed.length ? writes.map((w): CookieWrite => ({ ...w, encoded: view.get(w.key) })) : []
       for (const w of writes) put(w, view)
       if (!unprobed.length) return
       // The first write with each attribute set is read back at once: blocked cookies, a
@@ -389,23 +390,17 @@ function viewBytes(view: Map<string, string>, name: (key: string) => string): nu
  */
 export function checkWrites(writes: readonly CookieWrite[], view: Map<string, string>, twice: Set<string>, name: (key: string) => string, budget: number, available: boolean, counted?: number): void {
   if (!available) throw unavailable()
-  // The new size of each cookie written (undefined: removed); the last write of a key wins.
-  const sizes = new Map<string, number | undefined>()
-  for (const { key, encoded } of writes) {
+  let total = counted ?? viewBytes(view, name)
+  writes.forEach(({ key, encoded }, i) => {
     if (twice.has(key)) throw conflict(key, name(''))
-    if (encoded === undefined) {
-      sizes.set(key, undefined)
-      continue
-    }
     const bytes = bytesOf(name, key, encoded)
     if (bytes > COOKIE_LIMIT) {
       throw error('COOKIE_TOO_LARGE', `set("${key}"): the cookie would take ${bytes} bytes of name+value; browsers keep at most ${COOKIE_LIMIT}. ` +
         'Store less, or drop serverVisible to keep it in IndexedDB.')
     }
-    sizes.set(key, bytes)
-  }
-  let total = counted ?? viewBytes(view, name)
-  for (const [key, bytes] of sizes) total += (bytes ?? 0) - bytesOf(name, key, view.get(key))
+    // The last write of a key wins (no Map: a loop of sets should make little garbage).
+    if (!writes.some((w, j) => j > i && w.key === key)) total += bytes - bytesOf(name, key, view.get(key))
+  })
   if (total > budget && writes.some((w) => w.encoded !== undefined)) {
     throw error('COOKIE_BUDGET_EXCEEDED', `set("${writes.map((w) => w.key).join('", "')}"): the store's cookies would take ${total} bytes, over its budget of ${budget}. ` +
       'Every cookie travels with every request; delete some, store less, or raise cookie.budget.')
@@ -477,8 +472,8 @@ function createSection(o: CookieTierOptions, begin: (shadow?: Shadow) => Promise
       throw 'error' in outcome ? outcome.error : storageError(err, 'taking the cookie lock (an IndexedDB transaction)')
     })
   }
-  /** Runs `fn` at once inside the burst that is open now, if one is. */
-  const now = <T>(fn: () => T): { value: T } | undefined => (s.open ? { value: fn() } : undefined)
+  /** Runs `fn` at once inside the burst that is open now, if one is; whether it ran. */
+  const now = (fn: () => void): boolean => s.open && (fn(), true)
   /** Resolves once the current burst has ended: its writes reached the browser's cookie store (or were reported dropped). */
   const settled = () => s.ended
   return { kind, run, now, settled }
