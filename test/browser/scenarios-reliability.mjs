@@ -1598,6 +1598,81 @@ const endThenLeave = {
   },
 }
 
+// ---- r22: a tab busy while another tab's end() happens writes before it hears of it ----
+
+const R22_TRIALS = 3
+const R22_SPIN_MS = 1500
+const R22_KEYS = { visit: { lifetime: 'session', serverVisible: true }, cart: { lifetime: 'session' }, prefs: { lifetime: 'persistent' } }
+
+/** In the page: a store `name` (window.r22store) after ready. */
+const r22Open = async ({ name, keys }) => {
+  window.r22store = window.VisitStore.createStore({ name, keys })
+  await window.r22store.ready
+  return true
+}
+
+/**
+ * In the page: in a task of its own (300 ms on: the evaluate answers first), spins for `ms` (this page runs
+ * nothing else meanwhile: no event, no message, no cookie change reaches it; Firefox and WebKit do
+ * not even update its copy of the cookies), then, in the same task, sets the session record `cart`
+ * and the persistent `prefs`. window.r22 holds when the spin began and ended (Date.now()).
+ */
+const r22Busy = ({ ms }) => {
+  window.r22 = null
+  setTimeout(() => {
+    const began = Date.now()
+    while (Date.now() < began + ms) { /* busy */ }
+    window.r22calls = Promise.allSettled([window.r22store.set('cart', ['unheard']), window.r22store.set('prefs', 'busy')])
+    window.r22 = { began, ended: Date.now() }
+  }, 300) // later than the evaluate's answer (WebKitGTK's driver sends it after the next tasks)
+  return true
+}
+
+const r22Values = async (keys) => {
+  const got = await window.r22store.getMany(keys)
+  return Object.fromEntries(Object.entries(got).map(([k, v]) => [k, v === undefined ? '(undefined)' : v]))
+}
+
+const unheardEnd = {
+  id: 'r22',
+  name: `a tab busy in a task while another tab's session.end() runs writes a session record and a persistent key in that task, before it can hear of the end() (${R22_TRIALS} trials): the other tab reads none of the session write, and the persistent one; once the busy tab gets to its events it reads the record missing too, and its next session write is shared`,
+  group: 'live',
+  timeoutMs: 120000,
+  async run({ tab, server }) {
+    for (let n = 0; n < R22_TRIALS; n++) {
+      const name = `r22-${n}-${rand()}`
+      const [a, b] = [await tab(), await tab()]
+      await a.goto(server.url('/'))
+      await b.goto(server.url('/'))
+      await a.evaluate(r22Open, { name, keys: R22_KEYS })
+      await b.evaluate(r22Open, { name, keys: R22_KEYS })
+      await a.evaluate(() => window.r22store.setMany({ visit: 'old', cart: ['old'], prefs: 'p' }))
+      // The end() must run while the busy tab spins: a trial where it did not (the two tabs share a
+      // process, or the machine stalled) is run again, at most 3 times.
+      let spin
+      for (let tries = 0; ; tries++) {
+        await b.evaluate(r22Busy, { ms: R22_SPIN_MS })
+        await sleep(500)
+        const called = Date.now()
+        await a.evaluate(() => window.r22store.session.end())
+        const resolved = Date.now()
+        spin = await b.evaluate(() => window.r22)
+        if (spin.began < called && resolved < spin.ended) break
+        if (tries === 2) throw new Error(`trial ${n}: end() never ran inside the busy tab's spin (last: spin ${spin.began}-${spin.ended}, end() ${called}-${resolved}): do the two tabs share one process in this engine?`)
+        await a.evaluate(() => window.r22store.setMany({ visit: 'old', cart: ['old'], prefs: 'p' }))
+      }
+      eq(await b.evaluate(async () => (await window.r22calls).map((o) => o.status)), ['fulfilled', 'fulfilled'], `trial ${n}: the busy tab's calls resolve`)
+      eq(await a.evaluate(r22Values, ['visit', 'cart', 'prefs']), { visit: '(undefined)', cart: '(undefined)', prefs: 'busy' }, `trial ${n}: the tab that ended the session [visit, cart, prefs]`)
+      await until(b, async () => (await window.r22store.get('cart')) === undefined, null, `trial ${n}: the busy tab, once it hears of the end(), reads its unheard cart as missing`)
+      await b.evaluate(() => window.r22store.set('cart', ['after']))
+      eq(await a.evaluate(r22Values, ['cart']), { cart: ['after'] }, `trial ${n}: the busy tab's next session write, read by the other tab`)
+      await a.evaluate(async () => { await window.r22store.clear(); window.r22store.close() })
+      await a.close()
+      await b.close()
+    }
+  },
+}
+
 // ---- rc: a browser SIGKILLed during bursts of cross-tier setMany, restarted on its profile ----
 
 const RC_KEYS = { batch: { lifetime: 'persistent', serverVisible: true }, visit: { lifetime: 'session', serverVisible: true }, 'e:*': { lifetime: 'persistent' } }
@@ -1695,4 +1770,4 @@ const crash = {
   },
 }
 
-export const reliabilityScenarios = [simultaneousStart, markerRemoved, worker, cookiePath, declarationUpgrade, navigateAway, siteDataCleared, foreignDatabase, malformedRecords, watchOnce, callOrder, callOrderEveryTier, goneBatch, crossedBatches, purgeCoversEarlierWrites, clearAgainstBatch, goneClear, goneBeforeEnd, clearedCookies, afterEnd, endThenLeave, crash]
+export const reliabilityScenarios = [simultaneousStart, markerRemoved, worker, cookiePath, declarationUpgrade, navigateAway, siteDataCleared, foreignDatabase, malformedRecords, watchOnce, callOrder, callOrderEveryTier, goneBatch, crossedBatches, purgeCoversEarlierWrites, clearAgainstBatch, goneClear, goneBeforeEnd, clearedCookies, afterEnd, endThenLeave, unheardEnd, crash]
