@@ -103,6 +103,28 @@ describe('end() takes a new browser-session stamp in its call', () => {
     expect(await next.get('cart')).toBe('new')
   })
 
+  test('a logout page: a new store\'s end() called at once (before its ready), its purge held (as if its page had gone): a page started after it reads none of the ended session\'s records', async () => {
+    const locks = useWebLocks()
+    const make = pagesOf('endl')
+    const first = make()
+    await first.ready
+    await first.setMany({ cart: 'old', locale: 'old', visits: 1 })
+    first.close()
+    // The logout page: its purge waits for the cookie lock, which is held; its page goes away.
+    const release = await holdLock(locks, 'visitstore:endl:cookies')
+    const logout = make()
+    void logout.session.end()
+    logout.close()
+    const next = make()
+    expect(await next.getMany(['cart', 'visits'])).toEqual({ cart: undefined, visits: 1 })
+    expect(next.peek('locale')).toBeUndefined()
+    release()
+    await next.ready
+    expect(await next.get('cart')).toBeUndefined()
+    await next.set('cart', 'new')
+    expect(await next.get('cart')).toBe('new')
+  })
+
   test('a tab that did not hear of the end() (no BroadcastChannel) writes under the ended stamp: the other tabs read nothing of it; once it sees the new marker it follows, and its next writes are shared', async () => {
     vi.stubGlobal('BroadcastChannel', undefined)
     const make = pagesOf('endu')

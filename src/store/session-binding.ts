@@ -1,6 +1,6 @@
 import { createEmitter } from '../emitter.js'
 import { ENDED_KEY, MARKER_KEY, STATE_KEY } from '../names.js'
-import { mover, newStamp, partsOf } from '../records.js'
+import { mover, newStamp, partsOf, STAMP } from '../records.js'
 import type { SessionApply, SessionController, SessionHost } from '../session-host.js'
 import type { CookieWrite } from '../tiers/cookie.js'
 import type { SessionEvents, SessionSnapshot } from '../types.js'
@@ -104,7 +104,10 @@ async function applyNow(ctx: StoreContext, { previous, next, keep, force, remote
 function endStamp(ctx: StoreContext): string[] {
   if (!ctx.cookies.available) return []
   const removed = ctx.cookies.keys().filter((key) => ctx.keys.find(key)?.lifetime === 'session')
-  const old = ctx.marker.stamp
+  // Before the marker is settled (a logout page whose end() runs at once), the stamp the records
+  // of this browser session carry is the one in the jar: this page would have taken it.
+  const found = ctx.marker.stamp === undefined ? ctx.cookies.readForeign(ctx.names.cookie(MARKER_KEY)) : undefined
+  const old = ctx.marker.stamp ?? (found !== undefined && STAMP.test(found) ? found : undefined)
   const writes: CookieWrite[] = removed.map((key) => ({ key, encoded: undefined }))
   if (old !== undefined && ctx.marker.scope === 'shared') {
     const stamp = newStamp()

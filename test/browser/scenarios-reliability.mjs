@@ -1598,6 +1598,43 @@ const endThenLeave = {
   },
 }
 
+// ---- r23: a logout page: a new store's end() at once, then navigating away ----
+
+const R23_TRIALS = 3
+
+const logoutPage = {
+  id: 'r23',
+  name: `a logout page: a page fills the session (cookie visit, record cart, 0 and 2,000 drafts), the tab goes to a new page whose new store calls session.end() at once (before its ready) and navigates away in the same task (${R23_TRIALS} trials each): the next page finds none of the ended session's data; the persistent value stays`,
+  group: 'live',
+  timeoutMs: 120000,
+  async run({ tab, server }) {
+    for (const drafts of [0, 2000]) {
+      for (let n = 0; n < R23_TRIALS; n++) {
+        const name = `r23-${drafts}-${n}-${rand()}`
+        const writer = await tab()
+        await writer.goto(server.url('/r23/'))
+        await writer.evaluate(r21Fill, { name, keys: R21_KEYS, drafts })
+        await writer.goto(server.url('/r23-logout/'))
+        await writer.evaluate(({ name, keys }) => {
+          setTimeout(() => {
+            window.VisitStore.createStore({ name, keys }).session.end().catch(() => {})
+            location.href = '/r23-away/'
+          })
+          return true
+        }, { name, keys: R21_KEYS })
+        await arrived(writer, '/r23-away/', `drafts ${drafts}, trial ${n}: the page after the logout page`)
+        await writer.close()
+        const reader = await tab()
+        await reader.goto(server.url('/r23-next/'))
+        const r = await reader.evaluate(r21Read, { name, keys: R21_KEYS })
+        eq({ got: r.got, cookie: r.cookie }, { got: { visit: '(undefined)', cart: '(undefined)', 'd:0': '(undefined)', prefs: 'p' }, cookie: null }, `drafts ${drafts}, trial ${n}: the next page after the logout page [getMany, the visit cookie]`)
+        await reader.evaluate(async ({ name, keys }) => { const s = window.VisitStore.createStore({ name, keys }); await s.clear(); s.close() }, { name, keys: R21_KEYS })
+        await reader.close()
+      }
+    }
+  },
+}
+
 // ---- r22: a tab busy while another tab's end() happens writes before it hears of it ----
 
 const R22_TRIALS = 3
@@ -1770,4 +1807,4 @@ const crash = {
   },
 }
 
-export const reliabilityScenarios = [simultaneousStart, markerRemoved, worker, cookiePath, declarationUpgrade, navigateAway, siteDataCleared, foreignDatabase, malformedRecords, watchOnce, callOrder, callOrderEveryTier, goneBatch, crossedBatches, purgeCoversEarlierWrites, clearAgainstBatch, goneClear, goneBeforeEnd, clearedCookies, afterEnd, endThenLeave, unheardEnd, crash]
+export const reliabilityScenarios = [simultaneousStart, markerRemoved, worker, cookiePath, declarationUpgrade, navigateAway, siteDataCleared, foreignDatabase, malformedRecords, watchOnce, callOrder, callOrderEveryTier, goneBatch, crossedBatches, purgeCoversEarlierWrites, clearAgainstBatch, goneClear, goneBeforeEnd, clearedCookies, afterEnd, endThenLeave, unheardEnd, logoutPage, crash]
