@@ -125,6 +125,32 @@ describe('end() takes a new browser-session stamp in its call', () => {
     expect(await next.get('cart')).toBe('new')
   })
 
+  test('another tab that follows the end() while its purge is still held, and writes a session record then: the write stays once the purge has run', async () => {
+    const locks = useWebLocks()
+    vi.stubGlobal('BroadcastChannel', undefined)
+    const make = pagesOf('endf')
+    const a = make()
+    const b = make()
+    await Promise.all([a.ready, b.ready])
+    await a.setMany({ cart: 'before', visits: 1 })
+    // a's purge waits for the cookie lock; its new stamp is in the marker cookie already.
+    const release = await holdLock(locks, 'visitstore:endf:cookies')
+    const ended = a.session.end()
+    // b sees the new marker (a page shown again, or a Cookie Store change event) and follows.
+    document.dispatchEvent(new Event('visibilitychange'))
+    await vi.waitFor(async () => expect(await b.get('cart')).toBeUndefined())
+    await b.set('cart', 'after')
+    expect(await b.get('cart')).toBe('after')
+    const cookie = b.set('locale', 'after') // a session cookie: its write waits for the lock too
+    release()
+    await ended
+    await cookie
+    expect(await a.get('cart')).toBe('after')
+    expect(await b.get('cart')).toBe('after')
+    expect(a.peek('locale')).toBe('after')
+    expect(await a.get('visits')).toBe(1)
+  })
+
   test('a tab that did not hear of the end() (no BroadcastChannel) writes under the ended stamp: the other tabs read nothing of it; once it sees the new marker it follows, and its next writes are shared', async () => {
     vi.stubGlobal('BroadcastChannel', undefined)
     const make = pagesOf('endu')

@@ -40,7 +40,7 @@ async function applyNow(ctx: StoreContext, { previous, next, keep, force, remote
   const mine = purging && (force || ctx.purges.started) ? ++ctx.purges.count : 0
   // This tab's end() takes its session cookies and stamp in the call (endStamp); another tab's
   // took the stamp along, and this tab follows it (marker.ts).
-  const now = force && !remote ? endStamp(ctx) : []
+  const { removed: now, stamp } = force && !remote ? endStamp(ctx) : { removed: [] }
   if (force && remote) followEnd(ctx)
   try {
     // A move (here, or done by the tab that announced it): writes still on their way follow it.
@@ -73,7 +73,8 @@ async function applyNow(ctx: StoreContext, { previous, next, keep, force, remote
       }))
     }
     for (const k of await client.livenessKeys()) {
-      if (!force && partsOf(k)[1] === (next.tag ?? '')) continue
+      // The stamp this end() took: records under it were written after it (here, or by a tab that followed it).
+      if (force ? partsOf(k)[0] === stamp : partsOf(k)[1] === (next.tag ?? '')) continue
       const to = move(k)
       if (keep && to !== k) await dropLivenessKey(ctx, client, k, to)
       else if (here) purged.push(...await dropLivenessKey(ctx, client, k))
@@ -99,24 +100,26 @@ async function applyNow(ctx: StoreContext, { previous, next, keep, force, remote
  * its purge is done (their tag may still be the current one: no session sync, or a server that
  * still has the session), and what a tab that has not heard of the end() writes meanwhile carries
  * the old stamp too. Such a tab finds its stamp named in `$x` and follows (store/marker.ts
- * followEnd). The purge still runs after. Returns the session cookies' keys.
+ * followEnd). The purge still runs after, and spares the new stamp's records. Returns the session
+ * cookies' keys and the new stamp, if it took one.
  */
-function endStamp(ctx: StoreContext): string[] {
-  if (!ctx.cookies.available) return []
+function endStamp(ctx: StoreContext): { removed: string[], stamp?: string } {
+  if (!ctx.cookies.available) return { removed: [] }
   const removed = ctx.cookies.keys().filter((key) => ctx.keys.find(key)?.lifetime === 'session')
   // Before the marker is settled (a logout page whose end() runs at once), the stamp the records
   // of this browser session carry is the one in the jar: this page would have taken it.
   const found = ctx.marker.stamp === undefined ? ctx.cookies.readForeign(ctx.names.cookie(MARKER_KEY)) : undefined
   const old = ctx.marker.stamp ?? (found !== undefined && STAMP.test(found) ? found : undefined)
   const writes: CookieWrite[] = removed.map((key) => ({ key, encoded: undefined }))
+  let stamp: string | undefined
   if (old !== undefined && ctx.marker.scope === 'shared') {
-    const stamp = newStamp()
+    stamp = newStamp()
     const ended = [old, ...(ctx.cookies.readForeign(ctx.names.cookie(ENDED_KEY)) ?? '').split('.').filter(Boolean)].slice(0, ENDED_KEPT)
     writes.push({ key: ENDED_KEY, encoded: ended.join('.') }, { key: MARKER_KEY, encoded: stamp })
     adopt(ctx, stamp)
   }
   if (writes.length) ctx.cookies.writeNow(writes)
-  return removed
+  return { removed, stamp }
 }
 
 /** How many ended stamps `$x` names: tabs that missed more ends in a row than that move their records instead. */

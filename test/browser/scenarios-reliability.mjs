@@ -1635,6 +1635,44 @@ const logoutPage = {
   },
 }
 
+// ---- r24: another tab follows an end() whose purge is held, and writes ----
+
+const R24_TRIALS = 3
+
+const followedEnd = {
+  id: 'r24',
+  name: `tab 1's session.end() with its purge held (tab 3 holds the store's cookie lock); tab 2 follows the end (reads the session record missing) and writes a session record and a session cookie; then the lock is let go (${R24_TRIALS} trials): once tab 1's end() resolved, both tabs read tab 2's record, and tab 1 its cookie`,
+  group: 'live',
+  timeoutMs: 120000,
+  async run({ tab, server }) {
+    for (let n = 0; n < R24_TRIALS; n++) {
+      const name = `r24-${n}-${rand()}`
+      const [a, b, holder] = [await tab(), await tab(), await tab()]
+      for (const t of [a, b, holder]) await t.goto(server.url('/'))
+      await a.evaluate(r22Open, { name, keys: R22_KEYS })
+      await b.evaluate(r22Open, { name, keys: R22_KEYS })
+      await a.evaluate(() => window.r22store.setMany({ visit: 'old', cart: ['old'], prefs: 'p' }))
+      await holder.evaluate((lock) => new Promise((held) => {
+        navigator.locks.request(lock, () => new Promise((release) => { window.r24release = release; held(true) }))
+      }), `visitstore:${name}:cookies`)
+      await a.evaluate(() => { window.r24ended = window.r22store.session.end().then(() => 'resolved', (err) => `rejected: ${err?.code ?? err}`); return true })
+      await until(b, async () => (await window.r22store.get('cart')) === undefined, null, `trial ${n}: tab 2 follows the end() (its cart reads missing)`)
+      await b.evaluate(() => window.r22store.set('cart', ['after']))
+      eq(await b.evaluate(r22Values, ['cart']), { cart: ['after'] }, `trial ${n}: tab 2 reads its write made after following the end()`)
+      // A session cookie too: its write waits for the cookie lock, behind tab 1's purge.
+      await b.evaluate(() => { window.r24cookie = window.r22store.set('visit', 'after').then(() => 'resolved', (err) => `rejected: ${err?.code ?? err}`); return true })
+      await holder.evaluate(() => { window.r24release(); return true })
+      eq(await a.evaluate(() => window.r24ended), 'resolved', `trial ${n}: tab 1's end() once the lock is free`)
+      eq(await b.evaluate(() => window.r24cookie), 'resolved', `trial ${n}: tab 2's set('visit')`)
+      eq(await a.evaluate(r22Values, ['cart', 'prefs']), { cart: ['after'], prefs: 'p' }, `trial ${n}: tab 1 after its purge [cart, prefs]`)
+      await until(a, async () => (await window.r22store.get('visit')) === 'after', null, `trial ${n}: tab 1 reads tab 2's visit cookie (written after the end(), after its purge)`)
+      eq(await b.evaluate(r22Values, ['cart']), { cart: ['after'] }, `trial ${n}: tab 2 after tab 1's purge`)
+      await a.evaluate(async () => { await window.r22store.clear(); window.r22store.close() })
+      for (const t of [a, b, holder]) await t.close()
+    }
+  },
+}
+
 // ---- r22: a tab busy while another tab's end() happens writes before it hears of it ----
 
 const R22_TRIALS = 3
@@ -1807,4 +1845,4 @@ const crash = {
   },
 }
 
-export const reliabilityScenarios = [simultaneousStart, markerRemoved, worker, cookiePath, declarationUpgrade, navigateAway, siteDataCleared, foreignDatabase, malformedRecords, watchOnce, callOrder, callOrderEveryTier, goneBatch, crossedBatches, purgeCoversEarlierWrites, clearAgainstBatch, goneClear, goneBeforeEnd, clearedCookies, afterEnd, endThenLeave, unheardEnd, logoutPage, crash]
+export const reliabilityScenarios = [simultaneousStart, markerRemoved, worker, cookiePath, declarationUpgrade, navigateAway, siteDataCleared, foreignDatabase, malformedRecords, watchOnce, callOrder, callOrderEveryTier, goneBatch, crossedBatches, purgeCoversEarlierWrites, clearAgainstBatch, goneClear, goneBeforeEnd, clearedCookies, afterEnd, endThenLeave, unheardEnd, logoutPage, followedEnd, crash]
