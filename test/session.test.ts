@@ -677,6 +677,17 @@ describe('session.end()', () => {
     expect(await store.get('cart')).toBeUndefined()
   })
 
+  test('end({ server: true }) sends the DELETE in its call, as a keepalive request (a logout page that navigates away at once), and purges without waiting for its answer', async () => {
+    const server = stubSessionServer({ body: { tag: 'A' } })
+    const store = tab({ endpoint: '/session' })
+    await store.setMany({ cart: ['x'], locale: 'fr' })
+    server.delete = { delay: 'never' }
+    void store.session.end({ server: true }).catch(() => {})
+    expect(server.requests.filter((r) => r.method === 'DELETE')).toEqual([expect.objectContaining({ url: '/session', keepalive: true })])
+    await vi.waitFor(async () => expect(await store.getMany(['cart', 'locale'])).toEqual({ cart: undefined, locale: undefined }))
+    expect(store.session.tag).toBeNull()
+  })
+
   test('end({ server: true }) with a server that answers 500 rejects SESSION_SYNC_FAILED after the local purge', async () => {
     const server = stubSessionServer({ body: { tag: 'A' } })
     const store = tab({ endpoint: '/session' })

@@ -104,12 +104,12 @@ export function withTimeout(ask: Ask, ms: number): Promise<SessionSnapshot> {
   return Promise.race([ask(controller.signal), late]).finally(() => clearTimeout(timer))
 }
 
-/** `DELETE <endpoint>` with the time-out: `session.end({ server: true })`. */
+/** `DELETE <endpoint>` with the time-out: `session.end({ server: true })`. A keepalive request: it is sent even if the page goes away right after. */
 export async function deleteSession(endpoint: string, credentials: RequestCredentials, ms: number): Promise<void> {
   const controller = new AbortController()
   const timer = setTimeout(() => controller.abort(), ms)
   try {
-    const response = await fetch(endpoint, { method: 'DELETE', credentials, signal: controller.signal })
+    const response = await fetch(endpoint, { method: 'DELETE', credentials, signal: controller.signal, keepalive: true })
     if (!response.ok) throw syncFailed(`DELETE ${endpoint} answered ${response.status}; the session may still be alive on the server`)
   } catch (err) {
     throw err instanceof VisitStoreError ? err : syncFailed(`DELETE ${endpoint} did not reach the server in time; the session may still be alive on the server`, err)

@@ -259,11 +259,15 @@ function storeSession(sync: Sync, started: Promise<void>): StoreSession {
       await check(sync, true)
     },
     async end(opts = {}) {
-      // Local first, and without waiting for the network: a logout purge never waits for a server.
+      // The DELETE is sent in the call (a logout page that navigates away at once: it is a keepalive
+      // request, which outlives the page), and the purge does not wait for it: a logout purge never
+      // waits for a server. Its failure is answered once the purge is done.
+      const deleted = opts.server && 'endpoint' in o ? deleteSession(o.endpoint, o.credentials ?? 'same-origin', sync.timeout) : undefined
+      deleted?.catch(() => {})
       await adopt(sync, NONE, true)
       if (!opts.server) return
-      if (!('endpoint' in o)) throw invalid('session.end({ server: true }) needs the endpoint source: sessionSync({ endpoint }).')
-      await deleteSession(o.endpoint, o.credentials ?? 'same-origin', sync.timeout)
+      if (!deleted) throw invalid('session.end({ server: true }) needs the endpoint source: sessionSync({ endpoint }).')
+      await deleted
     },
     async fetch(input, init) {
       const asked = tick(sync)

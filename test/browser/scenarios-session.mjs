@@ -960,4 +960,52 @@ const expressCallOrderWithChanges = {
   }),
 }
 
-export const sessionScenarios = [expressTwoTabs, expressKeepOnLogin, expressFirstAnswer, expressKeepOnLoginInFlight, expressSweepUnheard, expressStaleAnswer, expressKeepOnLoginUnheard, expressKeepOnLoginCut, expressKeepOnLoginReads, expressKeepOnLoginOtherTab, expressSameSessionLogin, expressNoIndexedDb, expressLoginMissed, expressCallOrderWithChanges, phpCookieSource, phpReadmeEndpoint, concurrentUpdates]
+// ---- 7o: a logout page: end({ server: true }) and navigating away in the same task ----
+
+const S7O_TRIALS = 3
+
+const expressLogoutLeaves = {
+  id: '7o',
+  name: `Express: a logout that navigates away at once: session.end({ server: true }) and location.href in the same task (${S7O_TRIALS} trials, each a new sign-in): DELETE /session reaches the server and the server session no longer lives (within 5 s); the next page's store has tag null and none of the session data, the persistent data kept`,
+  group: 'live',
+  run: ({ tab }) => expressApp(async (app) => {
+    const options = { keys: KEYS, session: { endpoint: '/session' } }
+    for (let n = 0; n < S7O_TRIALS; n++) {
+      const name = `s7o${n}`
+      const { t } = await storeTab(tab, app, 1, { name, options, state: 'none' })
+      await signIn(t, app, name, `user${n}`)
+      const id = app.sessionIds.at(-1)
+      eq(await t.evaluate(setMany, { name, values: { cart: ['apple'], visit: 'first visit', ...PERSISTENT } }), null, `trial ${n}: setMany of session and persistent data`)
+      const mark = app.log.length
+      await t.evaluate(({ name }) => {
+        setTimeout(() => {
+          window.vt.stores[name].session.end({ server: true }).catch(() => {})
+          location.href = '/?tab=1&left=1'
+        }, 300) // after the evaluate's answer (WebKitGTK's driver sends it after the next tasks)
+        return true
+      }, { name })
+      await waitFor(async () => {
+        try {
+          return await t.evaluate(() => location.search.includes('left=1') && document.readyState === 'complete' && typeof window.vt === 'object')
+        } catch {
+          return false // the page is navigating
+        }
+      }, 15000, `trial ${n}: the page after the logout`)
+      const ended = await waitFor(async () => !(await app.sessionAlive(id)), 5000, 'the server session to end').then(() => true, () => false)
+      ok(ended, `trial ${n}: the server session no longer lives`, app.log.slice(mark))
+      ok(app.log.slice(mark).some((r) => r.method === 'DELETE' && r.path === '/session'), `trial ${n}: DELETE /session reached the server`, app.log.slice(mark))
+      // The next page in a new tab, once the first is closed: WebKitGTK holds a left page's
+      // transactions until its tab closes (browser r6).
+      await t.close()
+      const next = await tab()
+      await next.goto(app.url('/?tab=2'))
+      const session = await next.evaluate(openStore, { name, options })
+      eq([session.tag, session.state], [null, 'none'], `trial ${n}: the next page's session [tag, state]`)
+      const r = await next.evaluate(look, { name, keys: Object.keys(KEYS) })
+      eq(r.values, { cart: UNDEF, visit: UNDEF, ...PERSISTENT }, `trial ${n}: the next page's values`)
+      await next.close()
+    }
+  }),
+}
+
+export const sessionScenarios = [expressTwoTabs, expressKeepOnLogin, expressFirstAnswer, expressKeepOnLoginInFlight, expressSweepUnheard, expressStaleAnswer, expressKeepOnLoginUnheard, expressKeepOnLoginCut, expressKeepOnLoginReads, expressKeepOnLoginOtherTab, expressSameSessionLogin, expressNoIndexedDb, expressLoginMissed, expressCallOrderWithChanges, expressLogoutLeaves, phpCookieSource, phpReadmeEndpoint, concurrentUpdates]
