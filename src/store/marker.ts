@@ -22,8 +22,8 @@ export async function settleMarker(ctx: StoreContext): Promise<void> {
   // Server rendering: no browser session to see, and no error for what is simply not there (store/context.ts).
   if (ctx.marker.scope === 'page') return
   try {
-    const found = ctx.cookies.available ? ctx.cookies.readForeign(ctx.names.cookie(MARKER_KEY)) : undefined
-    if (found !== undefined && STAMP.test(found)) return adopt(ctx, found)
+    const found = ctx.cookies.available ? jarStamp(ctx) : undefined
+    if (found !== undefined) return adopt(ctx, found)
     const live = await liveStamps(ctx.env, ctx.names)
     if (!ctx.cookies.available) {
       if (live?.size === 1) return adopt(ctx, [...live][0] as string)
@@ -45,6 +45,15 @@ export async function settleMarker(ctx: StoreContext): Promise<void> {
     pageScope(ctx, `the session marker cookie could not be written (${err instanceof Error ? err.message : String(err)})`)
   }
 }
+
+/** The browser-session stamp the marker cookie holds now; undefined when it is missing or not a stamp (edited by hand). */
+export function jarStamp(ctx: StoreContext): string | undefined {
+  const found = ctx.cookies.readForeign(ctx.names.cookie(MARKER_KEY))
+  return found !== undefined && STAMP.test(found) ? found : undefined
+}
+
+/** The stamps `<name>_$x` names as ended by an end(), newest first (store/session-binding.ts endStamp). */
+export const endedStamps = (ctx: StoreContext): string[] => (ctx.cookies.readForeign(ctx.names.cookie(ENDED_KEY)) ?? '').split('.').filter(Boolean)
 
 /** Takes `stamp` as this context's browser-session stamp, holding its Web Lock while the page is shown. */
 export function adopt(ctx: StoreContext, stamp: string): void {
@@ -101,8 +110,7 @@ export function followEnd(ctx: StoreContext, seen?: string): boolean {
   const ours = ctx.marker.stamp
   if (ours === undefined || ctx.marker.scope === 'page' || !ctx.cookies.available) return false
   seen ??= ctx.cookies.readForeign(ctx.names.cookie(MARKER_KEY))
-  const ended = ctx.cookies.readForeign(ctx.names.cookie(ENDED_KEY))?.split('.') ?? []
-  if (seen === undefined || seen === ours || !STAMP.test(seen) || !ended.includes(ours)) return false
+  if (seen === undefined || seen === ours || !STAMP.test(seen) || !endedStamps(ctx).includes(ours)) return false
   adopt(ctx, seen)
   return true
 }

@@ -1,13 +1,13 @@
 import { createEmitter } from '../emitter.js'
 import { ENDED_KEY, MARKER_KEY, STATE_KEY } from '../names.js'
-import { mover, newStamp, partsOf, STAMP } from '../records.js'
+import { mover, newStamp, partsOf } from '../records.js'
 import type { SessionApply, SessionController, SessionHost } from '../session-host.js'
 import type { CookieWrite } from '../tiers/cookie.js'
 import type { SessionEvents, SessionSnapshot } from '../types.js'
 import { applying, notify, setFlags, writtenSince, type StoreContext } from './context.js'
 import { purgeInOrder } from './journal.js'
 import { dropLivenessKey } from './maintenance.js'
-import { adopt, clientFor, followEnd } from './marker.js'
+import { adopt, clientFor, endedStamps, followEnd, jarStamp } from './marker.js'
 import { rereadSession } from './watch.js'
 
 // The store's side of the session sync: what a change of server session does to the data. All
@@ -66,7 +66,7 @@ async function applyNow(ctx: StoreContext, { previous, next, keep, force, remote
       // What this tab wrote since the change stays: it was called after it (older writes drop their
       // session part, store/write.ts). The first answer's purge leaves what this page wrote before it.
       purged.push(...await purgeInOrder(ctx, () => {
-        const cookies = ctx.cookies.keys().filter((key) => ctx.keys.find(key)?.lifetime === 'session' && !writtenSince(ctx, key, mine))
+        const cookies = sessionCookies(ctx).filter((key) => !writtenSince(ctx, key, mine))
         ctx.cookies.write(cookies.map((key) => ({ key, encoded: undefined })))
         ctx.purges.cleared = Math.max(ctx.purges.cleared, mine)
         return cookies
@@ -105,22 +105,24 @@ async function applyNow(ctx: StoreContext, { previous, next, keep, force, remote
  */
 function endStamp(ctx: StoreContext): { removed: string[], stamp?: string } {
   if (!ctx.cookies.available) return { removed: [] }
-  const removed = ctx.cookies.keys().filter((key) => ctx.keys.find(key)?.lifetime === 'session')
+  const removed = sessionCookies(ctx)
   // Before the marker is settled (a logout page whose end() runs at once), the stamp the records
   // of this browser session carry is the one in the jar: this page would have taken it.
-  const found = ctx.marker.stamp === undefined ? ctx.cookies.readForeign(ctx.names.cookie(MARKER_KEY)) : undefined
-  const old = ctx.marker.stamp ?? (found !== undefined && STAMP.test(found) ? found : undefined)
+  const old = ctx.marker.stamp ?? jarStamp(ctx)
   const writes: CookieWrite[] = removed.map((key) => ({ key, encoded: undefined }))
   let stamp: string | undefined
   if (old !== undefined && ctx.marker.scope === 'shared') {
     stamp = newStamp()
-    const ended = [old, ...(ctx.cookies.readForeign(ctx.names.cookie(ENDED_KEY)) ?? '').split('.').filter(Boolean)].slice(0, ENDED_KEPT)
+    const ended = [old, ...endedStamps(ctx)].slice(0, ENDED_KEPT)
     writes.push({ key: ENDED_KEY, encoded: ended.join('.') }, { key: MARKER_KEY, encoded: stamp })
     adopt(ctx, stamp)
   }
   if (writes.length) ctx.cookies.writeNow(writes)
   return { removed, stamp }
 }
+
+/** The session-lifetime keys that have a cookie now (in a section: in its view). */
+const sessionCookies = (ctx: StoreContext): string[] => ctx.cookies.keys().filter((key) => ctx.keys.find(key)?.lifetime === 'session')
 
 /** How many ended stamps `$x` names: tabs that missed more ends in a row than that move their records instead. */
 const ENDED_KEPT = 4

@@ -1565,6 +1565,22 @@ const r21Read = async ({ name, keys }) => {
   return { got: Object.fromEntries(Object.entries(got).map(([k, v]) => [k, v === undefined ? '(undefined)' : v])), cookie: window.vt.cookie(`${name}_visit`) }
 }
 
+/**
+ * After a page that ended the session left: the writer tab closes (WebKitGTK keeps a transaction
+ * of a page that navigated away open until its tab closes, r6), and a new tab at `path` must find
+ * none of the ended session's data (no visit cookie, no cart, no draft) and the persistent prefs;
+ * then the store is cleared for the next trial.
+ */
+async function nextPageFindsNone({ tab, server, writer, name, path, what }) {
+  await writer.close()
+  const reader = await tab()
+  await reader.goto(server.url(path))
+  const r = await reader.evaluate(r21Read, { name, keys: R21_KEYS })
+  eq({ got: r.got, cookie: r.cookie }, { got: { visit: '(undefined)', cart: '(undefined)', 'd:0': '(undefined)', prefs: 'p' }, cookie: null }, `${what} [getMany, the visit cookie]`)
+  await reader.evaluate(async ({ name, keys }) => { const s = window.VisitStore.createStore({ name, keys }); await s.clear(); s.close() }, { name, keys: R21_KEYS })
+  await reader.close()
+}
+
 const endThenLeave = {
   id: 'r21',
   name: `session.end() (not awaited) and navigating away in the same task, with 0 and 2,000 session drafts (${R21_TRIALS} trials each): the next page finds none of the ended session's data (end() removes the session cookies and takes a new browser-session stamp in its call: the records read as missing); the persistent value stays`,
@@ -1585,14 +1601,7 @@ const endThenLeave = {
           return true
         })
         await arrived(writer, '/r21-away/', `drafts ${drafts}, trial ${n}: the page after end()`)
-        // WebKitGTK keeps a transaction of a page that navigated away open until its tab closes (r6).
-        await writer.close()
-        const reader = await tab()
-        await reader.goto(server.url('/r21-next/'))
-        const r = await reader.evaluate(r21Read, { name, keys: R21_KEYS })
-        eq({ got: r.got, cookie: r.cookie }, { got: { visit: '(undefined)', cart: '(undefined)', 'd:0': '(undefined)', prefs: 'p' }, cookie: null }, `drafts ${drafts}, trial ${n}: the next page after end() and navigating away [getMany, the visit cookie]`)
-        await reader.evaluate(async ({ name, keys }) => { const s = window.VisitStore.createStore({ name, keys }); await s.clear(); s.close() }, { name, keys: R21_KEYS })
-        await reader.close()
+        await nextPageFindsNone({ tab, server, writer, name, path: '/r21-next/', what: `drafts ${drafts}, trial ${n}: the next page after end() and navigating away` })
       }
     }
   },
@@ -1623,13 +1632,7 @@ const logoutPage = {
           return true
         }, { name, keys: R21_KEYS })
         await arrived(writer, '/r23-away/', `drafts ${drafts}, trial ${n}: the page after the logout page`)
-        await writer.close()
-        const reader = await tab()
-        await reader.goto(server.url('/r23-next/'))
-        const r = await reader.evaluate(r21Read, { name, keys: R21_KEYS })
-        eq({ got: r.got, cookie: r.cookie }, { got: { visit: '(undefined)', cart: '(undefined)', 'd:0': '(undefined)', prefs: 'p' }, cookie: null }, `drafts ${drafts}, trial ${n}: the next page after the logout page [getMany, the visit cookie]`)
-        await reader.evaluate(async ({ name, keys }) => { const s = window.VisitStore.createStore({ name, keys }); await s.clear(); s.close() }, { name, keys: R21_KEYS })
-        await reader.close()
+        await nextPageFindsNone({ tab, server, writer, name, path: '/r23-next/', what: `drafts ${drafts}, trial ${n}: the next page after the logout page` })
       }
     }
   },
