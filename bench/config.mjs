@@ -46,7 +46,7 @@ export const WORKLOADS = [
   { id: 'cookies', kind: 'cookie', page: 'cookies', params: { n: 50, size: 24, reps: 20 }, measures: { cookies: 'cookies' } },
   // Issue 14's W5: 200 sequential sets over 50 names (each overwritten 4 times), then 200 gets.
   { id: 'w5', kind: 'cookie', page: 'cookies', browsers: ['chromium', 'firefox'], params: { n: 50, sets: 200, size: 24, reps: 10 }, measures: { cookies: 'w5' } },
-  { id: 'cold', kind: 'idb', page: 'cold', params: {}, reps: 15, measures: { cold: 'cold', libraryLoad: 'library-load', ready: 'cold-ready' } },
+  { id: 'cold', kind: 'idb', page: 'cold', params: {}, reps: 15, measures: { cold: 'cold', libraryLoad: 'library-load', fromPageStart: 'cold-page', ready: 'cold-ready' } },
   // Issue 15: a store of 100,000 persistent entries (99,000 `big:*` + 1,000 `one:*`), written in
   // its own layout, then a fresh page: start-up, keys('one:'), clear({ lifetime: 'persistent' });
   // `scale-ttl` adds 50,000 records of a ttl family `tmp:*` that expired an hour ago. One rep a
@@ -79,6 +79,9 @@ export const MEASURES = [
   // Issue 15: ≤ 1.10× (issue 6 asked ≤ 1.20×).
   { id: 'cold', label: 'cold start to first get', baseline: 'raw-idb', target: 1.10 },
   { id: 'library-load', label: 'cold start: page start to script start (library load)', baseline: 'raw-idb', info: true },
+  // The whole wait a page has: library load and cold start together (a longer library load lets
+  // the page's own start-up work finish first, which shortens the cold start row: see report.mjs).
+  { id: 'cold-page', label: 'cold start: page start to first get (library load included)', baseline: 'raw-idb', info: true },
   { id: 'cold-ready', label: 'cold start: script start to `ready` (session checked)', info: true },
   // Issue 15's figures are times, not ratios: `limit` is the ceiling in ms for visitstore's median.
   // raw IndexedDB is shown beside it as a reference (same layout, open/getAllKeys/range deletes).

@@ -282,7 +282,8 @@
   async function coldStart(nonce) {
     const scriptStart = now()
     const value = await adapter.coldGet('k:cold')
-    const result = { cold: now() - scriptStart, libraryLoad: scriptStart - window.benchT0 }
+    const end = now()
+    const result = { cold: end - scriptStart, libraryLoad: scriptStart - window.benchT0, fromPageStart: end - window.benchT0 }
     if (value !== coldValue(nonce)) fail(`cold get returned ${show(value)}, expected ${show(coldValue(nonce))}`)
     if (adapter.afterCold) Object.assign(result, await adapter.afterCold(scriptStart))
     await adapter.close()
