@@ -90,10 +90,15 @@ import { rollup } from 'rollup'
 // only after the local purge, so a logout page that navigated away at once left the server session
 // alive; it is now sent in the call, as a keepalive request (session/sync.ts end, session/sources.ts
 // deleteSession; test/session.test.ts, browser 7o).
+// Raised by 80 B (IIFE 21,090; core 18,200; core + session 21,045): two tabs whose end() ran at
+// the same moment lost one tab's later writes (browser r25). A tab reads the marker from the
+// browser's cookie store, not its copy (Firefox and WebKit kept the losing stamp there for good),
+// asking again when its own end() came in between (~40 B); an end() also ends the jar's stamp
+// where it differs from its own, and its purge deletes only the stamps ended (~40 B).
 const budgets = [
-  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 21010, bytes: async () => readFileSync('dist/visitstore.iife.js') },
-  { name: "import { createStore } from 'visitstore'", limit: 18130, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
-  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 20960, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
+  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 21090, bytes: async () => readFileSync('dist/visitstore.iife.js') },
+  { name: "import { createStore } from 'visitstore'", limit: 18200, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
+  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 21045, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
   { name: "import { useStoreValue } from 'visitstore/react' (without React)", limit: 600, bytes: () => bundle("export { useStoreValue } from './dist/react.js'") },
 ]
 

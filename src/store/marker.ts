@@ -52,8 +52,8 @@ export function jarStamp(ctx: StoreContext): string | undefined {
   return found !== undefined && STAMP.test(found) ? found : undefined
 }
 
-/** The stamps `<name>_$x` names as ended by an end(), newest first (store/session-binding.ts endStamp). */
-export const endedStamps = (ctx: StoreContext): string[] => (ctx.cookies.readForeign(ctx.names.cookie(ENDED_KEY)) ?? '').split('.').filter(Boolean)
+/** The stamps `<name>_$x` (its raw value: `raw`) names as ended by an end(), newest first (store/session-binding.ts endStamp). */
+export const endedStamps = (ctx: StoreContext, raw = ctx.cookies.readForeign(ctx.names.cookie(ENDED_KEY))): string[] => (raw ?? '').split('.').filter(Boolean)
 
 /** Takes `stamp` as this context's browser-session stamp, holding its Web Lock while the page is shown. */
 export function adopt(ctx: StoreContext, stamp: string): void {
@@ -77,13 +77,22 @@ function pageScope(ctx: StoreContext, why: string): void {
  * unless another tab's end() made it (`ended`: this tab missed that end()).
  */
 export async function checkMarker(ctx: StoreContext, restamp: (from: string, to: string) => Promise<void>, ended: () => void): Promise<void> {
-  const ours = ctx.marker.stamp
-  if (ours === undefined || ctx.closed || ctx.marker.scope === 'page' || !ctx.cookies.available) return
-  const seen = ctx.cookies.readForeign(ctx.names.cookie(MARKER_KEY))
-  if (seen === ours) return
+  if (ctx.marker.stamp === undefined || ctx.closed || ctx.marker.scope === 'page' || !ctx.cookies.available) return
   try {
+    // The browser's cookie store, not this page's copy: where two tabs' end() wrote the marker at
+    // once, Firefox's and WebKit's copy can keep this tab's own stamp for good, and this tab would
+    // go on writing records no other page reads.
+    // An answer asked for before this tab took another stamp (its own end()) is older than it: ask again.
+    let jar: Map<string, string>
+    let ours: string | undefined
+    do {
+      ours = ctx.marker.stamp
+      jar = await ctx.cookies.authority()
+    } while (ours !== ctx.marker.stamp)
+    const seen = jar.get(MARKER_KEY)
+    if (ours === undefined || seen === ours || ctx.closed) return
     // Another tab's end(), not heard of (its stamp is named ended): followed, not moved to.
-    if (followEnd(ctx, seen)) ended()
+    if (followEnd(ctx, seen, endedStamps(ctx, jar.get(ENDED_KEY)))) ended()
     else if (seen !== undefined && STAMP.test(seen)) {
       // Session reads and writes wait for the move and the new stamp (sessionLive).
       await applying(ctx, restamp(ours, seen).then(() => adopt(ctx, seen)))
@@ -104,13 +113,13 @@ export async function checkMarker(ctx: StoreContext, restamp: (from: string, to:
  * `<name>_$x` names ours: store/session-binding.ts endStamp): then this context takes the new
  * stamp, leaving its records of the old one behind (they read as missing, and the sweep deletes
  * them). Synchronous: a tab that hears of the end() writes its next records under the new stamp.
- * `seen`: the marker, when the caller has just read it.
+ * `seen` and `ended`: the marker and the ended stamps, when the caller has just read them.
  */
-export function followEnd(ctx: StoreContext, seen?: string): boolean {
+export function followEnd(ctx: StoreContext, seen?: string, ended?: string[]): boolean {
   const ours = ctx.marker.stamp
   if (ours === undefined || ctx.marker.scope === 'page' || !ctx.cookies.available) return false
   seen ??= ctx.cookies.readForeign(ctx.names.cookie(MARKER_KEY))
-  if (seen === undefined || seen === ours || !STAMP.test(seen) || !endedStamps(ctx).includes(ours)) return false
+  if (seen === undefined || seen === ours || !STAMP.test(seen) || !(ended ?? endedStamps(ctx)).includes(ours)) return false
   adopt(ctx, seen)
   return true
 }

@@ -40,7 +40,7 @@ async function applyNow(ctx: StoreContext, { previous, next, keep, force, remote
   const mine = purging && (force || ctx.purges.started) ? ++ctx.purges.count : 0
   // This tab's end() takes its session cookies and stamp in the call (endStamp); another tab's
   // took the stamp along, and this tab follows it (marker.ts).
-  const { removed: now, stamp } = force && !remote ? endStamp(ctx) : { removed: [] }
+  const { removed: now, stamp, ended } = force && !remote ? endStamp(ctx) : { removed: [] }
   if (force && remote) followEnd(ctx)
   try {
     // A move (here, or done by the tab that announced it): writes still on their way follow it.
@@ -72,9 +72,14 @@ async function applyNow(ctx: StoreContext, { previous, next, keep, force, remote
         return cookies
       }))
     }
+    // An end() deletes the records of the stamps it ended, and of those other tabs' end() calls
+    // ended: never those of a stamp taken since, here (records written after it, here or by a tab
+    // that followed it) or by another tab whose end() ran at the same moment (it could not see
+    // this one's). A copy of the cookies that lags names fewer: their records read as missing
+    // all the same, and the sweep deletes them. Without a stamp (page scope), everything of the session.
+    const gone = stamp && new Set([...ended ?? [], ...endedStamps(ctx)])
     for (const k of await client.livenessKeys()) {
-      // The stamp this end() took: records under it were written after it (here, or by a tab that followed it).
-      if (force ? partsOf(k)[0] === stamp : partsOf(k)[1] === (next.tag ?? '')) continue
+      if (force ? gone && !gone.has(partsOf(k)[0] as string) : partsOf(k)[1] === (next.tag ?? '')) continue
       const to = move(k)
       if (keep && to !== k) await dropLivenessKey(ctx, client, k, to)
       else if (here) purged.push(...await dropLivenessKey(ctx, client, k))
@@ -103,22 +108,26 @@ async function applyNow(ctx: StoreContext, { previous, next, keep, force, remote
  * followEnd). The purge still runs after, and spares the new stamp's records. Returns the session
  * cookies' keys and the new stamp, if it took one.
  */
-function endStamp(ctx: StoreContext): { removed: string[], stamp?: string } {
+function endStamp(ctx: StoreContext): { removed: string[], stamp?: string, ended?: string[] } {
   if (!ctx.cookies.available) return { removed: [] }
   const removed = sessionCookies(ctx)
   // Before the marker is settled (a logout page whose end() runs at once), the stamp the records
   // of this browser session carry is the one in the jar: this page would have taken it.
-  const old = ctx.marker.stamp ?? jarStamp(ctx)
+  const jar = jarStamp(ctx)
+  const old = ctx.marker.stamp ?? jar
   const writes: CookieWrite[] = removed.map((key) => ({ key, encoded: undefined }))
   let stamp: string | undefined
+  let ended: string[] | undefined
   if (old !== undefined && ctx.marker.scope === 'shared') {
     stamp = newStamp()
-    const ended = [old, ...endedStamps(ctx)].slice(0, ENDED_KEPT)
-    writes.push({ key: ENDED_KEY, encoded: ended.join('.') }, { key: MARKER_KEY, encoded: stamp })
+    // The jar's stamp ends too where it is another one: another tab's end() this tab has not
+    // heard of yet took it, and what was written under it so far is of the session ending now.
+    ended = [...new Set([old, jar ?? old])]
+    writes.push({ key: ENDED_KEY, encoded: [...new Set([...ended, ...endedStamps(ctx)])].slice(0, ENDED_KEPT).join('.') }, { key: MARKER_KEY, encoded: stamp })
     adopt(ctx, stamp)
   }
   if (writes.length) ctx.cookies.writeNow(writes)
-  return { removed, stamp }
+  return { removed, stamp, ended }
 }
 
 /** The session-lifetime keys that have a cookie now (in a section: in its view). */

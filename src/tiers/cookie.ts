@@ -34,6 +34,12 @@ export interface CookieTier {
   read(key: string): string | undefined
   /** The raw value of a cookie the store does not own (a script-readable session cookie). */
   readForeign(name: string): string | undefined
+  /**
+   * The store's cookies (raw values by key) as the browser's cookie store holds them, through the
+   * Cookie Store API where there is one: a content process's copy (Firefox, WebKit) can lag, and
+   * after two tabs' writes of one cookie cross, keep the value that lost for good.
+   */
+  authority(): Promise<Map<string, string>>
   /** The store keys that have a cookie now (in a section: in its view): declared keys and families, and the store's own marks. */
   keys(): string[]
   /** Runs `fn` in the cookie section; `current`, `check` and `write` may be called only inside one. */
@@ -338,6 +344,7 @@ export function createCookieTier(o: CookieTierOptions): CookieTier {
       return now.mine.get(key)
     },
     readForeign: (name) => reader.look().all.get(name),
+    authority: () => reader.authority(),
     keys: () => [...(v.map ?? reader.look().mine).keys()],
     section: (fn) => (reader.jar() ? section.run(fn) : Promise.reject(unavailable())),
     now: (fn) => section.now(fn),

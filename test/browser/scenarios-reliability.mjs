@@ -1751,6 +1751,99 @@ const unheardEnd = {
   },
 }
 
+// ---- r25: two tabs end the session at the same moment, then each writes ----
+
+/** Tab 2's end() is called this many ms after tab 1's: 0 until R25_CONCURRENT trials were concurrent (at most R25_MAX_TRIALS), then the rest. */
+const R25_OFFSETS = [0, 1, 2, 4]
+const R25_CONCURRENT = 3
+const R25_MAX_TRIALS = 16
+const R25_KEYS = { cart: { lifetime: 'session' }, one: { lifetime: 'session' }, two: { lifetime: 'session' }, prefs: { lifetime: 'persistent' } }
+
+/**
+ * In the page, at `startAt`: calls session.end(), tells the other tab (a channel of the test's
+ * own), and once the other tab has called its end() too, sets the session record `mine`: a write
+ * made after both end() calls. window.r25: { outcomes } of the end() and the set.
+ */
+const r25Go = ({ name, startAt, mine }) => {
+  window.r25 = undefined
+  const store = window.r22store
+  const channel = new window.BroadcastChannel(`r25-test-${name}`)
+  const heard = new Promise((resolve) => { channel.onmessage = resolve })
+  void (async () => {
+    await window.vt.at(startAt)
+    const ended = store.session.end()
+    channel.postMessage('ended')
+    await heard
+    const wrote = store.set(mine, 'after')
+    const outcomes = (await Promise.allSettled([ended, wrote])).map((o) => (o.status === 'fulfilled' ? 'ok' : String(o.reason?.code ?? o.reason)))
+    channel.close()
+    window.r25 = { outcomes }
+  })()
+  return true
+}
+
+/** In the page: what the store reads of `keys` ('(undefined)': missing). */
+const r25Read = async (keys) => {
+  const values = await window.r22store.getMany(keys)
+  return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v === undefined ? '(undefined)' : v]))
+}
+
+/** Polls tab `t` for up to 5 s until its store reads `want`; then checks it (the last read shown on failure). */
+async function readsWithin(t, want, what) {
+  const end = Date.now() + 5000
+  let got
+  while ((got = await t.evaluate(r25Read, Object.keys(want))) && JSON.stringify(got) !== JSON.stringify(want) && Date.now() < end) await sleep(100)
+  eq(got, want, what)
+}
+
+const simultaneousEnds = {
+  id: 'r25',
+  name: `two tabs call session.end() at one clock time, then each, once both have called it, writes a session record of its own (at least ${R25_CONCURRENT} trials where neither end() saw the other's new stamp, at most ${R25_MAX_TRIALS}; then tab 2 ${R25_OFFSETS.slice(1).join(', ')} ms later): where neither saw the other's, both writes stay; else at least the later tab's (its end() also ended the earlier tab's new stamp, and a write made under it before that tab heard of it is that session's, as in r22); both tabs and the next page read the same, the session record written before them is gone, the persistent one stays`,
+  group: 'live',
+  timeoutMs: 240000,
+  async run({ tab, server }) {
+    const seen = { concurrent: 0, sequential: 0 }
+    const offsets = R25_OFFSETS.slice(1)
+    for (let n = 0; n < R25_MAX_TRIALS && (seen.concurrent < R25_CONCURRENT || offsets.length); n++) {
+      const offset = seen.concurrent < R25_CONCURRENT ? 0 : offsets.shift()
+      const name = `r25-${n}-${rand()}`
+      const [a, b] = [await tab(), await tab()]
+      for (const t of [a, b]) await t.goto(server.url('/'))
+      await a.evaluate(r22Open, { name, keys: R25_KEYS })
+      await b.evaluate(r22Open, { name, keys: R25_KEYS })
+      await a.evaluate(() => window.r22store.setMany({ cart: ['old'], prefs: 'p' }))
+      await readsWithin(b, { cart: ['old'] }, `trial ${n}: tab 2 reads tab 1's cart before the ends`)
+      const first = await a.evaluate((name) => window.vt.cookie(`${name}_$s`), name)
+      const startAt = Date.now() + 400
+      await a.evaluate(r25Go, { name, startAt, mine: 'one' })
+      await b.evaluate(r25Go, { name, startAt: startAt + offset, mine: 'two' })
+      const ra = await until(a, () => window.r25, null, `trial ${n}: tab 1's end() and set`, 15000)
+      const rb = await until(b, () => window.r25, null, `trial ${n}: tab 2's end() and set`, 15000)
+      eq([ra.outcomes, rb.outcomes], [['ok', 'ok'], ['ok', 'ok']], `trial ${n}: [tab 1, tab 2] outcomes of [end(), set]`)
+      // The stamps the two end() calls named ended: only the first one where neither saw the
+      // other's new stamp (read from the browser's cookie store: a copy may lag).
+      const ended = (await a.evaluate(async (n) => (await window.cookieStore?.get(n))?.value ?? window.vt.cookie(n), `${name}_$x`)).split('.')
+      const concurrent = ended.every((stamp) => stamp === first)
+      seen[concurrent ? 'concurrent' : 'sequential']++
+      const what = `trial ${n} (${concurrent ? 'concurrent' : 'sequential'}, offset ${offset} ms)`
+      const c = await tab()
+      await c.goto(server.url('/'))
+      await c.evaluate(r22Open, { name, keys: R25_KEYS })
+      await sleep(500)
+      const next = await c.evaluate(r25Read, ['cart', 'prefs', 'one', 'two'])
+      if (concurrent) eq(next, { cart: '(undefined)', prefs: 'p', one: 'after', two: 'after' }, `${what}: the next page reads`)
+      else {
+        eq([next.cart, next.prefs], ['(undefined)', 'p'], `${what}: the next page reads [cart, prefs]`)
+        ok(next.one === 'after' || next.two === 'after', `${what}: the next page reads the later tab's write`, next)
+      }
+      for (const [t, who] of [[a, 'tab 1'], [b, 'tab 2']]) await readsWithin(t, next, `${what}: ${who} reads what the next page reads`)
+      await c.evaluate(async () => { await window.r22store.clear(); window.r22store.close() })
+      for (const t of [a, b, c]) await t.close()
+    }
+    ok(seen.concurrent >= R25_CONCURRENT, `at least ${R25_CONCURRENT} trials where neither end() saw the other's new stamp (else the race was not tried)`, seen)
+  },
+}
+
 // ---- rc: a browser SIGKILLed during bursts of cross-tier setMany, restarted on its profile ----
 
 const RC_KEYS = { batch: { lifetime: 'persistent', serverVisible: true }, visit: { lifetime: 'session', serverVisible: true }, 'e:*': { lifetime: 'persistent' } }
@@ -1848,4 +1941,4 @@ const crash = {
   },
 }
 
-export const reliabilityScenarios = [simultaneousStart, markerRemoved, worker, cookiePath, declarationUpgrade, navigateAway, siteDataCleared, foreignDatabase, malformedRecords, watchOnce, callOrder, callOrderEveryTier, goneBatch, crossedBatches, purgeCoversEarlierWrites, clearAgainstBatch, goneClear, goneBeforeEnd, clearedCookies, afterEnd, endThenLeave, unheardEnd, logoutPage, followedEnd, crash]
+export const reliabilityScenarios = [simultaneousStart, markerRemoved, worker, cookiePath, declarationUpgrade, navigateAway, siteDataCleared, foreignDatabase, malformedRecords, watchOnce, callOrder, callOrderEveryTier, goneBatch, crossedBatches, purgeCoversEarlierWrites, clearAgainstBatch, goneClear, goneBeforeEnd, clearedCookies, afterEnd, endThenLeave, unheardEnd, logoutPage, followedEnd, simultaneousEnds, crash]
