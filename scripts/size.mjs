@@ -95,10 +95,14 @@ import { rollup } from 'rollup'
 // browser's cookie store, not its copy (Firefox and WebKit kept the losing stamp there for good),
 // asking again when its own end() came in between (~40 B); an end() also ends the jar's stamp
 // where it differs from its own, and its purge deletes only the stamps ended (~40 B).
+// Raised by 50 B (IIFE 21,140; core 18,220; core + session 21,095): calls waiting for a session
+// answer that never came stayed pending after close() until the session time-out (10 s), then wrote
+// anyway. close() aborts the request under way (session/sync.ts, sources.ts withTimeout, ~30 B) and
+// those calls reject STORAGE_UNAVAILABLE (store/marker.ts sessionLive, ~18 B; test/session.test.ts).
 const budgets = [
-  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 21090, bytes: async () => readFileSync('dist/visitstore.iife.js') },
-  { name: "import { createStore } from 'visitstore'", limit: 18200, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
-  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 21045, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
+  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 21140, bytes: async () => readFileSync('dist/visitstore.iife.js') },
+  { name: "import { createStore } from 'visitstore'", limit: 18220, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
+  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 21095, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
   { name: "import { useStoreValue } from 'visitstore/react' (without React)", limit: 600, bytes: () => bundle("export { useStoreValue } from './dist/react.js'") },
 ]
 

@@ -427,6 +427,6 @@ export interface VisitStore<S, C = KeysConfig<S>> {
   estimate(): Promise<{ usage?: number, quota?: number } | undefined>
   /** The server session, kept in sync across tabs; a change of session purges session data everywhere. @example store.session.on('change', () => location.reload()) */
   readonly session: StoreSession
-  /** Releases the IndexedDB connection, channel, timers and listeners; later calls reject with `STORAGE_UNAVAILABLE`. @example store.close() */
+  /** Releases the IndexedDB connection, channel, timers and listeners; later calls reject with `STORAGE_UNAVAILABLE`, and so do calls still waiting for the session's first answer (abandoned at close). @example store.close() */
   close(): void
 }

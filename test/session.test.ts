@@ -571,6 +571,27 @@ describe('a change of session', () => {
   })
 })
 
+describe('close()', () => {
+  test('calls waiting for a session answer that never comes settle at close(), rejected as closed; nothing is written after it', async () => {
+    const server = stubSessionServer({ body: { tag: 'A' } })
+    server.get = { delay: 'never' }
+    const store = tab({ endpoint: '/session' })
+    // Session keys wait for the session's first answer (its time-out is 10 s).
+    const calls = [tracked<unknown>(store.set('cart', ['late'])), tracked<unknown>(store.get('cart')), tracked<unknown>(store.setMany({ cart: ['late'], theme: 'dark' }))]
+    const ready = tracked(store.ready)
+    await drain()
+    expect(calls.map((c) => c.done)).toEqual([false, false, false])
+    store.close()
+    await until(() => calls.every((c) => c.done) && ready.done)
+    for (const c of calls) expect((c.error as VisitStoreError | undefined)?.code).toBe('STORAGE_UNAVAILABLE')
+    expect(String((calls[0]?.error as Error).message)).toMatch(/closed/)
+    expect(ready.error).toBeUndefined()
+    await drain()
+    expect((await rawRecords(idb, NAME)).has('cart')).toBe(false)
+    expect(cookieJar().sess_theme).toBeUndefined()
+  })
+})
+
 describe('session.end()', () => {
   test('purges here, fires change and end, and resolves without waiting for the network', async () => {
     const server = stubSessionServer({ body: { tag: 'A' } })

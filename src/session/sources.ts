@@ -91,15 +91,15 @@ export function sourceOf(o: SessionSyncOptions, host: SessionHost): Ask | undefi
   return undefined
 }
 
-/** Runs `ask` with a time-out: a request that never answers is aborted and counts as a failure. */
-export function withTimeout(ask: Ask, ms: number): Promise<SessionSnapshot> {
-  const controller = new AbortController()
+/**
+ * Runs `ask` with a time-out: a request that never answers is aborted and counts as a failure.
+ * `controller`: aborting it with an error (close()) fails the request at once, with that error.
+ */
+export function withTimeout(ask: Ask, ms: number, controller = new AbortController()): Promise<SessionSnapshot> {
   let timer: ReturnType<typeof setTimeout> | undefined
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      controller.abort()
-      reject(syncFailed(`no answer within ${ms} ms (sessionSync's timeout)`))
-    }, ms)
+    controller.signal.onabort = () => reject(controller.signal.reason instanceof VisitStoreError ? controller.signal.reason : syncFailed(`no answer within ${ms} ms (sessionSync's timeout)`))
+    timer = setTimeout(() => controller.abort(), ms)
   })
   return Promise.race([ask(controller.signal), late]).finally(() => clearTimeout(timer))
 }

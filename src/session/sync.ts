@@ -48,6 +48,8 @@ interface Sync {
   timeout: number
   timers: Map<string, ReturnType<typeof setTimeout>>
   stops: (() => void)[]
+  /** The request under way (the last one asked for). */
+  request?: AbortController
   current: SessionSnapshot
   /** When the last automatic or explicit request started, and when an answer last arrived. */
   askedAt: number
@@ -89,6 +91,8 @@ function createSync(o: SessionSyncOptions, host: SessionHost): SessionController
     },
     close() {
       sync.closed = true
+      // A request under way fails at once: the calls waiting for the first answer then see the store closed.
+      sync.request?.abort(syncFailed('the store was closed'))
       for (const t of sync.timers.values()) clearTimeout(t)
       for (const stop of sync.stops.splice(0)) stop()
       sync.events.clear()
@@ -156,7 +160,7 @@ async function check(sync: Sync, explicit: boolean): Promise<void> {
   const asked = tick(sync)
   let next: SessionSnapshot
   try {
-    next = await withTimeout(sync.ask, sync.timeout)
+    next = await withTimeout(sync.ask, sync.timeout, sync.request = new AbortController())
   } catch (err) {
     sync.failures++
     if (err instanceof Unavailable) sync.unavailable = true

@@ -3,7 +3,7 @@ import { VisitStoreError } from '../errors.js'
 import { ENDED_KEY, MARKER_KEY } from '../names.js'
 import { livenessKey, newStamp, STAMP } from '../records.js'
 import type { ClientTier } from '../tiers/client.js'
-import { applying, report, setFlags, type StoreContext } from './context.js'
+import { applying, assertOpen, report, setFlags, type StoreContext } from './context.js'
 
 // "Session" data in IndexedDB must end with the browser session, which IndexedDB knows nothing
 // of. A session cookie does: the marker `<name>_$s` holds a random stamp shared by every tab of
@@ -131,7 +131,10 @@ export function followEnd(ctx: StoreContext, seen?: string, ended?: string[]): b
  */
 export async function sessionLive(ctx: StoreContext): Promise<string> {
   await ctx.marker.settled
+  const waited = !ctx.purges.started
   await ctx.session.started
+  // close() ends the wait for a first answer that had not come: the call is not carried out.
+  if (waited) assertOpen(ctx, 'a call waiting for the session')
   for (let was; was !== ctx.purges.applying;) await (was = ctx.purges.applying)
   return livenessKey(ctx.marker.stamp ?? 'page', ctx.session.tag())
 }
