@@ -81,8 +81,8 @@ export async function checkMarker(ctx: StoreContext, restamp: (from: string, to:
   try {
     // The browser's cookie store, not this page's copy: where two tabs' end() wrote the marker at
     // once, Firefox's and WebKit's copy can keep this tab's own stamp for good, and this tab would
-    // go on writing records no other page reads.
-    // An answer asked for before this tab took another stamp (its own end()) is older than it: ask again.
+    // go on writing records no other page reads. An answer asked for before this tab took another
+    // stamp (its own end()) is older than that stamp: ask again.
     let jar: Map<string, string>
     let ours: string | undefined
     do {

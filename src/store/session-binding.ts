@@ -105,8 +105,8 @@ async function applyNow(ctx: StoreContext, { previous, next, keep, force, remote
  * its purge is done (their tag may still be the current one: no session sync, or a server that
  * still has the session), and what a tab that has not heard of the end() writes meanwhile carries
  * the old stamp too. Such a tab finds its stamp named in `$x` and follows (store/marker.ts
- * followEnd). The purge still runs after, and spares the new stamp's records. Returns the session
- * cookies' keys and the new stamp, if it took one.
+ * followEnd). The purge still runs after, and deletes only the records of ended stamps. Returns
+ * the session cookies' keys, the new stamp if it took one, and the stamps it ended.
  */
 function endStamp(ctx: StoreContext): { removed: string[], stamp?: string, ended?: string[] } {
   if (!ctx.cookies.available) return { removed: [] }

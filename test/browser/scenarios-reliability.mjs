@@ -1753,8 +1753,8 @@ const unheardEnd = {
 
 // ---- r25: two tabs end the session at the same moment, then each writes ----
 
-/** Tab 2's end() is called this many ms after tab 1's: 0 until R25_CONCURRENT trials were concurrent (at most R25_MAX_TRIALS), then the rest. */
-const R25_OFFSETS = [0, 1, 2, 4]
+/** Tab 2's end() is called at the same time as tab 1's until R25_CONCURRENT trials were concurrent (at most R25_MAX_TRIALS), then this many ms later, one trial each. */
+const R25_LATER = [1, 2, 4]
 const R25_CONCURRENT = 3
 const R25_MAX_TRIALS = 16
 const R25_KEYS = { cart: { lifetime: 'session' }, one: { lifetime: 'session' }, two: { lifetime: 'session' }, prefs: { lifetime: 'persistent' } }
@@ -1782,28 +1782,22 @@ const r25Go = ({ name, startAt, mine }) => {
   return true
 }
 
-/** In the page: what the store reads of `keys` ('(undefined)': missing). */
-const r25Read = async (keys) => {
-  const values = await window.r22store.getMany(keys)
-  return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v === undefined ? '(undefined)' : v]))
-}
-
 /** Polls tab `t` for up to 5 s until its store reads `want`; then checks it (the last read shown on failure). */
 async function readsWithin(t, want, what) {
   const end = Date.now() + 5000
   let got
-  while ((got = await t.evaluate(r25Read, Object.keys(want))) && JSON.stringify(got) !== JSON.stringify(want) && Date.now() < end) await sleep(100)
+  while ((got = await t.evaluate(r22Values, Object.keys(want))) && JSON.stringify(got) !== JSON.stringify(want) && Date.now() < end) await sleep(100)
   eq(got, want, what)
 }
 
 const simultaneousEnds = {
   id: 'r25',
-  name: `two tabs call session.end() at one clock time, then each, once both have called it, writes a session record of its own (at least ${R25_CONCURRENT} trials where neither end() saw the other's new stamp, at most ${R25_MAX_TRIALS}; then tab 2 ${R25_OFFSETS.slice(1).join(', ')} ms later): where neither saw the other's, both writes stay; else at least the later tab's (its end() also ended the earlier tab's new stamp, and a write made under it before that tab heard of it is that session's, as in r22); both tabs and the next page read the same, the session record written before them is gone, the persistent one stays`,
+  name: `two tabs call session.end() at one clock time, then each, once both have called it, writes a session record of its own (at least ${R25_CONCURRENT} trials where neither end() saw the other's new stamp, at most ${R25_MAX_TRIALS}; then tab 2 ${R25_LATER.join(', ')} ms later): where neither saw the other's, both writes stay; else at least the later tab's (its end() also ended the earlier tab's new stamp, and a write made under it before that tab heard of it is that session's, as in r22); both tabs and the next page read the same, the session record written before them is gone, the persistent one stays`,
   group: 'live',
   timeoutMs: 240000,
   async run({ tab, server }) {
     const seen = { concurrent: 0, sequential: 0 }
-    const offsets = R25_OFFSETS.slice(1)
+    const offsets = [...R25_LATER]
     for (let n = 0; n < R25_MAX_TRIALS && (seen.concurrent < R25_CONCURRENT || offsets.length); n++) {
       const offset = seen.concurrent < R25_CONCURRENT ? 0 : offsets.shift()
       const name = `r25-${n}-${rand()}`
@@ -1830,7 +1824,7 @@ const simultaneousEnds = {
       await c.goto(server.url('/'))
       await c.evaluate(r22Open, { name, keys: R25_KEYS })
       await sleep(500)
-      const next = await c.evaluate(r25Read, ['cart', 'prefs', 'one', 'two'])
+      const next = await c.evaluate(r22Values, ['cart', 'prefs', 'one', 'two'])
       if (concurrent) eq(next, { cart: '(undefined)', prefs: 'p', one: 'after', two: 'after' }, `${what}: the next page reads`)
       else {
         eq([next.cart, next.prefs], ['(undefined)', 'p'], `${what}: the next page reads [cart, prefs]`)
