@@ -99,10 +99,15 @@ import { rollup } from 'rollup'
 // answer that never came stayed pending after close() until the session time-out (10 s), then wrote
 // anyway. close() aborts the request under way (session/sync.ts, sources.ts withTimeout, ~30 B) and
 // those calls reject STORAGE_UNAVAILABLE (store/marker.ts sessionLive, ~18 B; test/session.test.ts).
+// Raised by 340 B (IIFE 21,480; core 18,545; core + session 21,415): a dedicated Worker went on
+// writing session records under a stamp a page's end() had ended, which no page reads, and its own
+// end() left the session cookies (browser r26; test/store.test.ts). A Worker now follows the stamp
+// an end()'s message names, and asks a page to carry out its own end(), waiting for it at most 10 s
+// (store/session-binding.ts endByPage, store/marker.ts endAsked, store/watch.ts).
 const budgets = [
-  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 21140, bytes: async () => readFileSync('dist/visitstore.iife.js') },
-  { name: "import { createStore } from 'visitstore'", limit: 18220, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
-  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 21095, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
+  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 21480, bytes: async () => readFileSync('dist/visitstore.iife.js') },
+  { name: "import { createStore } from 'visitstore'", limit: 18545, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
+  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 21415, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
   { name: "import { useStoreValue } from 'visitstore/react' (without React)", limit: 600, bytes: () => bundle("export { useStoreValue } from './dist/react.js'") },
 ]
 

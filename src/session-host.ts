@@ -43,8 +43,10 @@ export interface SessionHost {
 /**
  * What tabs' session syncs tell each other: a session state one of them learned, with the keys it
  * purged; `at`, when the request that learnt it started (an answer to an older one is not applied over it).
+ * An end() adds the browser-session stamp its tab took and the stamps it ended (`<name>_$x`): a
+ * context that cannot read the marker cookie (a Worker) follows by them (store/watch.ts).
  */
-export type SessionMessage = { t: 's', snapshot: SessionSnapshot, purged: string[], force: boolean, at?: number }
+export type SessionMessage = { t: 's', snapshot: SessionSnapshot, purged: string[], force: boolean, at?: number, stamp?: string, ended?: string[] }
 
 /** What a session sync gives its store. */
 export interface SessionController {
@@ -53,7 +55,8 @@ export interface SessionController {
   readonly started: Promise<void>
   /** The tag session records must carry: a string, or null for no session; undefined when nothing is synced. */
   tag(): string | null | undefined
-  receive(message: SessionMessage): void
+  /** `covered`: another tab's end() that this tab's writes still on their way fall under (store/watch.ts). */
+  receive(message: SessionMessage, covered: boolean): void
   close(): void
 }
 

@@ -37,7 +37,11 @@ export function createStore<S extends object = never, const C extends KeysFor<S>
   void ctx.session.started.then(() => { ctx.purges.started = true })
   // The browser-session stamp (a cookie read, a lock) is agreed once the reads asked for while
   // the database opened (the app's first get among them) are answered: they wait on nothing else.
-  ctx.marker.settled = ctx.client.read([]).catch(() => []).then(nextTask).then(() => settleMarker(ctx))
+  ctx.marker.settled = ctx.client.read([]).catch(() => []).then(nextTask).then(() => settleMarker(ctx)).then(() => {
+    // A context without the cookie that shares a page's stamp (a Worker) hears of end() by message
+    // only, and asks a page to carry out its own end() (store/session-binding.ts endByPage).
+    if (ctx.marker.stamp !== undefined && ctx.marker.scope === 'shared' && !ctx.closed) listen(ctx)
+  })
   ctx.recovered = ctx.marker.settled.then(() => replayJournal(ctx, ctx.marker.fresh))
     .catch((err: unknown) => report(ctx, err, 'Reading the journal of interrupted batches failed; it is replayed at the next start.'))
     .then(() => { ctx.turns.recovered = true })

@@ -1185,6 +1185,66 @@ describe('data safety: the browser-session marker', () => {
     await worker.set('note:w', 'from the worker')
     expect(await page.get('note:w')).toBe('from the worker')
   })
+
+  /** A page's store with a session cookie and record, and a store without cookies (a Worker) sharing its stamp. */
+  async function pageAndWorker() {
+    useWebLocks()
+    const page = tab()
+    await page.setMany({ cart: [{ sku: 'page', qty: 1 }], locale: 'fr' })
+    await page.ready
+    const worker = tab({ backends: { cookies: null } })
+    await worker.ready
+    expect(await worker.get('cart')).toEqual([{ sku: 'page', qty: 1 }])
+    return { page, worker }
+  }
+
+  test("a context without the marker cookie follows the page's session.end(): what it writes after it is read by the page and the next page", async () => {
+    const { page, worker } = await pageAndWorker()
+    await page.session.end()
+    await idle()
+    expect(await worker.get('cart')).toBeUndefined()
+    await worker.set('note:w', 'after the end')
+    expect(await page.get('note:w')).toBe('after the end')
+    expect(await tab().getMany(['cart', 'note:w'])).toEqual({ cart: undefined, 'note:w': 'after the end' })
+  })
+
+  test('a session.end() in a context without the marker cookie is carried out by a page of its browser session: the session cookie and record go, and what both write after it is shared', async () => {
+    const { page, worker } = await pageAndWorker()
+    await worker.session.end()
+    // Done by the time it resolves: the cookie goes with the next request.
+    expect(document.cookie).not.toContain(`${NAME}_locale`)
+    expect(await page.getMany(['cart', 'locale'])).toEqual({ cart: undefined, locale: undefined })
+    await page.set('note:p', 'page after')
+    await worker.set('note:w', 'worker after')
+    expect(await worker.get('note:p')).toBe('page after')
+    expect(await page.get('note:w')).toBe('worker after')
+    expect(worker.status.browserSession).toBe('shared')
+  })
+
+  test('a session.end() in a context without the marker cookie that no page answers ends nothing: it rejects STORAGE_UNAVAILABLE after 10 s, and that context keeps session data to itself from then on', async () => {
+    const { page, worker } = await pageAndWorker()
+    const errors: VisitStoreError[] = []
+    worker.on('error', (e) => errors.push(e))
+    // The page's store is closed: nobody answers.
+    page.close()
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    const ended = worker.session.end().then(() => 'resolved', (e: unknown) => e)
+    await vi.advanceTimersByTimeAsync(9_900)
+    expect(await Promise.race([ended, 'pending'])).toBe('pending')
+    await vi.advanceTimersByTimeAsync(100)
+    vi.useRealTimers()
+    const err = await ended
+    expect(err).toBeInstanceOf(VisitStoreError)
+    expect((err as VisitStoreError).code).toBe('STORAGE_UNAVAILABLE')
+    expect((err as VisitStoreError).message).toMatch(/no page of the browser session carried out session.end/)
+    expect(worker.status.browserSession).toBe('page')
+    expect(errors.map((e) => e.code)).toEqual(['STORAGE_UNAVAILABLE'])
+    expect(document.cookie).toContain(`${NAME}_locale=fr`)
+    expect(await tab().getMany(['cart', 'locale'])).toEqual({ cart: [{ sku: 'page', qty: 1 }], locale: 'fr' })
+    await worker.set('note:w', 'kept here')
+    expect(await worker.get('note:w')).toBe('kept here')
+    expect(await tab().get('note:w')).toBeUndefined()
+  })
 })
 
 describe('data safety: cross-tier batches (the journal)', () => {

@@ -63,7 +63,7 @@ export function adopt(ctx: StoreContext, stamp: string): void {
   ctx.marker.release = ctx.closed ? undefined : holdStamp(ctx.env, ctx.names, stamp)
 }
 
-function pageScope(ctx: StoreContext, why: string): void {
+export function pageScope(ctx: StoreContext, why: string): void {
   ctx.marker.scope = 'page'
   setFlags(ctx, { browserSession: 'page' })
   report(ctx, new VisitStoreError('STORAGE_UNAVAILABLE',
@@ -113,15 +113,30 @@ export async function checkMarker(ctx: StoreContext, restamp: (from: string, to:
  * `<name>_$x` names ours: store/session-binding.ts endStamp): then this context takes the new
  * stamp, leaving its records of the old one behind (they read as missing, and the sweep deletes
  * them). Synchronous: a tab that hears of the end() writes its next records under the new stamp.
- * `seen` and `ended`: the marker and the ended stamps, when the caller has just read them.
+ * `seen` and `ended`: the marker and the ended stamps, when the caller has just read them (or, in a
+ * context without the cookie, as the end()'s message gave them).
  */
 export function followEnd(ctx: StoreContext, seen?: string, ended?: string[]): boolean {
   const ours = ctx.marker.stamp
-  if (ours === undefined || ctx.marker.scope === 'page' || !ctx.cookies.available) return false
+  if (ours === undefined || ctx.marker.scope === 'page' || (ended === undefined && !ctx.cookies.available)) return false
   seen ??= ctx.cookies.readForeign(ctx.names.cookie(MARKER_KEY))
   if (seen === undefined || seen === ours || !STAMP.test(seen) || !(ended ?? endedStamps(ctx)).includes(ours)) return false
   adopt(ctx, seen)
   return true
+}
+
+/**
+ * A context without the cookie (a Worker) asked for an end() of the stamp `stamp`: it can neither
+ * remove the session cookies nor write the marker. One page of the browser session carries it out,
+ * as if called there (its message then names the new stamp, which the Worker follows): the first
+ * to take the Web Lock `end:<stamp>` while the marker, in the browser's cookie store, still holds
+ * that stamp (pages that come later find another stamp there, or the lock taken, and follow).
+ */
+export function endAsked(ctx: StoreContext, stamp: string): void {
+  if (ctx.closed || ctx.marker.scope === 'page' || !ctx.cookies.available) return
+  ctx.env.locks()?.request(ctx.names.lock(`end:${stamp}`), { ifAvailable: true }, async (lock) => {
+    if (lock && !ctx.closed && (await ctx.cookies.authority()).get(MARKER_KEY) === stamp) await ctx.session.session.end()
+  }).catch((err: unknown) => report(ctx, err, 'A Worker\'s session.end() failed.'))
 }
 
 /**

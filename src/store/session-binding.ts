@@ -1,4 +1,6 @@
 import { createEmitter } from '../emitter.js'
+import { unref } from '../env.js'
+import { VisitStoreError } from '../errors.js'
 import { ENDED_KEY, MARKER_KEY, STATE_KEY } from '../names.js'
 import { mover, newStamp, partsOf } from '../records.js'
 import type { SessionApply, SessionController, SessionHost } from '../session-host.js'
@@ -7,7 +9,7 @@ import type { SessionEvents, SessionSnapshot } from '../types.js'
 import { applying, notify, setFlags, writtenSince, type StoreContext } from './context.js'
 import { purgeInOrder } from './journal.js'
 import { dropLivenessKey } from './maintenance.js'
-import { adopt, clientFor, endedStamps, followEnd, jarStamp } from './marker.js'
+import { adopt, clientFor, endedStamps, followEnd, jarStamp, pageScope } from './marker.js'
 import { rereadSession } from './watch.js'
 
 // The store's side of the session sync: what a change of server session does to the data. All
@@ -47,6 +49,7 @@ async function applyNow(ctx: StoreContext, { previous, next, keep, force, remote
     const move = mover(1, previous.tag ?? '', next.tag)
     if (keep) ctx.purges.moves.push(move)
     await ctx.marker.settled
+    if (force && !remote && !ctx.cookies.available && ctx.marker.stamp !== undefined && ctx.marker.scope === 'shared') return await endByPage(ctx, ctx.marker.stamp)
     const client = clientFor(ctx, true)
     const purged: string[] = []
     // A change this tab learnt from its own answer may have been applied by another tab already: the
@@ -130,6 +133,34 @@ function endStamp(ctx: StoreContext): { removed: string[], stamp?: string, ended
   return { removed, stamp, ended }
 }
 
+/** How long a Worker's end() waits for a page of the browser session to carry it out (its purge included). */
+const END_WAIT = 10_000
+
+/**
+ * end() in a context that shares a page's stamp but cannot write cookies (a Worker): a page of
+ * the browser session carries it out (store/marker.ts endAsked), purge included, and this context
+ * follows the new stamp its message names; session reads and writes here wait for it. With no page
+ * answering, nothing is ended: the end() rejects, and session data is kept in this context only.
+ */
+async function endByPage(ctx: StoreContext, ours: string): Promise<string[]> {
+  const answered = new Promise<string[] | undefined>((resolve) => {
+    const timer = unref(setTimeout(() => resolve(undefined), END_WAIT))
+    ctx.marker.answer = (message) => {
+      if (!message.ended?.includes(ours) || !followEnd(ctx, message.stamp, message.ended)) return false
+      clearTimeout(timer)
+      resolve(message.purged)
+      return true
+    }
+  })
+  ctx.channel.post({ t: 'e', stamp: ours })
+  const purged = await answered
+  ctx.marker.answer = undefined
+  if (purged) return purged
+  const why = 'no page of the browser session carried out session.end() within 10 s (a Worker cannot remove cookies)'
+  pageScope(ctx, why)
+  throw new VisitStoreError('STORAGE_UNAVAILABLE', `session.end() ended nothing: ${why}; call it in a page`)
+}
+
 /** The session-lifetime keys that have a cookie now (in a section: in its view). */
 const sessionCookies = (ctx: StoreContext): string[] => ctx.cookies.keys().filter((key) => ctx.keys.find(key)?.lifetime === 'session')
 
@@ -171,7 +202,10 @@ export function sessionHost(ctx: StoreContext): SessionHost {
     post(message) {
       // Earlier writes first: the other tabs then apply them before the session change.
       ctx.outbox.flush()
-      ctx.channel.post(message)
+      // An end(): the stamps, for contexts without the cookie (store/watch.ts). Such a context's own
+      // end() was carried out by a page, which told (endByPage).
+      if (!message.force) ctx.channel.post(message)
+      else if (ctx.cookies.available) ctx.channel.post({ ...message, stamp: ctx.marker.stamp, ended: endedStamps(ctx) })
     },
     report: (error) => ctx.events.emit('error', error),
     status: (session) => setFlags(ctx, { session }),
@@ -205,11 +239,12 @@ export function localSession(ctx: StoreContext): SessionController {
     },
     started: Promise.resolve(),
     tag: () => undefined,
-    receive(message) {
+    receive(message, covered) {
       if (message.t !== 's') return
-      // Another tab's end(): this tab's writes still on their way are covered by it too. That
-      // tab removed the session cookies before it told, and took a new stamp, which this one follows.
-      ctx.purges.cleared = ++ctx.purges.count
+      // Another tab's end(): this tab's writes still on their way are covered by it too, unless
+      // this tab was past it. That tab removed the session cookies before it told, and took a new
+      // stamp, which this one follows (store/watch.ts; here, from the cookies, for an older message).
+      if (covered) ctx.purges.cleared = ++ctx.purges.count
       followEnd(ctx)
       host.purged(message.purged, 'remote')
     },

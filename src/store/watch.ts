@@ -2,6 +2,7 @@ import { onCookieActivity } from '../cross-tab.js'
 import { declaredAs } from '../keys.js'
 import type { WatchInfo } from '../types.js'
 import { notify, report, type Message, type StoreContext } from './context.js'
+import { endAsked, followEnd } from './marker.js'
 import { decodeSync, get, rawSync } from './read.js'
 
 /** How often a tab re-reads watched cookies when no event tells it of changes made elsewhere. */
@@ -75,5 +76,15 @@ function receive(ctx: StoreContext, message: Message): void {
       const spec = ctx.keys.find(key)
       if (spec?.tier === 'indexeddb' && (!message.lifetime || spec.lifetime === message.lifetime)) notify(ctx, key, undefined, 'remote')
     }
-  } else ctx.session.receive(message)
+  } else if (message.t === 'e') endAsked(ctx, message.stamp)
+  // A Worker's own end(), carried out by a page: applied already, the answer settles the call.
+  else if (!(message.force && ctx.marker.answer?.(message))) {
+    // Another tab's end() names the stamp it took and those it ended (a Worker has no cookie to
+    // read them from, and a tab's copy of the cookies can lag): a context whose stamp it ended
+    // follows, and its writes still on their way are covered by it. One past it (it followed it
+    // already, or its own end() took another stamp since: two tabs' ends at once) is not.
+    const covered = !message.force || message.stamp === undefined || ctx.marker.stamp === undefined ||
+      ctx.marker.scope === 'page' || followEnd(ctx, message.stamp, message.ended)
+    ctx.session.receive(message, covered)
+  }
 }

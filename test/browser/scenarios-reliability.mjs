@@ -1,4 +1,4 @@
-// Browser scenarios: data safety (issue 12): r1–r10 and the crash test rc.
+// Browser scenarios: data safety (issue 12 and after): r1–r26 and the crash test rc.
 import { eq, ok, show, UNDEF, until } from './lib/check.mjs'
 import { sleep } from './lib/util.mjs'
 import { startExpressServer } from './express-server.mjs'
@@ -1838,6 +1838,84 @@ const simultaneousEnds = {
   },
 }
 
+// ---- r26: a Worker and the page's session.end(), both ways ----
+
+const R26_KEYS = {
+  visit: { lifetime: 'session', serverVisible: true }, cart: { lifetime: 'session' }, wcart: { lifetime: 'session' },
+  prefs: { lifetime: 'persistent' },
+}
+const R26_ALL = ['visit', 'cart', 'wcart', 'prefs']
+
+/** In the page: the worker store's values of `keys`, or null (for until()) unless they equal `want`. */
+const r26Worker = async ({ name, keys, want }) => {
+  const answer = await window.vt.worker('/worker-store.js').call('getMany', { name, keys })
+  if (!answer.ok) return { failed: answer.error }
+  return want && JSON.stringify(answer.value) !== JSON.stringify(want) ? null : answer.value
+}
+
+/** In the page: store.session.end() of the page's store. */
+const r26End = async ({ name, options }) => {
+  await window.vt.open(name, options).session.end()
+  return true
+}
+
+const workerEnd = {
+  id: 'r26',
+  name: "a Worker's store follows the page's session.end() (its later session writes are read by the page and the next page, it reads the ended session's data as missing), and a Worker's own session.end() ends the session for the pages too (their session cookie and record gone, what they write after it shared with the worker)",
+  group: 'live',
+  async run({ tab, server }) {
+    // The worker has no cookies: its reads of the cookie key visit give undefined.
+    const both = async (t, name, page, what) => {
+      const arg = { name, options: { keys: R26_KEYS } }
+      await expectValues(t, arg, page, `${what}: the page`)
+      const want = { ...page, visit: none }
+      try {
+        await until(t, r26Worker, { name, keys: R26_ALL, want }, `${what}: the worker`)
+      } catch {
+        eq(await t.evaluate(r26Worker, { name, keys: R26_ALL }), want, `${what}: the worker (read for 5 s)`)
+      }
+    }
+    const none = '(undefined)'
+    const open = (t, name) => t.evaluate(inWorker, { steps: [['open', { name, keys: R26_KEYS }], ['ready', { name }]] })
+
+    // The page ends the session: the worker follows.
+    const a = `r26a-${rand()}`
+    const argA = { name: a, options: { keys: R26_KEYS } }
+    const t1 = await tab()
+    await t1.goto(server.url('/'))
+    eq(await t1.evaluate(writeKeys, { ...argA, values: { visit: 'v1', cart: ['apple'], prefs: 'p1' } }), 'ok', 'page: setMany of visit, cart (session) and prefs (persistent)')
+    eq(await open(t1, a), [true, true], 'worker: createStore and ready')
+    await both(t1, a, { visit: 'v1', cart: ['apple'], wcart: none, prefs: 'p1' }, 'before the end')
+    eq(await t1.evaluate(r26End, argA), true, "page: session.end()")
+    await both(t1, a, { visit: none, cart: none, wcart: none, prefs: 'p1' }, "after the page's end()")
+    eq(await t1.evaluate(inWorker, { steps: [['set', { name: a, key: 'wcart', value: ['pear'] }]] }), [true], "worker: set('wcart') after it read the end")
+    await both(t1, a, { visit: none, cart: none, wcart: ['pear'], prefs: 'p1' }, "the worker's session write after the end")
+    const t2 = await tab()
+    await t2.goto(server.url('/'))
+    await expectValues(t2, argA, { visit: none, cart: none, wcart: ['pear'], prefs: 'p1' }, 'the next page')
+
+    // The worker ends the session: the pages follow.
+    const b = `r26b-${rand()}`
+    const argB = { name: b, options: { keys: R26_KEYS } }
+    eq(await t1.evaluate(writeKeys, { ...argB, values: { visit: 'v2', cart: ['kiwi'], prefs: 'p2' } }), 'ok', 'page (store b): setMany of visit, cart and prefs')
+    eq(await open(t1, b), [true, true], 'worker (store b): createStore and ready')
+    await both(t1, b, { visit: 'v2', cart: ['kiwi'], wcart: none, prefs: 'p2' }, 'store b before the end')
+    eq(await t1.evaluate(inWorker, { steps: [['end', { name: b }]] }), [true], "worker: session.end()")
+    eq(await t1.evaluate(({ name }) => window.vt.cookie(`${name}_visit`), { name: b }), null, "the session cookie visit, in document.cookie once the worker's end() resolved")
+    await both(t1, b, { visit: none, cart: none, wcart: none, prefs: 'p2' }, "after the worker's end()")
+    eq(await t1.evaluate(writeKeys, { ...argB, values: { visit: 'v3', cart: ['lime'] } }), 'ok', "page: setMany of visit and cart after the worker's end()")
+    eq(await t1.evaluate(inWorker, { steps: [['set', { name: b, key: 'wcart', value: ['fig'] }]] }), [true], "worker: set('wcart') after its end()")
+    const after = { visit: 'v3', cart: ['lime'], wcart: ['fig'], prefs: 'p2' }
+    await expectValues(t1, argB, after, "the page: its and the worker's writes after the worker's end()")
+    eq(await t1.evaluate(r26Worker, { name: b, keys: ['cart', 'wcart', 'prefs'] }), { cart: ['lime'], wcart: ['fig'], prefs: 'p2' }, "the worker: the page's and its own writes after its end()")
+    const t3 = await tab()
+    await t3.goto(server.url('/'))
+    await expectValues(t3, argB, after, 'the next page (store b)')
+    const [status, log] = await t1.evaluate(inWorker, { steps: [['status', { name: b }], ['log', { name: b }]] })
+    eq([status?.browserSession, log?.error], ['shared', []], 'the worker: [status.browserSession, error events]')
+  },
+}
+
 // ---- rc: a browser SIGKILLed during bursts of cross-tier setMany, restarted on its profile ----
 
 const RC_KEYS = { batch: { lifetime: 'persistent', serverVisible: true }, visit: { lifetime: 'session', serverVisible: true }, 'e:*': { lifetime: 'persistent' } }
@@ -1935,4 +2013,4 @@ const crash = {
   },
 }
 
-export const reliabilityScenarios = [simultaneousStart, markerRemoved, worker, cookiePath, declarationUpgrade, navigateAway, siteDataCleared, foreignDatabase, malformedRecords, watchOnce, callOrder, callOrderEveryTier, goneBatch, crossedBatches, purgeCoversEarlierWrites, clearAgainstBatch, goneClear, goneBeforeEnd, clearedCookies, afterEnd, endThenLeave, unheardEnd, logoutPage, followedEnd, simultaneousEnds, crash]
+export const reliabilityScenarios = [simultaneousStart, markerRemoved, worker, cookiePath, declarationUpgrade, navigateAway, siteDataCleared, foreignDatabase, malformedRecords, watchOnce, callOrder, callOrderEveryTier, goneBatch, crossedBatches, purgeCoversEarlierWrites, clearAgainstBatch, goneClear, goneBeforeEnd, clearedCookies, afterEnd, endThenLeave, unheardEnd, logoutPage, followedEnd, simultaneousEnds, workerEnd, crash]

@@ -33,6 +33,19 @@ const ops = {
     await stores[name].set(key, value)
     return true
   },
+  async getMany({ name, keys }) {
+    const got = await stores[name].getMany(keys)
+    return Object.fromEntries(keys.map((k) => [k, u(got[k])]))
+  },
+  /** store.session.end(): true, or the rejection's code. */
+  async end({ name }) {
+    try {
+      await stores[name].session.end()
+      return true
+    } catch (err) {
+      return `rejected: ${err?.code ?? err}`
+    }
+  },
   status({ name }) {
     return stores[name].status
   },
