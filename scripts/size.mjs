@@ -104,10 +104,14 @@ import { rollup } from 'rollup'
 // end() left the session cookies (browser r26; test/store.test.ts). A Worker now follows the stamp
 // an end()'s message names, and asks a page to carry out its own end(), waiting for it at most 10 s
 // (store/session-binding.ts endByPage, store/marker.ts endAsked, store/watch.ts).
+// Raised by 25 B (IIFE 21,505; core 18,560; core + session 21,435): a logout a Worker's session
+// sync learnt first left the pages' session cookies for good: the Worker cannot remove them, and
+// the pages took the change as applied (browser r27; test/session.test.ts). Its message now says so
+// (noJar) and the pages apply it themselves; a Worker does not save the session state.
 const budgets = [
-  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 21480, bytes: async () => readFileSync('dist/visitstore.iife.js') },
-  { name: "import { createStore } from 'visitstore'", limit: 18545, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
-  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 21415, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
+  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 21505, bytes: async () => readFileSync('dist/visitstore.iife.js') },
+  { name: "import { createStore } from 'visitstore'", limit: 18560, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
+  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 21435, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
   { name: "import { useStoreValue } from 'visitstore/react' (without React)", limit: 600, bytes: () => bundle("export { useStoreValue } from './dist/react.js'") },
 ]
 

@@ -16,7 +16,8 @@ export interface SessionApply {
   force: boolean
   /**
    * Another tab applied this change and purged the shared tiers already: purge only what this
-   * context keeps to itself (purging again could delete what that tab wrote since).
+   * context keeps to itself (purging again could delete what that tab wrote since). Not so for a
+   * change told by a context that cannot remove cookies (`noJar`: a Worker): the pages do it.
    */
   remote: boolean
 }
@@ -44,9 +45,10 @@ export interface SessionHost {
  * What tabs' session syncs tell each other: a session state one of them learned, with the keys it
  * purged; `at`, when the request that learnt it started (an answer to an older one is not applied over it).
  * An end() adds the browser-session stamp its tab took and the stamps it ended (`<name>_$x`): a
- * context that cannot read the marker cookie (a Worker) follows by them (store/watch.ts).
+ * context that cannot read the marker cookie (a Worker) follows by them (store/watch.ts). `noJar`:
+ * the sender could not remove the session cookies (a Worker); every tab that can applies the change.
  */
-export type SessionMessage = { t: 's', snapshot: SessionSnapshot, purged: string[], force: boolean, at?: number, stamp?: string, ended?: string[] }
+export type SessionMessage = { t: 's', snapshot: SessionSnapshot, purged: string[], force: boolean, at?: number, stamp?: string, ended?: string[], noJar?: boolean }
 
 /** What a session sync gives its store. */
 export interface SessionController {

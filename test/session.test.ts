@@ -1080,6 +1080,41 @@ describe('expiry', () => {
 })
 
 describe('two tabs', () => {
+  /** A store without cookies (a Worker) with the same session sync, beside a page that set a session cookie and record as A. */
+  async function workerBesidePage() {
+    useWebLocks()
+    const server = stubSessionServer({ body: { tag: 'A' } })
+    const page = tab({ endpoint: '/session' })
+    await page.ready
+    await page.setMany({ cart: ['apple'], locale: 'fr' })
+    const worker = createStore<Schema>({ name: NAME, keys, backends: { indexedDB: idb, cookies: null }, session: sessionSync({ endpoint: '/session' }) })
+    stores.push(worker)
+    await worker.ready
+    expect([worker.status.browserSession, await worker.get('cart')]).toEqual(['shared', ['apple']])
+    return { server, page, worker }
+  }
+
+  test('a logout a context without cookies (a Worker) learns first: the open page removes the session cookie too', async () => {
+    const { server, page, worker } = await workerBesidePage()
+    server.get = { body: { tag: null } }
+    await worker.session.refresh()
+    await until(() => !document.cookie.includes(`${NAME}_locale=`))
+    expect(await page.getMany(['cart', 'locale'])).toEqual({ cart: undefined, locale: undefined })
+    expect(page.session.tag).toBeNull()
+  })
+
+  test('a logout a context without cookies (a Worker) learns with no page open: the next page removes the session cookie', async () => {
+    const { server, page, worker } = await workerBesidePage()
+    page.close()
+    server.get = { body: { tag: null } }
+    await worker.session.refresh()
+    expect(await worker.get('cart')).toBeUndefined()
+    const next = tab({ endpoint: '/session' })
+    await next.ready
+    expect(await next.getMany(['cart', 'locale'])).toEqual({ cart: undefined, locale: undefined })
+    expect(document.cookie).not.toContain(`${NAME}_locale=`)
+  })
+
   test('the start-up sweep deletes records of an ended server session from other browser sessions; this browser session\'s read as missing', async () => {
     stubSessionServer({ body: { tag: 'A' } })
     const first = tab({ endpoint: '/session' })

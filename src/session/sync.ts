@@ -86,7 +86,7 @@ function createSync(o: SessionSyncOptions, host: SessionHost): SessionController
     receive(message) {
       if (sync.ask) heard(sync)
       if (!message.force && stale(sync, message.at ?? Infinity)) return
-      apply(sync, message.snapshot, 'remote', message.force, message.purged, message.at).catch((err: unknown) => host.report(err instanceof VisitStoreError ? err
+      apply(sync, message.snapshot, 'remote', message.force, message.purged, message.at, !message.noJar).catch((err: unknown) => host.report(err instanceof VisitStoreError ? err
         : new VisitStoreError('STORAGE_UNAVAILABLE', 'Applying a session change announced by another tab failed.', { cause: err })))
     },
     close() {
@@ -123,7 +123,7 @@ const isLogin = (previous: SessionSnapshot, next: SessionSnapshot) =>
 const moves = (sync: Sync, next: SessionSnapshot, force: boolean) => !force && sync.o.keepOnLogin === true && isLogin(sync.current, next)
 
 /** Switches to `next` first (reads and writes from here on use its tag), then purges; resolves to the keys purged. */
-async function apply(sync: Sync, next: SessionSnapshot, source: 'local' | 'remote', force = false, elsewhere: readonly string[] = [], at = tick(sync)): Promise<string[]> {
+async function apply(sync: Sync, next: SessionSnapshot, source: 'local' | 'remote', force = false, elsewhere: readonly string[] = [], at = tick(sync), applied = source === 'remote'): Promise<string[]> {
   const previous = sync.current
   const changed = previous.tag !== next.tag || previous.state !== next.state
   const keep = moves(sync, next, force)
@@ -133,7 +133,7 @@ async function apply(sync: Sync, next: SessionSnapshot, source: 'local' | 'remot
   sync.tick = Math.max(sync.tick, at)
   scheduleExpiry(sync)
   if (!changed && !force) return []
-  const purged = await sync.host.apply({ previous, next, keep, force, remote: source === 'remote' })
+  const purged = await sync.host.apply({ previous, next, keep, force, remote: applied })
   sync.host.purged([...new Set([...purged, ...elsewhere])], source)
   if (previous.tag !== null && next.tag === null) fireEnd(sync, previous)
   if (changed) sync.events.emit('change', { previous: { ...previous }, current: { ...next }, source })

@@ -88,9 +88,11 @@ async function applyNow(ctx: StoreContext, { previous, next, keep, force, remote
       else if (here) purged.push(...await dropLivenessKey(ctx, client, k))
     }
     if (!here) return purged
-    if (next.state !== 'unknown') {
+    // Saved by a tab that removed the session cookies: the next page's first answer then finds the
+    // change applied. A Worker's change is applied again by the pages, cookies and all (noJar).
+    if (next.state !== 'unknown' && ctx.cookies.available) {
       if (ctx.client.mode === 'indexeddb') await ctx.client.write({ put: [{ p: SESSION_RECORD, v: next }], what: () => 'saving the session state' })
-      else if (ctx.cookies.available) await ctx.cookies.section(() => ctx.cookies.write([{ key: STATE_KEY, encoded: STATES.indexOf(next.state) + encodeURIComponent(next.tag ?? '') }]))
+      else await ctx.cookies.section(() => ctx.cookies.write([{ key: STATE_KEY, encoded: STATES.indexOf(next.state) + encodeURIComponent(next.tag ?? '') }]))
     }
     return [...new Set([...now, ...purged])].filter((key) => ctx.keys.find(key))
   } finally {
@@ -204,7 +206,7 @@ export function sessionHost(ctx: StoreContext): SessionHost {
       ctx.outbox.flush()
       // An end(): the stamps, for contexts without the cookie (store/watch.ts). Such a context's own
       // end() was carried out by a page, which told (endByPage).
-      if (!message.force) ctx.channel.post(message)
+      if (!message.force) ctx.channel.post(ctx.cookies.available ? message : { ...message, noJar: true })
       else if (ctx.cookies.available) ctx.channel.post({ ...message, stamp: ctx.marker.stamp, ended: endedStamps(ctx) })
     },
     report: (error) => ctx.events.emit('error', error),

@@ -17,7 +17,7 @@
 // cookie, `cookieName` (so two servers on 127.0.0.1, which share cookies across ports, keep apart).
 // `app.sessionAlive(id)` asks the session store itself (no touch) whether a session still lives.
 //
-// Every request is logged ({ seq, method, path, tab, at }), `tab` taken from the page URL's ?tab=N in
+// Every request is logged ({ seq, method, path, tab, at, cookie }) (`cookie`: its Cookie header), `tab` taken from the page URL's ?tab=N in
 // the Referer, so a scenario can tell which tab asked the server; `at` is the server's Date.now().
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -59,7 +59,7 @@ export async function startExpressServer({ dist = distDir(), rolling = false, ma
   app.disable('x-powered-by')
   app.disable('etag')
   app.use((req, _res, next) => {
-    log.push({ seq: log.length, method: req.method, path: req.path, tab: tabOf(req.get('referer')), at: Date.now() })
+    log.push({ seq: log.length, method: req.method, path: req.path, tab: tabOf(req.get('referer')), at: Date.now(), cookie: req.get('cookie') ?? '' })
     next()
   })
   app.use(session({

@@ -1916,6 +1916,43 @@ const workerEnd = {
   },
 }
 
+// ---- r27: a Worker's session sync hears of a logout before any page ----
+
+const R27_KEYS = { visit: { lifetime: 'session', serverVisible: true }, cart: { lifetime: 'session' }, prefs: { lifetime: 'persistent' } }
+
+const workerSync = {
+  id: 'r27',
+  name: "a Worker's session sync learns of a logout before any page does (its refresh()): the session cookie the pages wrote goes too (the Worker cannot remove it), from document.cookie and from what the server receives, and the pages read the session data missing; the persistent value stays",
+  group: 'live',
+  async run({ tab }) {
+    const app = await startExpressServer()
+    try {
+      const name = `r27-${rand()}`
+      const arg = { name, options: { keys: R27_KEYS, session: { endpoint: '/session' } } }
+      const t1 = await tab()
+      await t1.goto(app.url('/'))
+      eq((await t1.evaluate(() => window.vt.call('POST', '/login?user=alice'))).status, 200, 'POST /login?user=alice')
+      eq(await t1.evaluate(writeKeys, { ...arg, values: { visit: 'alice', cart: ['apple'], prefs: 'p' } }), 'ok', 'page (session sync): setMany of visit, cart (session) and prefs (persistent)')
+      const [opened, ready, cart] = await t1.evaluate(inWorker, { steps: [
+        ['open', { name, keys: R27_KEYS, session: { endpoint: '/session' } }], ['ready', { name }], ['get', { name, key: 'cart' }],
+      ] })
+      eq([opened, ready, cart], [true, true, ['apple']], "worker (the same session sync): createStore, ready, get('cart')")
+      eq((await t1.evaluate(() => window.vt.call('POST', '/logout'))).status, 200, 'POST /logout')
+      const [seen] = await t1.evaluate(inWorker, { steps: [['refresh', { name }]] })
+      eq(seen?.tag, null, "worker: session.refresh() after the logout gives tag null")
+      await expectValues(t1, arg, { visit: UNDEF, cart: UNDEF, prefs: 'p' }, 'the page after the worker learnt of the logout')
+      await until(t1, ({ name }) => window.vt.cookie(`${name}_visit`) === null, { name }, 'the session cookie visit gone from document.cookie')
+      await t1.evaluate(() => fetch('/favicon.ico').then(() => true))
+      const sent = app.log.findLast((r) => r.path === '/favicon.ico')?.cookie ?? ''
+      ok(!sent.includes(`${name}_visit=`), 'the session cookie visit is not in the next request\'s Cookie header', sent)
+      await t1.reload()
+      await expectValues(t1, arg, { visit: UNDEF, cart: UNDEF, prefs: 'p' }, 'the page after a reload')
+    } finally {
+      await app.close()
+    }
+  },
+}
+
 // ---- rc: a browser SIGKILLed during bursts of cross-tier setMany, restarted on its profile ----
 
 const RC_KEYS = { batch: { lifetime: 'persistent', serverVisible: true }, visit: { lifetime: 'session', serverVisible: true }, 'e:*': { lifetime: 'persistent' } }
@@ -2013,4 +2050,4 @@ const crash = {
   },
 }
 
-export const reliabilityScenarios = [simultaneousStart, markerRemoved, worker, cookiePath, declarationUpgrade, navigateAway, siteDataCleared, foreignDatabase, malformedRecords, watchOnce, callOrder, callOrderEveryTier, goneBatch, crossedBatches, purgeCoversEarlierWrites, clearAgainstBatch, goneClear, goneBeforeEnd, clearedCookies, afterEnd, endThenLeave, unheardEnd, logoutPage, followedEnd, simultaneousEnds, workerEnd, crash]
+export const reliabilityScenarios = [simultaneousStart, markerRemoved, worker, cookiePath, declarationUpgrade, navigateAway, siteDataCleared, foreignDatabase, malformedRecords, watchOnce, callOrder, callOrderEveryTier, goneBatch, crossedBatches, purgeCoversEarlierWrites, clearAgainstBatch, goneClear, goneBeforeEnd, clearedCookies, afterEnd, endThenLeave, unheardEnd, logoutPage, followedEnd, simultaneousEnds, workerEnd, workerSync, crash]

@@ -13,9 +13,9 @@ const errorJson = (err) => ({
 })
 
 const ops = {
-  /** createStore({ name, keys }) here, its `error` and `invalid` events logged. */
-  open({ name, keys }) {
-    const store = globalThis.VisitStore.createStore({ name, keys })
+  /** createStore({ name, keys }) here (with `session`: sessionSync(session)), its `error` and `invalid` events logged. */
+  open({ name, keys, session }) {
+    const store = globalThis.VisitStore.createStore({ name, keys, ...(session ? { session: globalThis.VisitStore.sessionSync(session) } : {}) })
     const log = (logs[name] = { error: [], invalid: [] })
     store.on('error', (err) => log.error.push(errorJson(err)))
     store.on('invalid', (event) => log.invalid.push({ key: event?.key, reason: String(event?.reason) }))
@@ -45,6 +45,11 @@ const ops = {
     } catch (err) {
       return `rejected: ${err?.code ?? err}`
     }
+  },
+  /** store.session.refresh(), then the session's tag and state. */
+  async refresh({ name }) {
+    await stores[name].session.refresh()
+    return { tag: stores[name].session.tag, state: stores[name].session.state }
   },
   status({ name }) {
     return stores[name].status
