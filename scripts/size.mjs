@@ -108,10 +108,14 @@ import { rollup } from 'rollup'
 // sync learnt first left the pages' session cookies for good: the Worker cannot remove them, and
 // the pages took the change as applied (browser r27; test/session.test.ts). Its message now says so
 // (noJar) and the pages apply it themselves; a Worker does not save the session state.
+// Raised by 30 B (IIFE 21,535; core 18,570; core + session 21,475): with a session sync, a tab's
+// write called after its own end() and still on its way when another tab's end() of the same
+// moment was heard lost its session part (test/session.test.ts); the sync now passes on whether the
+// other end() covers this tab's writes (session/sync.ts apply, with its options in one object).
 const budgets = [
-  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 21505, bytes: async () => readFileSync('dist/visitstore.iife.js') },
-  { name: "import { createStore } from 'visitstore'", limit: 18560, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
-  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 21435, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
+  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 21535, bytes: async () => readFileSync('dist/visitstore.iife.js') },
+  { name: "import { createStore } from 'visitstore'", limit: 18570, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
+  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 21475, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
   { name: "import { useStoreValue } from 'visitstore/react' (without React)", limit: 600, bytes: () => bundle("export { useStoreValue } from './dist/react.js'") },
 ]
 

@@ -20,6 +20,8 @@ export interface SessionApply {
    * change told by a context that cannot remove cookies (`noJar`: a Worker): the pages do it.
    */
   remote: boolean
+  /** Whether this tab's writes still on their way fall under it: not another tab's end() this tab is past (store/watch.ts). */
+  covered: boolean
 }
 
 /** What a store gives its session sync. */

@@ -593,6 +593,50 @@ describe('close()', () => {
 })
 
 describe('session.end()', () => {
+  test.each([
+    ['with a session sync', { endpoint: '/session' }],
+    ['without one', undefined],
+  ] as const)("%s: two tabs' end() at the same moment (neither sees the other's new stamp): a tab's write called after its own end() and still on its way when the other tab's end() is heard is kept", async (_name, sync) => {
+    useWebLocks()
+    stubSessionServer({ body: { tag: 'A' } })
+    let release = () => {}
+    const held = new Promise<void>((resolve) => { release = resolve })
+    // A session key whose validator answers only when the test says: the write is on its way meanwhile.
+    const slow = { '~standard': { version: 1 as const, vendor: 'test', validate: async (value: unknown) => { await held; return { value: value as string } } } }
+    const copy: { frozen?: string } = {}
+    const open = (jar?: { read(): string, write(line: string): void }) => {
+      const store = createStore<{ cart: string[], note: string }>({
+        name: NAME, keys: { cart: { lifetime: 'session' }, note: { lifetime: 'session', validate: slow } },
+        backends: { indexedDB: idb, ...(jar ? { cookies: jar } : {}) }, ...(sync ? { session: sessionSync(sync) } : {}),
+      })
+      stores.push(store as unknown as VisitStore<Schema>)
+      return store
+    }
+    const a = open()
+    // A watcher: the tab listens to the others (it always does now; before, only with one or a sync).
+    a.watch('cart', () => {})
+    // Tab B's copy of the cookies stays as it was before A's end() (it cannot see A's new stamp).
+    const b = open({ read: () => copy.frozen ?? document.cookie, write: (line) => { document.cookie = line } })
+    await Promise.all([a.ready, b.ready])
+    await a.set('cart', ['before'])
+    copy.frozen = document.cookie
+    // What the tabs tell each other, heard here too: A must have heard B's end() before its write goes on.
+    const told: { force?: boolean }[] = []
+    const spy = new BroadcastChannel(`visitstore:${NAME}`)
+    spy.onmessage = (event: MessageEvent<{ force?: boolean }>) => { told.push(event.data) }
+    await a.session.end()
+    const after = a.set('note', 'after my end()')
+    await b.session.end()
+    // A hears B's end(), which did not end A's new stamp.
+    for (let i = 0; i < 200 && told.filter((m) => m.force).length < 2; i++) await new Promise((resolve) => setImmediate(resolve))
+    expect(told.filter((m) => m.force)).toHaveLength(2)
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve))
+    spy.close()
+    release()
+    await after
+    expect(await a.get('note')).toBe('after my end()')
+  })
+
   test('purges here, fires change and end, and resolves without waiting for the network', async () => {
     const server = stubSessionServer({ body: { tag: 'A' } })
     const store = tab({ endpoint: '/session' })

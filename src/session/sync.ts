@@ -83,10 +83,10 @@ function createSync(o: SessionSyncOptions, host: SessionHost): SessionController
     session: storeSession(sync, started),
     started,
     tag: () => sync.current.tag,
-    receive(message) {
+    receive(message, covered) {
       if (sync.ask) heard(sync)
       if (!message.force && stale(sync, message.at ?? Infinity)) return
-      apply(sync, message.snapshot, 'remote', message.force, message.purged, message.at, !message.noJar).catch((err: unknown) => host.report(err instanceof VisitStoreError ? err
+      apply(sync, message.snapshot, 'remote', { force: message.force, elsewhere: message.purged, at: message.at, applied: !message.noJar, covered }).catch((err: unknown) => host.report(err instanceof VisitStoreError ? err
         : new VisitStoreError('STORAGE_UNAVAILABLE', 'Applying a session change announced by another tab failed.', { cause: err })))
     },
     close() {
@@ -122,8 +122,13 @@ const isLogin = (previous: SessionSnapshot, next: SessionSnapshot) =>
 /** Whether switching from the current state to `next` moves the data (keepOnLogin at a login) instead of purging it. */
 const moves = (sync: Sync, next: SessionSnapshot, force: boolean) => !force && sync.o.keepOnLogin === true && isLogin(sync.current, next)
 
-/** Switches to `next` first (reads and writes from here on use its tag), then purges; resolves to the keys purged. */
-async function apply(sync: Sync, next: SessionSnapshot, source: 'local' | 'remote', force = false, elsewhere: readonly string[] = [], at = tick(sync), applied = source === 'remote'): Promise<string[]> {
+/**
+ * Switches to `next` first (reads and writes from here on use its tag), then purges; resolves to
+ * the keys purged. Another tab's news: `elsewhere`, the keys it purged; `applied`, whether it
+ * applied the change to the shared data; `covered`, whether it covers this tab's writes on their way.
+ */
+async function apply(sync: Sync, next: SessionSnapshot, source: 'local' | 'remote',
+  { force = false, elsewhere = [], at = tick(sync), applied = source === 'remote', covered = true }: { force?: boolean, elsewhere?: readonly string[], at?: number, applied?: boolean, covered?: boolean } = {}): Promise<string[]> {
   const previous = sync.current
   const changed = previous.tag !== next.tag || previous.state !== next.state
   const keep = moves(sync, next, force)
@@ -133,7 +138,7 @@ async function apply(sync: Sync, next: SessionSnapshot, source: 'local' | 'remot
   sync.tick = Math.max(sync.tick, at)
   scheduleExpiry(sync)
   if (!changed && !force) return []
-  const purged = await sync.host.apply({ previous, next, keep, force, remote: applied })
+  const purged = await sync.host.apply({ previous, next, keep, force, remote: applied, covered })
   sync.host.purged([...new Set([...purged, ...elsewhere])], source)
   if (previous.tag !== null && next.tag === null) fireEnd(sync, previous)
   if (changed) sync.events.emit('change', { previous: { ...previous }, current: { ...next }, source })
@@ -149,7 +154,7 @@ async function adopt(sync: Sync, next: SessionSnapshot, force = false, at = tick
   const early = moves(sync, next, force)
   const tell = (purged: string[]) => sync.host.post({ t: 's', snapshot: next, purged, force, at })
   if (early) tell([])
-  const purged = await apply(sync, next, 'local', force, [], at)
+  const purged = await apply(sync, next, 'local', { force, at })
   if (!early) tell(purged)
 }
 

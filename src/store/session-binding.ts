@@ -32,14 +32,14 @@ export function applySessionChange(ctx: StoreContext, change: SessionApply): Pro
   return change.keep || change.force ? applying(ctx, applyNow(ctx, change)) : applyNow(ctx, change)
 }
 
-async function applyNow(ctx: StoreContext, { previous, next, keep, force, remote }: SessionApply): Promise<string[]> {
+async function applyNow(ctx: StoreContext, { previous, next, keep, force, remote, covered }: SessionApply): Promise<string[]> {
   // With no state known before (nothing saved), the cookies may be of any session: they go.
   const purging = !keep && (force || previous.tag !== next.tag || previous.state === 'unknown')
   // In the call (the sync switched to `next` in it too): writes called before it that are still on
   // their way drop their session part, and the session cookies read as missing until they are
   // removed (context.ts endedCookie). The start-up answer's purge is for the session the last page
   // left, not for what this page wrote while waiting for it; an end() is always counted.
-  const mine = purging && (force || ctx.purges.started) ? ++ctx.purges.count : 0
+  const mine = purging && covered && (force || ctx.purges.started) ? ++ctx.purges.count : 0
   // This tab's end() takes its session cookies and stamp in the call (endStamp); another tab's
   // took the stamp along, and this tab follows it (marker.ts).
   const { removed: now, stamp, ended } = force && !remote ? endStamp(ctx) : { removed: [] }
@@ -233,7 +233,7 @@ export function localSession(ctx: StoreContext): SessionController {
       on: events.on,
       refresh: async () => {},
       async end() {
-        const purged = await applySessionChange(ctx, { previous: NO_SESSION, next: NO_SESSION, keep: false, force: true, remote: false })
+        const purged = await applySessionChange(ctx, { previous: NO_SESSION, next: NO_SESSION, keep: false, force: true, remote: false, covered: true })
         host.purged(purged, 'local')
         host.post({ t: 's', snapshot: NO_SESSION, purged, force: true })
       },
