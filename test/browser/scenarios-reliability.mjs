@@ -1953,6 +1953,52 @@ const workerSync = {
   },
 }
 
+// ---- r28: a page in the back/forward cache while another tab's end() runs ----
+
+const R28_KEYS = { visit: { lifetime: 'session', serverVisible: true }, cart: { lifetime: 'session' }, prefs: { lifetime: 'persistent' } }
+
+const cachedPageEnd = {
+  id: 'r28',
+  name: "a page in the back/forward cache while another tab's session.end() runs and that tab writes again: restored, the page reads none of the ended session (at once, and after), reads the other tab's later write, and what it writes is read by that tab and the next page",
+  group: 'live',
+  unavailable: async (engine) => (engine.name === 'webkit' ? null : engine.name === 'chromium'
+    ? 'WebKitGTK only: playwright launches Chromium with --disable-back-forward-cache'
+    : 'WebKitGTK only: Firefox ESR keeps no page that holds a Web Lock in the back/forward cache (a store page holds one while shown; released on pagehide is too late): it loads the page again'),
+  async run({ tab, server }) {
+    const name = `r28-${rand()}`
+    const arg = { name, options: { keys: R28_KEYS } }
+    const t1 = await tab()
+    await t1.goto(server.url('/?r28=page'))
+    eq(await t1.evaluate(writeKeys, { ...arg, values: { visit: 'v1', cart: ['apple'], prefs: 'p' } }), 'ok', 'tab 1: setMany of visit, cart (session) and prefs (persistent)')
+    await t1.evaluate(() => {
+      window.r28shows = []
+      window.addEventListener('pageshow', (event) => window.r28shows.push(event.persisted))
+      return true
+    })
+    // The page goes into the back/forward cache (checked when it comes back).
+    await t1.goto(server.url('/?r28=elsewhere'))
+    const t2 = await tab()
+    await t2.goto(server.url('/'))
+    await expectValues(t2, arg, { visit: 'v1', cart: ['apple'], prefs: 'p' }, 'tab 2 before its end()')
+    eq(await t2.evaluate(r26End, arg), true, 'tab 2: session.end()')
+    eq(await t2.evaluate(writeKeys, { ...arg, values: { cart: ['after'] } }), 'ok', "tab 2: set('cart') after its end()")
+    await t1.evaluate(() => {
+      setTimeout(() => window.history.back(), 0)
+      return true
+    })
+    await until(t1, () => (window.r28shows?.length ? window.r28shows : null), null, 'tab 1 back on the page (pageshow)')
+    eq(await t1.evaluate(() => window.r28shows), [true], 'tab 1: the page came back from the back/forward cache (pageshow persisted)')
+    const first = await t1.evaluate(readKeys, { ...arg, keys: ['visit', 'cart'] })
+    ok(first.visit !== 'v1' && JSON.stringify(first.cart) !== '["apple"]', 'tab 1, read at once after the restore: none of the ended session', first)
+    await expectValues(t1, arg, { visit: UNDEF, cart: ['after'], prefs: 'p' }, "tab 1 after the restore: tab 2's later cart")
+    eq(await t1.evaluate(writeKeys, { ...arg, values: { cart: ['restored'], visit: 'v2' } }), 'ok', 'tab 1: setMany of cart and visit after the restore')
+    await expectValues(t2, arg, { visit: 'v2', cart: ['restored'], prefs: 'p' }, "tab 2 reads the restored page's writes")
+    const t3 = await tab()
+    await t3.goto(server.url('/'))
+    await expectValues(t3, arg, { visit: 'v2', cart: ['restored'], prefs: 'p' }, 'the next page')
+  },
+}
+
 // ---- rc: a browser SIGKILLed during bursts of cross-tier setMany, restarted on its profile ----
 
 const RC_KEYS = { batch: { lifetime: 'persistent', serverVisible: true }, visit: { lifetime: 'session', serverVisible: true }, 'e:*': { lifetime: 'persistent' } }
@@ -2050,4 +2096,4 @@ const crash = {
   },
 }
 
-export const reliabilityScenarios = [simultaneousStart, markerRemoved, worker, cookiePath, declarationUpgrade, navigateAway, siteDataCleared, foreignDatabase, malformedRecords, watchOnce, callOrder, callOrderEveryTier, goneBatch, crossedBatches, purgeCoversEarlierWrites, clearAgainstBatch, goneClear, goneBeforeEnd, clearedCookies, afterEnd, endThenLeave, unheardEnd, logoutPage, followedEnd, simultaneousEnds, workerEnd, workerSync, crash]
+export const reliabilityScenarios = [simultaneousStart, markerRemoved, worker, cookiePath, declarationUpgrade, navigateAway, siteDataCleared, foreignDatabase, malformedRecords, watchOnce, callOrder, callOrderEveryTier, goneBatch, crossedBatches, purgeCoversEarlierWrites, clearAgainstBatch, goneClear, goneBeforeEnd, clearedCookies, afterEnd, endThenLeave, unheardEnd, logoutPage, followedEnd, simultaneousEnds, workerEnd, workerSync, cachedPageEnd, crash]
