@@ -1221,6 +1221,24 @@ describe('data safety: the browser-session marker', () => {
     expect(worker.status.browserSession).toBe('shared')
   })
 
+  test("a session.end() in a context without the marker cookie is carried out by one page, not by each page that hears it", async () => {
+    const { page, worker } = await pageAndWorker()
+    const other = tab()
+    await other.ready
+    const stamps: string[] = []
+    const stop = interceptCookieWrites((line) => {
+      if (line.startsWith(`${NAME}_$s=`)) stamps.push(line.slice(`${NAME}_$s=`.length).split(';')[0] as string)
+      return true
+    })
+    await worker.session.end()
+    await idle()
+    stop()
+    expect(stamps).toHaveLength(1)
+    await worker.set('note:w', 'worker after')
+    expect(await page.get('note:w')).toBe('worker after')
+    expect(await other.get('note:w')).toBe('worker after')
+  })
+
   test('a session.end() in a context without the marker cookie that no page answers ends nothing: it rejects STORAGE_UNAVAILABLE after 10 s, and that context keeps session data to itself from then on', async () => {
     const { page, worker } = await pageAndWorker()
     const errors: VisitStoreError[] = []
@@ -1236,7 +1254,7 @@ describe('data safety: the browser-session marker', () => {
     const err = await ended
     expect(err).toBeInstanceOf(VisitStoreError)
     expect((err as VisitStoreError).code).toBe('STORAGE_UNAVAILABLE')
-    expect((err as VisitStoreError).message).toMatch(/no page of the browser session carried out session.end/)
+    expect((err as VisitStoreError).message).toMatch(/no page of the browser session told within 10 s that it carried out session.end/)
     expect(worker.status.browserSession).toBe('page')
     expect(errors.map((e) => e.code)).toEqual(['STORAGE_UNAVAILABLE'])
     expect(document.cookie).toContain(`${NAME}_locale=fr`)

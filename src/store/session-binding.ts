@@ -142,7 +142,8 @@ const END_WAIT = 10_000
  * end() in a context that shares a page's stamp but cannot write cookies (a Worker): a page of
  * the browser session carries it out (store/marker.ts endAsked), purge included, and this context
  * follows the new stamp its message names; session reads and writes here wait for it. With no page
- * answering, nothing is ended: the end() rejects, and session data is kept in this context only.
+ * answering (none open, or one closed halfway), the end() rejects, and session data is kept in this
+ * context only from then on.
  */
 async function endByPage(ctx: StoreContext, ours: string): Promise<string[]> {
   const answered = new Promise<string[] | undefined>((resolve) => {
@@ -158,9 +159,9 @@ async function endByPage(ctx: StoreContext, ours: string): Promise<string[]> {
   const purged = await answered
   ctx.marker.answer = undefined
   if (purged) return purged
-  const why = 'no page of the browser session carried out session.end() within 10 s (a Worker cannot remove cookies)'
+  const why = 'no page of the browser session told within 10 s that it carried out session.end() (a Worker cannot remove cookies)'
   pageScope(ctx, why)
-  throw new VisitStoreError('STORAGE_UNAVAILABLE', `session.end() ended nothing: ${why}; call it in a page`)
+  throw new VisitStoreError('STORAGE_UNAVAILABLE', `session.end() failed: ${why}; call it in a page`)
 }
 
 /** The session-lifetime keys that have a cookie now (in a section: in its view). */
