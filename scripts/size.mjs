@@ -112,10 +112,15 @@ import { rollup } from 'rollup'
 // write called after its own end() and still on its way when another tab's end() of the same
 // moment was heard lost its session part (test/session.test.ts); the sync now passes on whether the
 // other end() covers this tab's writes (session/sync.ts apply, with its options in one object).
+// Raised by 245 B (IIFE 21,780; core 18,815; core + session 21,730): a Worker's clear() resolved
+// and left the store's cookies, which a Worker cannot remove (browser r29; test/store.test.ts). A
+// page of the browser session now carries it out: the Worker leaves a request record and a message,
+// the page that takes the record clears (store/maintenance.ts clearByPage, clearAsked), and both
+// Worker calls wait for their page through one helper (store/marker.ts askPage).
 const budgets = [
-  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 21535, bytes: async () => readFileSync('dist/visitstore.iife.js') },
-  { name: "import { createStore } from 'visitstore'", limit: 18570, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
-  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 21475, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
+  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 21780, bytes: async () => readFileSync('dist/visitstore.iife.js') },
+  { name: "import { createStore } from 'visitstore'", limit: 18815, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
+  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 21730, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
   { name: "import { useStoreValue } from 'visitstore/react' (without React)", limit: 600, bytes: () => bundle("export { useStoreValue } from './dist/react.js'") },
 ]
 

@@ -1239,6 +1239,51 @@ describe('data safety: the browser-session marker', () => {
     expect(await other.get('note:w')).toBe('worker after')
   })
 
+  test("a clear() in a context without the marker cookie is carried out by one page of its browser session: the store's cookies go too, and what is written after it stays", async () => {
+    const { page, worker } = await pageAndWorker()
+    const other = tab()
+    await other.ready
+    await page.setMany({ theme: 'dark', visits: 3 })
+    const told: { t?: string, id?: string }[] = []
+    const spy = new BroadcastChannel(`visitstore:${NAME}`)
+    spy.onmessage = (event: MessageEvent<{ t?: string, id?: string }>) => { told.push(event.data) }
+    await worker.clear()
+    expect(document.cookie).not.toContain(`${NAME}_theme`)
+    expect(document.cookie).not.toContain(`${NAME}_locale`)
+    expect(await page.getMany(['theme', 'locale', 'cart', 'visits'])).toEqual({ theme: undefined, locale: undefined, cart: undefined, visits: undefined })
+    await worker.set('note:w', 'after the clear')
+    await page.set('theme', 'light')
+    await idle()
+    spy.close()
+    // One page cleared (one answer); the other, which heard the request too, did not clear again.
+    expect(told.filter((m) => m.t === 'c' && m.id !== undefined)).toHaveLength(1)
+    expect(await other.getMany(['theme', 'note:w'])).toEqual({ theme: 'light', 'note:w': 'after the clear' })
+  })
+
+  test('a clear() in a context without the marker cookie that no page carries out removes nothing: it rejects STORAGE_UNAVAILABLE after 10 s', async () => {
+    const { page, worker } = await pageAndWorker()
+    await page.setMany({ theme: 'dark', visits: 3 })
+    page.close()
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    let settled = false
+    const cleared = worker.clear().then(() => 'resolved', (e: unknown) => e).finally(() => { settled = true })
+    // Its request is written first (IndexedDB), then it waits: a second at a time, up to 12 s.
+    for (let s = 0; s < 12 && !settled; s++) {
+      await idle(20)
+      await vi.advanceTimersByTimeAsync(1000)
+    }
+    vi.useRealTimers()
+    expect(settled).toBe(true)
+    const err = await cleared
+    expect(err).toBeInstanceOf(VisitStoreError)
+    expect((err as VisitStoreError).code).toBe('STORAGE_UNAVAILABLE')
+    expect((err as VisitStoreError).message).toMatch(/clear\(\): no page of the browser session told within 10 s .*; nothing was removed/)
+    expect(document.cookie).toContain(`${NAME}_theme=dark`)
+    expect(await tab().getMany(['theme', 'cart', 'visits'])).toEqual({ theme: 'dark', cart: [{ sku: 'page', qty: 1 }], visits: 3 })
+    expect((await rawRecords(idb, NAME)).size).toBeGreaterThan(0)
+    expect([...(await rawRecords(idb, NAME)).keys()].filter((k) => String(k).startsWith('$clear'))).toEqual([])
+  })
+
   test('a session.end() in a context without the marker cookie that no page answers ends nothing: it rejects STORAGE_UNAVAILABLE after 10 s, and that context keeps session data to itself from then on', async () => {
     const { page, worker } = await pageAndWorker()
     const errors: VisitStoreError[] = []
@@ -1254,7 +1299,7 @@ describe('data safety: the browser-session marker', () => {
     const err = await ended
     expect(err).toBeInstanceOf(VisitStoreError)
     expect((err as VisitStoreError).code).toBe('STORAGE_UNAVAILABLE')
-    expect((err as VisitStoreError).message).toMatch(/no page of the browser session told within 10 s that it carried out session.end/)
+    expect((err as VisitStoreError).message).toMatch(/session.end\(\): no page of the browser session told within 10 s that it carried it out/)
     expect(worker.status.browserSession).toBe('page')
     expect(errors.map((e) => e.code)).toEqual(['STORAGE_UNAVAILABLE'])
     expect(document.cookie).toContain(`${NAME}_locale=fr`)

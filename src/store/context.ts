@@ -12,7 +12,7 @@ import { createCookieTier, type CookieTier, type CookieWrite } from '../tiers/co
 import { openIndexedDbBackend } from '../tiers/idb.js'
 import { createMemoryBackend } from '../tiers/memory.js'
 import { createTabTier, type TabTier } from '../tiers/tab.js'
-import type { StoreEvents, StoreStatus, WatchInfo } from '../types.js'
+import type { Lifetime, StoreEvents, StoreStatus, WatchInfo } from '../types.js'
 
 /** A value change for `watch` callbacks. */
 export interface Change {
@@ -24,8 +24,10 @@ export interface Change {
 export type Message =
   /** These keys' values changed. */
   | { t: 'k', keys: string[] }
-  /** Everything (or everything of one lifetime) was cleared. */
-  | { t: 'c', lifetime?: string }
+  /** Everything (or everything of one lifetime) was cleared; `id`: for a Worker, which asked for it. */
+  | { t: 'c', lifetime?: string, id?: string }
+  /** A context without the cookie (a Worker) asks a page to clear() for it (store/maintenance.ts clearByPage). */
+  | { t: 'x', id: string, lifetime?: Lifetime }
   /** A context without the cookie (a Worker) asks a page to end() the browser session's stamp `stamp` for it. */
   | { t: 'e', stamp: string }
   | SessionMessage

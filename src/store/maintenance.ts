@@ -1,12 +1,12 @@
 import { liveStamps } from '../cross-tab.js'
 import { VisitStoreError } from '../errors.js'
 import { declaredAs, familyPrefix, type HomeTier, type KeySpec } from '../keys.js'
-import { partsOf, type StoredRecord } from '../records.js'
+import { newStamp, partsOf, type StoredRecord } from '../records.js'
 import { after } from '../tiers/backend.js'
 import type { ClientTier } from '../tiers/client.js'
 import type { Lifetime } from '../types.js'
 import { assertOpen, endedCookie, inTurn, notify, report, type StoreContext } from './context.js'
-import { clientFor, sessionLive } from './marker.js'
+import { askPage, clientFor, sessionLive } from './marker.js'
 import { clearAcrossTiers } from './journal.js'
 import { get } from './read.js'
 
@@ -67,12 +67,17 @@ function rangesOf(ctx: StoreContext, lifetime: Lifetime): [string, string][] {
  * In turn (store/context.ts inTurn): after the writes called before it, and before every write
  * and read called after it (a write would otherwise be deleted, in part for a cross-tier batch).
  */
-export async function clear(ctx: StoreContext, lifetime?: Lifetime): Promise<void> {
+export async function clear(ctx: StoreContext, lifetime?: Lifetime, id?: string): Promise<void> {
   assertOpen(ctx, 'clear()')
-  await inTurn(ctx, {}, () => clearNow(ctx, lifetime))
+  await inTurn(ctx, {}, () => clearNow(ctx, lifetime, id))
 }
 
-async function clearNow(ctx: StoreContext, lifetime?: Lifetime): Promise<void> {
+/** `id`: a Worker's clear() carried out here (clearAsked). */
+async function clearNow(ctx: StoreContext, lifetime?: Lifetime, id?: string): Promise<void> {
+  if (!ctx.cookies.available && declares(ctx, 'cookie', lifetime)) {
+    await ctx.marker.settled
+    if (ctx.marker.scope === 'shared') return clearByPage(ctx, lifetime)
+  }
   const matches = (key: string, tier: HomeTier) => declaredAs(ctx.keys, key, tier, lifetime)
   const watched = ctx.watchers.listened().filter((key) => matches(key, 'indexeddb'))
   const existed = await Promise.all(watched.map((key) => get(ctx, key).then((v) => v !== undefined, () => false)))
@@ -94,8 +99,49 @@ async function clearNow(ctx: StoreContext, lifetime?: Lifetime): Promise<void> {
   for (const [from, to] of ranges) await ctx.pageClient.deleteRange(from, to)
   for (const key of [...cookieKeys, ...tabKeys, ...watched.filter((_, i) => existed[i])]) notify(ctx, key, undefined)
   ctx.outbox.flush()
-  ctx.channel.post({ t: 'c', lifetime })
+  ctx.channel.post({ t: 'c', lifetime, id })
 }
+
+/** A Worker's clear() waiting for the page that carries it out, by the request's id. */
+const waiting = new WeakMap<StoreContext, Map<string, () => void>>()
+
+/**
+ * clear() in a context that shares a page's browser session but cannot remove cookies (a Worker):
+ * a page of the session carries out the whole of it, cookies included (clearAsked). The request is
+ * a record `$clear:<id>` as well as a message: the page that takes the record (read and deleted in
+ * one transaction) is the one that clears, so a page that hears the message late clears nothing
+ * again. With no page telling within 10 s, the record is taken back: if it was still there,
+ * nothing was cleared.
+ */
+async function clearByPage(ctx: StoreContext, lifetime?: Lifetime): Promise<void> {
+  const id = newStamp()
+  await ctx.client.write({ put: [{ p: `$clear:${id}` }], what: () => 'asking a page to clear()' })
+  try {
+    await askPage<true>(ctx, 'clear()', { t: 'x', id, lifetime }, (answer) => {
+      if (!waiting.has(ctx)) waiting.set(ctx, new Map())
+      waiting.get(ctx)?.set(id, () => answer(true))
+    }, async () => ((await takeRequest(ctx, id)) ? '; nothing was removed' : ''))
+  } finally {
+    waiting.get(ctx)?.delete(id)
+  }
+}
+
+/** Whether the request `$clear:<id>` was still there; it is not any more. */
+const takeRequest = (ctx: StoreContext, id: string): Promise<boolean> =>
+  ctx.client.run('readwrite', (tx, done) => tx.get(`$clear:${id}`, (raw) => {
+    if (raw !== undefined) tx.delete(`$clear:${id}`)
+    done(raw !== undefined)
+  }))
+
+/** A Worker asked for a clear() (clearByPage): the page that takes its request carries it out. */
+export function clearAsked(ctx: StoreContext, id: string, lifetime?: Lifetime): void {
+  if (ctx.closed || !ctx.cookies.available) return
+  takeRequest(ctx, id).then((mine) => (mine ? clear(ctx, lifetime, id) : undefined))
+    .catch((err: unknown) => report(ctx, err, 'A Worker\'s clear() failed.'))
+}
+
+/** A page told that it carried out this context's clear() (clearByPage). */
+export const clearAnswered = (ctx: StoreContext, id: string): void => waiting.get(ctx)?.get(id)?.()
 
 /** Deletes those of `keys` that `dead` still says are dead when read again in the deleting transaction. */
 function deleteIf(client: ClientTier, keys: readonly string[], dead: (raw: Partial<StoredRecord>) => boolean): Promise<void> {

@@ -1,9 +1,10 @@
 import { holdStamp, liveStamps } from '../cross-tab.js'
+import { unref } from '../env.js'
 import { VisitStoreError } from '../errors.js'
 import { ENDED_KEY, MARKER_KEY } from '../names.js'
 import { livenessKey, newStamp, STAMP } from '../records.js'
 import type { ClientTier } from '../tiers/client.js'
-import { applying, assertOpen, report, setFlags, type StoreContext } from './context.js'
+import { applying, assertOpen, report, setFlags, type Message, type StoreContext } from './context.js'
 
 // "Session" data in IndexedDB must end with the browser session, which IndexedDB knows nothing
 // of. A session cookie does: the marker `<name>_$s` holds a random stamp shared by every tab of
@@ -137,6 +138,24 @@ export function endAsked(ctx: StoreContext, stamp: string): void {
   ctx.env.locks()?.request(ctx.names.lock(`end:${stamp}`), { ifAvailable: true }, async (lock) => {
     if (lock && !ctx.closed && (await ctx.cookies.authority()).get(MARKER_KEY) === stamp) await ctx.session.session.end()
   }).catch((err: unknown) => report(ctx, err, 'A Worker\'s session.end() failed.'))
+}
+
+/**
+ * Asks a page of the browser session, by `message`, to do what this context cannot (a Worker: it
+ * cannot write cookies); `hear` is given the function to call with the page's answer. Resolves to
+ * that answer, or after 10 s, with no page answering (none open, or one gone halfway), rejects
+ * STORAGE_UNAVAILABLE (`done`: what is known of the work then).
+ */
+export async function askPage<T>(ctx: StoreContext, what: string, message: Message, hear: (answer: (value: T) => void) => void, done: () => Promise<string>): Promise<T> {
+  let resolve = (_value?: T) => {}
+  const answered = new Promise<T | undefined>((r) => { resolve = r })
+  const timer = unref(setTimeout(resolve, 10_000))
+  hear(resolve)
+  ctx.channel.post(message)
+  const answer = await answered
+  clearTimeout(timer)
+  if (answer !== undefined) return answer
+  throw new VisitStoreError('STORAGE_UNAVAILABLE', `${what}: no page of the browser session told within 10 s that it carried it out (a Worker cannot remove cookies)${await done()}; call it in a page`)
 }
 
 /**

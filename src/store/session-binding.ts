@@ -1,6 +1,4 @@
 import { createEmitter } from '../emitter.js'
-import { unref } from '../env.js'
-import { VisitStoreError } from '../errors.js'
 import { ENDED_KEY, MARKER_KEY, STATE_KEY } from '../names.js'
 import { mover, newStamp, partsOf } from '../records.js'
 import type { SessionApply, SessionController, SessionHost } from '../session-host.js'
@@ -9,7 +7,7 @@ import type { SessionEvents, SessionSnapshot } from '../types.js'
 import { applying, notify, setFlags, writtenSince, type StoreContext } from './context.js'
 import { purgeInOrder } from './journal.js'
 import { dropLivenessKey } from './maintenance.js'
-import { adopt, clientFor, endedStamps, followEnd, jarStamp, pageScope } from './marker.js'
+import { adopt, askPage, clientFor, endedStamps, followEnd, jarStamp, pageScope } from './marker.js'
 import { rereadSession } from './watch.js'
 
 // The store's side of the session sync: what a change of server session does to the data. All
@@ -135,33 +133,23 @@ function endStamp(ctx: StoreContext): { removed: string[], stamp?: string, ended
   return { removed, stamp, ended }
 }
 
-/** How long a Worker's end() waits for a page of the browser session to carry it out (its purge included). */
-const END_WAIT = 10_000
-
 /**
  * end() in a context that shares a page's stamp but cannot write cookies (a Worker): a page of
  * the browser session carries it out (store/marker.ts endAsked), purge included, and this context
  * follows the new stamp its message names; session reads and writes here wait for it. With no page
- * answering (none open, or one closed halfway), the end() rejects, and session data is kept in this
- * context only from then on.
+ * answering, the end() rejects, and session data is kept in this context only from then on.
  */
 async function endByPage(ctx: StoreContext, ours: string): Promise<string[]> {
-  const answered = new Promise<string[] | undefined>((resolve) => {
-    const timer = unref(setTimeout(() => resolve(undefined), END_WAIT))
-    ctx.marker.answer = (message) => {
-      if (!message.ended?.includes(ours) || !followEnd(ctx, message.stamp, message.ended)) return false
-      clearTimeout(timer)
-      resolve(message.purged)
-      return true
-    }
-  })
-  ctx.channel.post({ t: 'e', stamp: ours })
-  const purged = await answered
-  ctx.marker.answer = undefined
-  if (purged) return purged
-  const why = 'no page of the browser session told within 10 s that it carried out session.end() (a Worker cannot remove cookies)'
-  pageScope(ctx, why)
-  throw new VisitStoreError('STORAGE_UNAVAILABLE', `session.end() failed: ${why}; call it in a page`)
+  try {
+    return await askPage<string[]>(ctx, 'session.end()', { t: 'e', stamp: ours }, (answer) => {
+      ctx.marker.answer = (message) => Boolean(message.ended?.includes(ours) && followEnd(ctx, message.stamp, message.ended) && (answer(message.purged), true))
+    }, async () => {
+      pageScope(ctx, 'a session.end() that no page carried out')
+      return ''
+    })
+  } finally {
+    ctx.marker.answer = undefined
+  }
 }
 
 /** The session-lifetime keys that have a cookie now (in a section: in its view). */

@@ -3,6 +3,7 @@ import { declaredAs } from '../keys.js'
 import type { WatchInfo } from '../types.js'
 import { notify, report, type Message, type StoreContext } from './context.js'
 import { endAsked, followEnd } from './marker.js'
+import { clearAnswered, clearAsked } from './maintenance.js'
 import { decodeSync, get, rawSync } from './read.js'
 
 /** How often a tab re-reads watched cookies when no event tells it of changes made elsewhere. */
@@ -69,7 +70,9 @@ export function reread(ctx: StoreContext, keys: readonly string[]): void {
 function receive(ctx: StoreContext, message: Message): void {
   if (ctx.closed) return
   if (message.t === 'k') reread(ctx, message.keys)
+  else if (message.t === 'x') clearAsked(ctx, message.id, message.lifetime)
   else if (message.t === 'c') {
+    if (message.id !== undefined) clearAnswered(ctx, message.id)
     // Another tab cleared everything, or one lifetime: its IndexedDB records are gone for everyone.
     ctx.recheckCookies()
     for (const key of ctx.watchers.listened()) {

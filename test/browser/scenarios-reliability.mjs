@@ -2006,6 +2006,34 @@ const cachedPageEnd = {
   },
 }
 
+// ---- r29: a Worker's clear() ----
+
+const workerClear = {
+  id: 'r29',
+  name: "a Worker's clear() clears for every page of its browser session, the store's cookies included (a Worker cannot remove them): once it resolves, document.cookie has none of them, page and worker read every key missing, and what both write after it is read by both and by the next page",
+  group: 'live',
+  async run({ tab, server }) {
+    const name = `r29-${rand()}`
+    const arg = { name, options: { keys: R26_KEYS } }
+    const none = UNDEF
+    const t1 = await tab()
+    await t1.goto(server.url('/'))
+    eq(await t1.evaluate(writeKeys, { ...arg, values: { visit: 'v1', cart: ['apple'], prefs: 'p1' } }), 'ok', 'page: setMany of visit (session cookie), cart (session) and prefs (persistent)')
+    eq(await t1.evaluate(inWorker, { steps: [['open', { name, keys: R26_KEYS }], ['ready', { name }], ['get', { name, key: 'cart' }], ['clear', { name }]] }), [true, true, ['apple'], true], "worker: createStore, ready, get('cart'), clear()")
+    eq(await t1.evaluate(({ name }) => document.cookie.split('; ').filter((c) => c.startsWith(`${name}_`) && !c.startsWith(`${name}_$`)), { name }), [], "the store's cookies in document.cookie once the worker's clear() resolved")
+    await expectValues(t1, arg, { visit: none, cart: none, wcart: none, prefs: none }, "the page after the worker's clear()")
+    eq(await t1.evaluate(r26Worker, { name, keys: ['cart', 'prefs'] }), { cart: none, prefs: none }, "the worker after its clear()")
+    eq(await t1.evaluate(writeKeys, { ...arg, values: { visit: 'v2', prefs: 'p2' } }), 'ok', 'page: setMany after the clear')
+    eq(await t1.evaluate(inWorker, { steps: [['set', { name, key: 'wcart', value: ['fig'] }]] }), [true], "worker: set('wcart') after its clear()")
+    const after = { visit: 'v2', wcart: ['fig'], prefs: 'p2' }
+    await expectValues(t1, arg, after, "the page: its and the worker's writes after the clear")
+    eq(await t1.evaluate(r26Worker, { name, keys: ['wcart', 'prefs'] }), { wcart: ['fig'], prefs: 'p2' }, 'the worker: its and the page\'s writes after the clear')
+    const t2 = await tab()
+    await t2.goto(server.url('/'))
+    await expectValues(t2, arg, after, 'the next page')
+  },
+}
+
 // ---- rc: a browser SIGKILLed during bursts of cross-tier setMany, restarted on its profile ----
 
 const RC_KEYS = { batch: { lifetime: 'persistent', serverVisible: true }, visit: { lifetime: 'session', serverVisible: true }, 'e:*': { lifetime: 'persistent' } }
@@ -2103,4 +2131,4 @@ const crash = {
   },
 }
 
-export const reliabilityScenarios = [simultaneousStart, markerRemoved, worker, cookiePath, declarationUpgrade, navigateAway, siteDataCleared, foreignDatabase, malformedRecords, watchOnce, callOrder, callOrderEveryTier, goneBatch, crossedBatches, purgeCoversEarlierWrites, clearAgainstBatch, goneClear, goneBeforeEnd, clearedCookies, afterEnd, endThenLeave, unheardEnd, logoutPage, followedEnd, simultaneousEnds, workerEnd, workerSync, cachedPageEnd, crash]
+export const reliabilityScenarios = [simultaneousStart, markerRemoved, worker, cookiePath, declarationUpgrade, navigateAway, siteDataCleared, foreignDatabase, malformedRecords, watchOnce, callOrder, callOrderEveryTier, goneBatch, crossedBatches, purgeCoversEarlierWrites, clearAgainstBatch, goneClear, goneBeforeEnd, clearedCookies, afterEnd, endThenLeave, unheardEnd, logoutPage, followedEnd, simultaneousEnds, workerEnd, workerSync, cachedPageEnd, workerClear, crash]

@@ -46,6 +46,15 @@ const ops = {
       return `rejected: ${err?.code ?? err}`
     }
   },
+  /** store.clear(): true, or the rejection's code. */
+  async clear({ name }) {
+    try {
+      await stores[name].clear()
+      return true
+    } catch (err) {
+      return `rejected: ${err?.code ?? err}`
+    }
+  },
   /** store.session.refresh(), then the session's tag and state. */
   async refresh({ name }) {
     await stores[name].session.refresh()
