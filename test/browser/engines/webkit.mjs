@@ -148,6 +148,8 @@ export const webkit = {
           }),
           goto: (url) => inTab(handle, `goto ${url}`, () => b.url(url)),
           reload: () => inTab(handle, 'reload', () => b.refresh()),
+          /** History back, through the driver (a back started by page script can leave the next command hanging). */
+          back: () => inTab(handle, 'back', () => b.back()),
           evaluate: (fn, arg) => inTab(handle, 'evaluate', async () => (await b.execute(wrapResult(fn), arg))?.r),
           close: () => inTab(handle, 'close tab', async () => {
             const left = await b.closeWindow()
