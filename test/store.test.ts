@@ -1221,6 +1221,15 @@ describe('data safety: the browser-session marker', () => {
     expect(worker.status.browserSession).toBe('shared')
   })
 
+  test('two session.end() calls at once in a context without the marker cookie both resolve, carried out by one page', async () => {
+    const { page, worker } = await pageAndWorker()
+    const outcomes = await Promise.all([worker.session.end(), worker.session.end()].map((p) => p.then(() => 'ok', (e: unknown) => (e as VisitStoreError).code)))
+    expect(outcomes).toEqual(['ok', 'ok'])
+    expect(worker.status.browserSession).toBe('shared')
+    await worker.set('note:w', 'after both')
+    expect(await page.get('note:w')).toBe('after both')
+  })
+
   test("a session.end() in a context without the marker cookie is carried out by one page, not by each page that hears it", async () => {
     const { page, worker } = await pageAndWorker()
     const other = tab()

@@ -56,11 +56,8 @@ export interface StoreContext {
   readonly channel: Channel<Message>
   /** Keys whose change other tabs have not heard of yet (sent in one message per TELL_DELAY). */
   readonly outbox: Batch<string>
-  /**
-   * The browser session: its stamp once known, and whether this context shares it. `answer`: a
-   * Worker's end() waiting for the page that carries it out (store/session-binding.ts endByPage).
-   */
-  readonly marker: { stamp?: string, scope: 'shared' | 'page', settled: Promise<void>, fresh: boolean, release?: () => void, answer?: (message: SessionMessage) => boolean }
+  /** The browser session: its stamp once known, and whether this context shares it. */
+  readonly marker: { stamp?: string, scope: 'shared' | 'page', settled: Promise<void>, fresh: boolean, release?: () => void }
   /** The server session sync (or the local stand-in); set by createStore right after the context. */
   session: SessionController
   /** Resolves once the start-up journal replay is done (cross-tier batches whole again). */

@@ -102,9 +102,6 @@ async function clearNow(ctx: StoreContext, lifetime?: Lifetime, id?: string): Pr
   ctx.channel.post({ t: 'c', lifetime, id })
 }
 
-/** A Worker's clear() waiting for the page that carries it out, by the request's id. */
-const waiting = new WeakMap<StoreContext, Map<string, () => void>>()
-
 /**
  * clear() in a context that shares a page's browser session but cannot remove cookies (a Worker):
  * a page of the session carries out the whole of it, cookies included (clearAsked). The request is
@@ -116,14 +113,8 @@ const waiting = new WeakMap<StoreContext, Map<string, () => void>>()
 async function clearByPage(ctx: StoreContext, lifetime?: Lifetime): Promise<void> {
   const id = newStamp()
   await ctx.client.write({ put: [{ p: `$clear:${id}` }], what: () => 'asking a page to clear()' })
-  try {
-    await askPage<true>(ctx, 'clear()', { t: 'x', id, lifetime }, (answer) => {
-      if (!waiting.has(ctx)) waiting.set(ctx, new Map())
-      waiting.get(ctx)?.set(id, () => answer(true))
-    }, async () => ((await takeRequest(ctx, id)) ? '; nothing was removed' : ''))
-  } finally {
-    waiting.get(ctx)?.delete(id)
-  }
+  await askPage<true>(ctx, 'clear()', { t: 'x', id, lifetime }, (reply) => (reply.t === 'c' && reply.id === id ? true : undefined),
+    async () => ((await takeRequest(ctx, id)) ? '; nothing was removed' : ''))
 }
 
 /** Whether the request `$clear:<id>` was still there; it is not any more. */
@@ -139,9 +130,6 @@ export function clearAsked(ctx: StoreContext, id: string, lifetime?: Lifetime): 
   takeRequest(ctx, id).then((mine) => (mine ? clear(ctx, lifetime, id) : undefined))
     .catch((err: unknown) => report(ctx, err, 'A Worker\'s clear() failed.'))
 }
-
-/** A page told that it carried out this context's clear() (clearByPage). */
-export const clearAnswered = (ctx: StoreContext, id: string): void => waiting.get(ctx)?.get(id)?.()
 
 /** Deletes those of `keys` that `dead` still says are dead when read again in the deleting transaction. */
 function deleteIf(client: ClientTier, keys: readonly string[], dead: (raw: Partial<StoredRecord>) => boolean): Promise<void> {

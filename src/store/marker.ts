@@ -140,22 +140,39 @@ export function endAsked(ctx: StoreContext, stamp: string): void {
   }).catch((err: unknown) => report(ctx, err, 'A Worker\'s session.end() failed.'))
 }
 
+/** What this context (a Worker) asked pages to do and waits for: each takes the message that answers it. */
+const asked = new WeakMap<StoreContext, Set<(reply: Message) => boolean>>()
+
 /**
  * Asks a page of the browser session, by `message`, to do what this context cannot (a Worker: it
- * cannot write cookies); `hear` is given the function to call with the page's answer. Resolves to
- * that answer, or after 10 s, with no page answering (none open, or one gone halfway), rejects
- * STORAGE_UNAVAILABLE (`done`: what is known of the work then).
+ * cannot write cookies). `take` reads each message this context hears: the answer's value, or
+ * undefined for any other message. Resolves to that value, or after 10 s, with no page answering
+ * (none open, or one gone halfway), rejects STORAGE_UNAVAILABLE (`done`: what is known of the work then).
  */
-export async function askPage<T>(ctx: StoreContext, what: string, message: Message, hear: (answer: (value: T) => void) => void, done: () => Promise<string>): Promise<T> {
+export async function askPage<T>(ctx: StoreContext, what: string, message: Message, take: (reply: Message) => T | undefined, done: () => Promise<string>): Promise<T> {
   let resolve = (_value?: T) => {}
   const answered = new Promise<T | undefined>((r) => { resolve = r })
+  const hear = (reply: Message) => {
+    const value = take(reply)
+    if (value !== undefined) resolve(value)
+    return value !== undefined
+  }
+  const pending = asked.get(ctx) ?? new Set()
+  asked.set(ctx, pending.add(hear))
   const timer = unref(setTimeout(resolve, 10_000))
-  hear(resolve)
   ctx.channel.post(message)
   const answer = await answered
   clearTimeout(timer)
+  pending.delete(hear)
   if (answer !== undefined) return answer
   throw new VisitStoreError('STORAGE_UNAVAILABLE', `${what}: no page of the browser session told within 10 s that it carried it out (a Worker cannot remove cookies)${await done()}; call it in a page`)
+}
+
+/** Whether `reply` answers something this context asked a page to do (askPage); it settles those calls. */
+export function answered(ctx: StoreContext, reply: Message): boolean {
+  let taken = false
+  for (const hear of asked.get(ctx) ?? []) taken = hear(reply) || taken
+  return taken
 }
 
 /**

@@ -140,16 +140,12 @@ function endStamp(ctx: StoreContext): { removed: string[], stamp?: string, ended
  * answering, the end() rejects, and session data is kept in this context only from then on.
  */
 async function endByPage(ctx: StoreContext, ours: string): Promise<string[]> {
-  try {
-    return await askPage<string[]>(ctx, 'session.end()', { t: 'e', stamp: ours }, (answer) => {
-      ctx.marker.answer = (message) => Boolean(message.ended?.includes(ours) && followEnd(ctx, message.stamp, message.ended) && (answer(message.purged), true))
-    }, async () => {
-      pageScope(ctx, 'a session.end() that no page carried out')
-      return ''
-    })
-  } finally {
-    ctx.marker.answer = undefined
-  }
+  // The page's end() names ours as ended: followed here (or already, by another end() call of this context).
+  return askPage<string[]>(ctx, 'session.end()', { t: 'e', stamp: ours }, (reply) =>
+    (reply.t === 's' && reply.force && reply.ended?.includes(ours) && (followEnd(ctx, reply.stamp, reply.ended) || ctx.marker.stamp === reply.stamp) ? reply.purged : undefined), async () => {
+    pageScope(ctx, 'a session.end() that no page carried out')
+    return ''
+  })
 }
 
 /** The session-lifetime keys that have a cookie now (in a section: in its view). */

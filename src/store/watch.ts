@@ -2,8 +2,8 @@ import { onCookieActivity } from '../cross-tab.js'
 import { declaredAs } from '../keys.js'
 import type { WatchInfo } from '../types.js'
 import { notify, report, type Message, type StoreContext } from './context.js'
-import { endAsked, followEnd } from './marker.js'
-import { clearAnswered, clearAsked } from './maintenance.js'
+import { answered, endAsked, followEnd } from './marker.js'
+import { clearAsked } from './maintenance.js'
 import { decodeSync, get, rawSync } from './read.js'
 
 /** How often a tab re-reads watched cookies when no event tells it of changes made elsewhere. */
@@ -69,10 +69,12 @@ export function reread(ctx: StoreContext, keys: readonly string[]): void {
 
 function receive(ctx: StoreContext, message: Message): void {
   if (ctx.closed) return
+  // An answer to what this context (a Worker) asked a page to do (store/marker.ts askPage). Its own
+  // end(), carried out by a page, is applied by that: nothing more to do here.
+  if (answered(ctx, message) && message.t === 's') return
   if (message.t === 'k') reread(ctx, message.keys)
   else if (message.t === 'x') clearAsked(ctx, message.id, message.lifetime)
   else if (message.t === 'c') {
-    if (message.id !== undefined) clearAnswered(ctx, message.id)
     // Another tab cleared everything, or one lifetime: its IndexedDB records are gone for everyone.
     ctx.recheckCookies()
     for (const key of ctx.watchers.listened()) {
@@ -80,8 +82,7 @@ function receive(ctx: StoreContext, message: Message): void {
       if (spec?.tier === 'indexeddb' && (!message.lifetime || spec.lifetime === message.lifetime)) notify(ctx, key, undefined, 'remote')
     }
   } else if (message.t === 'e') endAsked(ctx, message.stamp)
-  // A Worker's own end(), carried out by a page: applied already, the answer settles the call.
-  else if (!(message.force && ctx.marker.answer?.(message))) {
+  else {
     // Another tab's end() names the stamp it took and those it ended (a Worker has no cookie to
     // read them from, and a tab's copy of the cookies can lag): a context whose stamp it ended
     // follows, and its writes still on their way are covered by it. One past it (it followed it
