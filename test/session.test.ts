@@ -1138,6 +1138,34 @@ describe('two tabs', () => {
     return { server, page, worker }
   }
 
+  test('a tab that learns of a logout while another tab applies it leaves the session cookie that tab wrote since: it finds the change applied once that tab is done', async () => {
+    const locks = useWebLocks()
+    const server = stubSessionServer({ body: { tag: 'A' } })
+    const store = tab({ endpoint: '/session' })
+    await store.setMany({ cart: ['apple'], locale: 'fr' })
+    // Another tab learnt of the logout from its own answer a moment ago: it is applying it (the
+    // session lock) and holds the cookie lock for its purge.
+    const applying = await holdLock(locks, `visitstore:${NAME}:session`)
+    const section = await holdLock(locks, `visitstore:${NAME}:cookies`)
+    server.get = { body: { tag: null } }
+    const refresh = store.session.refresh()
+    const refreshed = tracked(refresh)
+    await drain()
+    expect(refreshed.done).toBe(false)
+    // That tab's purge removes the old session's cookie, it saves the new state, and it writes a
+    // session cookie in the new session (its refresh() resolved).
+    document.cookie = `${NAME}_locale=; Path=/; Max-Age=0`
+    await rawPut(idb, NAME, { p: '$session', v: { tag: null, state: 'none' } })
+    document.cookie = `${NAME}_locale=de; Path=/`
+    section()
+    await drain()
+    applying()
+    await refresh
+    expect(store.session.tag).toBeNull()
+    expect(await store.getMany(['cart', 'locale'])).toEqual({ cart: undefined, locale: 'de' })
+    expect(cookieJar()[`${NAME}_locale`]).toBe('de')
+  })
+
   test('a logout a context without cookies (a Worker) learns first: the open page removes the session cookie too', async () => {
     const { server, page, worker } = await workerBesidePage()
     server.get = { body: { tag: null } }

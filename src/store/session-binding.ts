@@ -42,10 +42,17 @@ async function applyNow(ctx: StoreContext, { previous, next, keep, force, remote
   // took the stamp along, and this tab follows it (marker.ts).
   const { removed: now, stamp, ended } = force && !remote ? endStamp(ctx) : { removed: [] }
   if (force && remote) followEnd(ctx)
+  // A move (here, or done by the tab that announced it): writes still on their way follow it.
+  const move = mover(1, previous.tag ?? '', next.tag)
+  if (keep) ctx.purges.moves.push(move)
   try {
-    // A move (here, or done by the tab that announced it): writes still on their way follow it.
-    const move = mover(1, previous.tag ?? '', next.tag)
-    if (keep) ctx.purges.moves.push(move)
+    return await (remote || force ? applyShared() : oneTabAtATime(ctx, applyShared))
+  } finally {
+    // Its cookies removed (below), or by the other tab that applied it (which tells once it has), or failed (reported).
+    ctx.purges.cleared = Math.max(ctx.purges.cleared, mine)
+  }
+
+  async function applyShared(): Promise<string[]> {
     await ctx.marker.settled
     if (force && !remote && !ctx.cookies.available && ctx.marker.stamp !== undefined && ctx.marker.scope === 'shared') return await endByPage(ctx, ctx.marker.stamp)
     const client = clientFor(ctx, true)
@@ -93,10 +100,23 @@ async function applyNow(ctx: StoreContext, { previous, next, keep, force, remote
       else await ctx.cookies.section(() => ctx.cookies.write([{ key: STATE_KEY, encoded: STATES.indexOf(next.state) + encodeURIComponent(next.tag ?? '') }]))
     }
     return [...new Set([...now, ...purged])].filter((key) => ctx.keys.find(key))
-  } finally {
-    // Its cookies removed (above), or by the other tab that applied it (which tells once it has), or failed (reported).
-    ctx.purges.cleared = Math.max(ctx.purges.cleared, mine)
   }
+}
+
+/**
+ * Runs a change this tab learnt itself (its own answer, a Worker's news) while no other tab of
+ * the browser runs one (a Web Lock): two tabs that learn of a logout at the same moment would
+ * otherwise both find it not applied yet, and the later one's purge would take the session
+ * cookies the earlier one's tab wrote since. The later one finds it saved, and leaves them.
+ */
+function oneTabAtATime(ctx: StoreContext, fn: () => Promise<string[]>): Promise<string[]> {
+  let ran = false
+  const run = () => { ran = true; return fn() }
+  // Refused (an opaque origin's frame): as without Web Locks, each tab on its own.
+  return (ctx.env.locks()?.request(ctx.names.lock('session'), run) as Promise<string[]> | undefined)?.catch((err: unknown) => {
+    if (ran) throw err
+    return run()
+  }) ?? run()
 }
 
 /**
@@ -166,7 +186,9 @@ async function saved(ctx: StoreContext): Promise<SessionSnapshot | undefined> {
   await ctx.client.open()
   if (ctx.client.mode === 'indexeddb') return ((await ctx.client.read([SESSION_RECORD]))[0] as { v?: SessionSnapshot } | undefined)?.v
   try {
-    const value = ctx.cookies.available ? ctx.cookies.readForeign(ctx.names.cookie(STATE_KEY)) : undefined
+    // In the cookie section's view (the browser's cookie store): a content process's copy can lag
+    // behind the state another tab saved a moment ago (Firefox, WebKit), and its purge is done.
+    const value = ctx.cookies.available ? await ctx.cookies.section(() => ctx.cookies.current(STATE_KEY)) : undefined
     const state = STATES[Number(value?.[0])]
     return value && state ? { tag: state === 'none' ? null : decodeURIComponent(value.slice(1)), state, expiresAt: undefined } : undefined
   } catch {

@@ -2032,6 +2032,94 @@ const workerClear = {
   },
 }
 
+// ---- r30: two tabs learn of a logout at the same moment, each from its own answer, then each writes ----
+
+/**
+ * Tab 2's refresh() this many ms after tab 1's, one trial each (the answers' own timing varies as
+ * much): records in memory (IndexedDB not usable: the state is a cookie, and Firefox's and WebKit's
+ * copies of it lag), then in IndexedDB.
+ */
+const R30_TRIALS = [
+  ...[0, 0, 0, 1, 2, 3, 4, 6, 8, 12, 20, 30].map((offset) => ({ offset, memory: true })),
+  ...[0, 0, 2, 8].map((offset) => ({ offset, memory: false })),
+]
+/** Trials where neither tab had heard the other's answer when its own came (both purged): fewer, and the race was not tried. */
+const R30_BOTH = 3
+const R30_KEYS = {
+  visit: { lifetime: 'session', serverVisible: true }, one: { lifetime: 'session', serverVisible: true }, two: { lifetime: 'session', serverVisible: true },
+  cart: { lifetime: 'session' }, prefs: { lifetime: 'persistent', serverVisible: true },
+}
+
+/**
+ * In the page, at `startAt`: session.refresh() (the server's session ended since), then, once it
+ * resolved (this tab has learnt and applied the logout), sets the session cookie `mine`: a write
+ * made in the new state, after this tab's own purge. window.r30: { tag, outcomes } of both calls.
+ */
+const r30Go = ({ name, options, startAt, mine }) => {
+  window.r30 = undefined
+  const store = window.vt.open(name, options)
+  void (async () => {
+    await window.vt.at(startAt)
+    const refreshed = await Promise.allSettled([store.session.refresh()])
+    const wrote = refreshed[0].status === 'fulfilled' ? await Promise.allSettled([store.set(mine, 'after')]) : []
+    const outcomes = [...refreshed, ...wrote].map((o) => (o.status === 'fulfilled' ? 'ok' : String(o.reason?.code ?? o.reason)))
+    window.r30 = { tag: store.session.tag, outcomes, source: window.vt.logs[name].change.at(-1)?.source }
+  })()
+  return true
+}
+
+const simultaneousLogout = {
+  id: 'r30',
+  name: `two tabs with a session sync learn of a logout at the same moment, each from its own answer (session.refresh(); ${R30_TRIALS.length} trials, records in memory then in IndexedDB, tab 2 0 to 30 ms after tab 1), and each, once its refresh() resolved, sets a session cookie of its own: both writes stay (document.cookie, both tabs, the next page), the ended session's cookie and record are gone, the persistent value stays`,
+  group: 'live',
+  timeoutMs: 240000,
+  async run({ tab }) {
+    const app = await startExpressServer()
+    const wrong = []
+    let both = 0
+    try {
+      for (const [n, { offset, memory }] of R30_TRIALS.entries()) {
+        const name = `r30-${n}-${rand()}`
+        const arg = { name, options: { keys: R30_KEYS, session: { endpoint: '/session' }, ...(memory ? { backends: { indexedDB: null } } : {}) } }
+        const [a, b] = [await tab(), await tab()]
+        for (const t of [a, b]) await t.goto(app.url('/'))
+        eq((await a.evaluate(() => window.vt.call('POST', '/login?user=alice'))).status, 200, `trial ${n}: POST /login?user=alice`)
+        eq(await a.evaluate(writeKeys, { ...arg, values: { visit: 'alice', cart: ['apple'], prefs: 'p' } }), 'ok', `trial ${n}: tab 1: setMany of visit, cart (session) and prefs`)
+        // Records in memory are the page's own: tab 2 reads the cookies only.
+        await expectValues(b, arg, { visit: 'alice', ...(memory ? {} : { cart: ['apple'] }), prefs: 'p' }, `trial ${n}: tab 2 before the logout`)
+        eq((await a.evaluate(() => window.vt.call('POST', '/logout'))).status, 200, `trial ${n}: POST /logout`)
+        const startAt = Date.now() + 400
+        await a.evaluate(r30Go, { ...arg, startAt, mine: 'one' })
+        await b.evaluate(r30Go, { ...arg, startAt: startAt + offset, mine: 'two' })
+        const ra = await until(a, () => window.r30, null, `trial ${n}: tab 1's refresh() and set`, 15000)
+        const rb = await until(b, () => window.r30, null, `trial ${n}: tab 2's refresh() and set`, 15000)
+        eq([ra, rb].map(({ tag, outcomes }) => ({ tag, outcomes })), [{ tag: null, outcomes: ['ok', 'ok'] }, { tag: null, outcomes: ['ok', 'ok'] }], `trial ${n}: [tab 1, tab 2] { session.tag, outcomes of [refresh(), set] }`)
+        // Both tabs applied the logout from their own answers (neither had heard the other's yet): the race tried.
+        if (ra.source === 'local' && rb.source === 'local') both++
+        const want = { visit: UNDEF, cart: UNDEF, prefs: 'p', one: 'after', two: 'after' }
+        // Every trial runs (a lost write is listed with its trial), then the list is checked.
+        const c = await tab()
+        try {
+          // Let a purge still under way in either tab finish before reading (it would take a write with it).
+          await sleep(300)
+          const jar = await a.evaluate((name) => ['one', 'two', 'visit'].map((key) => window.vt.cookie(`${name}_${key}`)), name)
+          eq(jar, ['after', 'after', null], `trial ${n} (${memory ? 'records in memory' : 'IndexedDB'}, offset ${offset} ms): the cookies one, two and visit in document.cookie`)
+          for (const [t, who] of [[a, 'tab 1'], [b, 'tab 2']]) await expectValues(t, arg, want, `trial ${n}: ${who}`)
+          await c.goto(app.url('/'))
+          await expectValues(c, arg, want, `trial ${n}: the next page`)
+        } catch (err) {
+          wrong.push(String(err?.message ?? err).split('\n')[0])
+        }
+        for (const t of [a, b, c]) await t.close()
+      }
+    } finally {
+      await app.close()
+    }
+    ok(both >= R30_BOTH, `at least ${R30_BOTH} trials where both tabs applied the logout from their own answers (else the race was not tried)`, { both, trials: R30_TRIALS.length })
+    eq(wrong, [], `trials where a write made after the logout was lost, or a tab or the next page read otherwise (${wrong.length} of ${R30_TRIALS.length})`)
+  },
+}
+
 // ---- rc: a browser SIGKILLed during bursts of cross-tier setMany, restarted on its profile ----
 
 const RC_KEYS = { batch: { lifetime: 'persistent', serverVisible: true }, visit: { lifetime: 'session', serverVisible: true }, 'e:*': { lifetime: 'persistent' } }
@@ -2129,4 +2217,4 @@ const crash = {
   },
 }
 
-export const reliabilityScenarios = [simultaneousStart, markerRemoved, worker, cookiePath, declarationUpgrade, navigateAway, siteDataCleared, foreignDatabase, malformedRecords, watchOnce, callOrder, callOrderEveryTier, goneBatch, crossedBatches, purgeCoversEarlierWrites, clearAgainstBatch, goneClear, goneBeforeEnd, clearedCookies, afterEnd, endThenLeave, unheardEnd, logoutPage, followedEnd, simultaneousEnds, workerEnd, workerSync, cachedPageEnd, workerClear, crash]
+export const reliabilityScenarios = [simultaneousStart, markerRemoved, worker, cookiePath, declarationUpgrade, navigateAway, siteDataCleared, foreignDatabase, malformedRecords, watchOnce, callOrder, callOrderEveryTier, goneBatch, crossedBatches, purgeCoversEarlierWrites, clearAgainstBatch, goneClear, goneBeforeEnd, clearedCookies, afterEnd, endThenLeave, unheardEnd, logoutPage, followedEnd, simultaneousEnds, workerEnd, workerSync, cachedPageEnd, workerClear, simultaneousLogout, crash]
