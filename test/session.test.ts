@@ -1166,6 +1166,21 @@ describe('two tabs', () => {
     expect(cookieJar()[`${NAME}_locale`]).toBe('de')
   })
 
+  test('Web Locks refusing the session lock (a sandboxed frame, no cookies either): a logout the frame learns itself is still applied, without the lock', async () => {
+    // query() answers, so the refusal is not known before the change (start-up asks query() only).
+    const request = () => Promise.reject(new DOMException('refused', 'SecurityError'))
+    vi.stubGlobal('navigator', { cookieEnabled: true, locks: { request, query: () => Promise.resolve({ held: [], pending: [] }) } })
+    const server = stubSessionServer({ body: { tag: 'A' } })
+    const store = createStore<Schema>({ name: NAME, keys, backends: { indexedDB: idb, cookies: null }, session: sessionSync({ endpoint: '/session' }) })
+    stores.push(store)
+    await store.setMany({ cart: ['apple'], prefs: 'p' })
+    server.get = { body: { tag: null } }
+    await store.session.refresh()
+    expect(store.session.tag).toBeNull()
+    expect(await store.getMany(['cart', 'prefs'])).toEqual({ cart: undefined, prefs: 'p' })
+    expect([...(await rawRecords(idb, NAME)).keys()].filter((p) => !p.startsWith('$'))).toEqual(['prefs'])
+  })
+
   test('a logout a context without cookies (a Worker) learns first: the open page removes the session cookie too', async () => {
     const { server, page, worker } = await workerBesidePage()
     server.get = { body: { tag: null } }
