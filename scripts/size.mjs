@@ -123,10 +123,16 @@ import { rollup } from 'rollup'
 // all three engines; test/session.test.ts). A change a tab learnt itself is applied by one tab at
 // a time (a Web Lock), and the state it finds saved is read in the cookie section's view, not a
 // content process's copy (store/session-binding.ts oneTabAtATime, saved).
+// Raised by 45 B (IIFE 21,880; core 18,900; core + session 21,820): a tab's answer to a request
+// older than the change another tab was applying (a logout's answer held by the server while bob
+// signed in) was applied over it: the state saved for the next page became the older one, and that
+// page purged what bob's session wrote (browser r31; test/session.test.ts); with the lock above it
+// also took the other tab's cookie. The saved state now carries when its request started, and a
+// change older than it is not applied (store/session-binding.ts saved, SessionApply.at).
 const budgets = [
-  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 21830, bytes: async () => readFileSync('dist/visitstore.iife.js') },
-  { name: "import { createStore } from 'visitstore'", limit: 18870, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
-  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 21785, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
+  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 21880, bytes: async () => readFileSync('dist/visitstore.iife.js') },
+  { name: "import { createStore } from 'visitstore'", limit: 18900, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
+  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 21820, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
   { name: "import { useStoreValue } from 'visitstore/react' (without React)", limit: 600, bytes: () => bundle("export { useStoreValue } from './dist/react.js'") },
 ]
 

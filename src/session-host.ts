@@ -22,6 +22,8 @@ export interface SessionApply {
   remote: boolean
   /** Whether this tab's writes still on their way fall under it: not another tab's end() this tab is past (store/watch.ts). */
   covered: boolean
+  /** When the request whose answer this is started (session/sync.ts tick): a change older than the state saved is not applied. */
+  at?: number
 }
 
 /** What a store gives its session sync. */

@@ -1166,6 +1166,38 @@ describe('two tabs', () => {
     expect(cookieJar()[`${NAME}_locale`]).toBe('de')
   })
 
+  test('a tab\'s answer to a request older than the change another tab is applying, waiting for that tab, is not applied over it: the state saved, and what that tab writes after it, stay', async () => {
+    const locks = useWebLocks()
+    const server = stubSessionServer({ body: { tag: 'A' } })
+    const one = tab({ endpoint: '/session' })
+    const two = tab({ endpoint: '/session' })
+    await Promise.all([one.ready, two.ready])
+    await one.setMany({ cart: ['old'], locale: 'old' })
+    // Tab two asks first; its answer (no session) comes late. Tab one asks after it and hears at
+    // once of a new session X; its purge is held up in the cookie lock while tab two's answer comes.
+    server.get = { body: { tag: null }, delay: 100 }
+    const asked = server.count('GET')
+    const late = two.session.refresh()
+    await until(() => server.count('GET') > asked)
+    // A later millisecond (requests of one millisecond in two tabs have no order).
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    server.get = { body: { tag: 'X' } }
+    const section = await holdLock(locks, `visitstore:${NAME}:cookies`)
+    const first = one.session.refresh()
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    section()
+    await first
+    await one.setMany({ cart: ['x'], locale: 'x' })
+    await late
+    await drain()
+    expect([one.session.tag, two.session.tag]).toEqual(['X', 'X'])
+    expect(await two.getMany(['cart', 'locale'])).toEqual({ cart: ['x'], locale: 'x' })
+    expect((await rawRecords(idb, NAME)).get('$session')?.v).toMatchObject({ tag: 'X' })
+    const next = tab({ endpoint: '/session' })
+    await next.ready
+    expect(await next.getMany(['cart', 'locale'])).toEqual({ cart: ['x'], locale: 'x' })
+  })
+
   test('Web Locks refusing the session lock (a sandboxed frame, no cookies either): a logout the frame learns itself is still applied, without the lock', async () => {
     // query() answers, so the refusal is not known before the change (start-up asks query() only).
     const request = () => Promise.reject(new DOMException('refused', 'SecurityError'))

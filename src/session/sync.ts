@@ -138,7 +138,7 @@ async function apply(sync: Sync, next: SessionSnapshot, source: 'local' | 'remot
   sync.tick = Math.max(sync.tick, at)
   scheduleExpiry(sync)
   if (!changed && !force) return []
-  const purged = await sync.host.apply({ previous, next, keep, force, remote: applied, covered })
+  const purged = await sync.host.apply({ previous, next, keep, force, remote: applied, covered, at })
   sync.host.purged([...new Set([...purged, ...elsewhere])], source)
   if (previous.tag !== null && next.tag === null) fireEnd(sync, previous)
   if (changed) sync.events.emit('change', { previous: { ...previous }, current: { ...next }, source })

@@ -30,7 +30,7 @@ export function applySessionChange(ctx: StoreContext, change: SessionApply): Pro
   return change.keep || change.force ? applying(ctx, applyNow(ctx, change)) : applyNow(ctx, change)
 }
 
-async function applyNow(ctx: StoreContext, { previous, next, keep, force, remote, covered }: SessionApply): Promise<string[]> {
+async function applyNow(ctx: StoreContext, { previous, next, keep, force, remote, covered, at }: SessionApply): Promise<string[]> {
   // With no state known before (nothing saved), the cookies may be of any session: they go.
   const purging = !keep && (force || previous.tag !== next.tag || previous.state === 'unknown')
   // In the call (the sync switched to `next` in it too): writes called before it that are still on
@@ -60,7 +60,11 @@ async function applyNow(ctx: StoreContext, { previous, next, keep, force, remote
     // A change this tab learnt from its own answer may have been applied by another tab already: the
     // state saved for the next page is `next` (this tab missed the message, or was in the back/forward
     // cache, or started before it). That tab purged; what the new session wrote since must stay.
-    const last = remote || force ? undefined : await saved(ctx)
+    const record = remote || force ? undefined : await saved(ctx)
+    // The state saved came from a later request than this change's (another tab's, applied while
+    // this answer came late, or while this tab waited for it): applying this one would undo it.
+    if (record?.at && at && record.at > at && record.at <= Date.now() + 1000) return purged
+    const last = record?.v
     const applied = remote || (last?.tag === next.tag && last.state === next.state)
     // Its watchers of session keys then hear the other tab's purge and writes, which nobody told them of.
     if (applied && !remote) rereadSession(ctx)
@@ -96,7 +100,7 @@ async function applyNow(ctx: StoreContext, { previous, next, keep, force, remote
     // Saved by a tab that removed the session cookies: the next page's first answer then finds the
     // change applied. A Worker's change is applied again by the pages, cookies and all (noJar).
     if (next.state !== 'unknown' && ctx.cookies.available) {
-      if (ctx.client.mode === 'indexeddb') await ctx.client.write({ put: [{ p: SESSION_RECORD, v: next }], what: () => 'saving the session state' })
+      if (ctx.client.mode === 'indexeddb') await ctx.client.write({ put: [{ p: SESSION_RECORD, v: next, at }], what: () => 'saving the session state' })
       else await ctx.cookies.section(() => ctx.cookies.write([{ key: STATE_KEY, encoded: STATES.indexOf(next.state) + encodeURIComponent(next.tag ?? '') }]))
     }
     return [...new Set([...now, ...purged])].filter((key) => ctx.keys.find(key))
@@ -180,17 +184,18 @@ const STATES: readonly SessionSnapshot['state'][] = ['none', 'anonymous', 'activ
  * The session state saved by the last change applied to the shared data (any tab's): a record,
  * or where IndexedDB cannot be used (records in memory, this page only) a session cookie of the
  * store's, so that the next page of the same session does not take its session cookies for
- * another session's. The cookie holds the state and the tag, which the server made.
+ * another session's. The cookie holds the state and the tag, which the server made; the record
+ * also `at`, when the request of its answer started (SessionApply.at).
  */
-async function saved(ctx: StoreContext): Promise<SessionSnapshot | undefined> {
+async function saved(ctx: StoreContext): Promise<{ v?: SessionSnapshot, at?: number } | undefined> {
   await ctx.client.open()
-  if (ctx.client.mode === 'indexeddb') return ((await ctx.client.read([SESSION_RECORD]))[0] as { v?: SessionSnapshot } | undefined)?.v
+  if (ctx.client.mode === 'indexeddb') return (await ctx.client.read([SESSION_RECORD]))[0] as { v?: SessionSnapshot, at?: number } | undefined
   try {
     // In the cookie section's view (the browser's cookie store): a content process's copy can lag
     // behind the state another tab saved a moment ago (Firefox, WebKit), and its purge is done.
     const value = ctx.cookies.available ? await ctx.cookies.section(() => ctx.cookies.current(STATE_KEY)) : undefined
     const state = STATES[Number(value?.[0])]
-    return value && state ? { tag: state === 'none' ? null : decodeURIComponent(value.slice(1)), state, expiresAt: undefined } : undefined
+    return value && state ? { v: { tag: state === 'none' ? null : decodeURIComponent(value.slice(1)), state, expiresAt: undefined } } : undefined
   } catch {
     // An unreadable jar, a cookie edited by hand: nothing known.
     return undefined
@@ -203,7 +208,7 @@ export function sessionHost(ctx: StoreContext): SessionHost {
   return {
     names: ctx.names,
     env: ctx.env,
-    load: () => saved(ctx),
+    load: async () => (await saved(ctx))?.v,
     apply: (change) => applySessionChange(ctx, change),
     purged(keys, source) {
       for (const key of keys) if (ctx.keys.find(key)) notify(ctx, key, undefined, source)

@@ -2120,6 +2120,77 @@ const simultaneousLogout = {
   },
 }
 
+// ---- r31: a tab's answer to an older request comes while another tab applies a newer one ----
+
+/** When tab 2's held answer (no session) is let go, in ms after tab 1's refresh() starts; one trial each. */
+const R31_OFFSETS = [-4, -2, 0, 0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 30]
+const R31_KEYS = { visit: { lifetime: 'session', serverVisible: true }, one: { lifetime: 'session', serverVisible: true }, cart: { lifetime: 'session' }, prefs: { lifetime: 'persistent' } }
+
+/** In the page, at `startAt`: session.refresh(), then once it resolved setMany of `values`. window.r31: { tag, outcomes }. */
+const r31Go = ({ name, options, startAt, values }) => {
+  window.r31 = undefined
+  const store = window.vt.open(name, options)
+  void (async () => {
+    await window.vt.at(startAt)
+    const refreshed = await Promise.allSettled([store.session.refresh()])
+    const wrote = refreshed[0].status === 'fulfilled' ? await Promise.allSettled([store.setMany(values)]) : []
+    window.r31 = { tag: store.session.tag, outcomes: [...refreshed, ...wrote].map((o) => (o.status === 'fulfilled' ? 'ok' : String(o.reason?.code ?? o.reason))) }
+  })()
+  return true
+}
+
+const lateOlderAnswer = {
+  id: 'r31',
+  name: `a tab's answer to an older request (asked after a logout, held by the server) comes around the time another tab applies a newer one (bob signed in since; tab 1's refresh(), the held answer let go ${R31_OFFSETS[0]} to ${R31_OFFSETS.at(-1)} ms after it, ${R31_OFFSETS.length} trials): what tab 1 writes in bob's session once its refresh() resolved stays (both tabs, document.cookie, the next page), both tabs end on bob's session`,
+  group: 'live',
+  timeoutMs: 240000,
+  async run({ tab }) {
+    const app = await startExpressServer()
+    const wrong = []
+    try {
+      for (const [n, offset] of R31_OFFSETS.entries()) {
+        const name = `r31-${n}-${rand()}`
+        const arg = { name, options: { keys: R31_KEYS, session: { endpoint: '/session' } } }
+        const [a, b] = [await tab(), await tab()]
+        for (const t of [a, b]) await t.goto(app.url('/'))
+        eq((await a.evaluate(() => window.vt.call('POST', '/login?user=alice'))).status, 200, `trial ${n}: POST /login?user=alice`)
+        eq(await a.evaluate(writeKeys, { ...arg, values: { visit: 'alice', cart: ['alice'], prefs: 'p' } }), 'ok', `trial ${n}: tab 1: setMany of visit, cart and prefs`)
+        await expectValues(b, arg, { visit: 'alice', cart: ['alice'], prefs: 'p' }, `trial ${n}: tab 2 before the logout`)
+        eq((await a.evaluate(() => window.vt.call('POST', '/logout'))).status, 200, `trial ${n}: POST /logout`)
+        // Tab 2 asks now; the server holds its answer (no session: the request came before the login).
+        const release = app.hold({ one: true })
+        const asked = app.log.filter((r) => r.path === '/session').length
+        await b.evaluate(({ name, options }) => { window.r31late = window.vt.open(name, options).session.refresh().then(() => 'ok', (e) => String(e?.code ?? e)); return true }, arg)
+        for (const until = Date.now() + 5000; app.log.filter((r) => r.path === '/session').length === asked && Date.now() < until;) await sleep(5)
+        eq((await a.evaluate(() => window.vt.call('POST', '/login?user=bob'))).status, 200, `trial ${n}: POST /login?user=bob`)
+        const startAt = Date.now() + 300
+        await a.evaluate(r31Go, { ...arg, startAt, values: { one: 'bob', cart: ['bob'] } })
+        await sleep(Math.max(0, startAt + offset - Date.now()))
+        release()
+        const ra = await until(a, () => window.r31, null, `trial ${n}: tab 1's refresh() and setMany`, 15000)
+        eq([ra.tag !== null, ra.outcomes], [true, ['ok', 'ok']], `trial ${n}: tab 1 [bob's tag, outcomes of refresh() and setMany]`)
+        const want = { visit: UNDEF, cart: ['bob'], one: 'bob', prefs: 'p' }
+        const c = await tab()
+        try {
+          eq(await b.evaluate(() => window.r31late), 'ok', `trial ${n}: tab 2's late refresh()`)
+          await sleep(300)
+          eq(await a.evaluate((name) => [window.vt.cookie(`${name}_one`), window.vt.cookie(`${name}_visit`)], name), ['bob', null], `trial ${n} (offset ${offset} ms): the cookies one and visit in document.cookie`)
+          for (const [t, who] of [[a, 'tab 1'], [b, 'tab 2']]) await expectValues(t, arg, want, `trial ${n}: ${who}`)
+          eq(await b.evaluate((name) => window.vt.open(name).session.tag, name), ra.tag, `trial ${n}: tab 2's session.tag is bob's`)
+          await c.goto(app.url('/'))
+          await expectValues(c, arg, want, `trial ${n}: the next page`)
+        } catch (err) {
+          wrong.push(String(err?.message ?? err).split('\n')[0])
+        }
+        for (const t of [a, b, c]) await t.close()
+      }
+    } finally {
+      await app.close()
+    }
+    eq(wrong, [], `trials where tab 1's write in bob's session was lost, or a tab or the next page read otherwise (${wrong.length} of ${R31_OFFSETS.length})`)
+  },
+}
+
 // ---- rc: a browser SIGKILLed during bursts of cross-tier setMany, restarted on its profile ----
 
 const RC_KEYS = { batch: { lifetime: 'persistent', serverVisible: true }, visit: { lifetime: 'session', serverVisible: true }, 'e:*': { lifetime: 'persistent' } }
@@ -2217,4 +2288,4 @@ const crash = {
   },
 }
 
-export const reliabilityScenarios = [simultaneousStart, markerRemoved, worker, cookiePath, declarationUpgrade, navigateAway, siteDataCleared, foreignDatabase, malformedRecords, watchOnce, callOrder, callOrderEveryTier, goneBatch, crossedBatches, purgeCoversEarlierWrites, clearAgainstBatch, goneClear, goneBeforeEnd, clearedCookies, afterEnd, endThenLeave, unheardEnd, logoutPage, followedEnd, simultaneousEnds, workerEnd, workerSync, cachedPageEnd, workerClear, simultaneousLogout, crash]
+export const reliabilityScenarios = [simultaneousStart, markerRemoved, worker, cookiePath, declarationUpgrade, navigateAway, siteDataCleared, foreignDatabase, malformedRecords, watchOnce, callOrder, callOrderEveryTier, goneBatch, crossedBatches, purgeCoversEarlierWrites, clearAgainstBatch, goneClear, goneBeforeEnd, clearedCookies, afterEnd, endThenLeave, unheardEnd, logoutPage, followedEnd, simultaneousEnds, workerEnd, workerSync, cachedPageEnd, workerClear, simultaneousLogout, lateOlderAnswer, crash]
