@@ -129,10 +129,14 @@ import { rollup } from 'rollup'
 // page purged what bob's session wrote (browser r31; test/session.test.ts); with the lock above it
 // also took the other tab's cookie. The saved state now carries when its request started, and a
 // change older than it is not applied (store/session-binding.ts saved, SessionApply.at).
+// Raised by 15 B (IIFE 21,895; core + session 21,835): two tabs' requests of one millisecond
+// carried the same time, and where their answers disagreed each tab took the other's as the later
+// one: the tabs ended on different sessions (test/session.test.ts). Each tab's request clock adds
+// a fraction of a millisecond of its own (session/sync.ts tick).
 const budgets = [
-  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 21880, bytes: async () => readFileSync('dist/visitstore.iife.js') },
+  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 21895, bytes: async () => readFileSync('dist/visitstore.iife.js') },
   { name: "import { createStore } from 'visitstore'", limit: 18900, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
-  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 21820, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
+  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 21835, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
   { name: "import { useStoreValue } from 'visitstore/react' (without React)", limit: 600, bytes: () => bundle("export { useStoreValue } from './dist/react.js'") },
 ]
 

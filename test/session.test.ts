@@ -1198,6 +1198,31 @@ describe('two tabs', () => {
     expect(await next.getMany(['cart', 'locale'])).toEqual({ cart: ['x'], locale: 'x' })
   })
 
+  test('two tabs\' answers to requests of one millisecond that disagree (the session changed between them): both tabs end on the same session, and the state saved is it', async () => {
+    const locks = useWebLocks()
+    const server = stubSessionServer({ body: { tag: 'A' } })
+    const one = tab({ endpoint: '/session' })
+    const two = tab({ endpoint: '/session' })
+    await Promise.all([one.ready, two.ready])
+    // The clock stands still: both requests start in one millisecond.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() })
+    server.get = { body: { tag: null }, delay: 50 }
+    const asked = server.count('GET')
+    const late = two.session.refresh()
+    await until(() => server.count('GET') > asked)
+    server.get = { body: { tag: 'X' } }
+    // Tab one's purge is held up in the cookie lock while tab two's answer comes.
+    const section = await holdLock(locks, `visitstore:${NAME}:cookies`)
+    const first = one.session.refresh()
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    section()
+    await Promise.all([first, late])
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    await drain()
+    expect(one.session.tag).toBe(two.session.tag)
+    expect((await rawRecords(idb, NAME)).get('$session')?.v).toMatchObject({ tag: one.session.tag })
+  })
+
   test('Web Locks refusing the session lock (a sandboxed frame, no cookies either): a logout the frame learns itself is still applied, without the lock', async () => {
     // query() answers, so the refusal is not known before the change (start-up asks query() only).
     const request = () => Promise.reject(new DOMException('refused', 'SecurityError'))

@@ -21,8 +21,12 @@ const ACTIVITY = ['pointerdown', 'keydown', 'touchstart', 'wheel']
  */
 const stale = (sync: Sync, at: number) => at < sync.appliedAt && sync.appliedAt <= Date.now() + 1000
 
-/** Now, for ordering this tab's requests (stale()). */
-const tick = (sync: Sync) => (sync.tick = Math.max(Date.now(), sync.tick + 1e-3))
+/**
+ * Now, for ordering requests (stale()): with a fraction of a millisecond of this tab's own, so that
+ * two tabs' requests of one millisecond still have an order both tabs agree on (else each would
+ * take the other's answer as the later one, and they would end on different sessions).
+ */
+const tick = (sync: Sync) => (sync.tick = Math.max(Date.now() + sync.own, sync.tick + 1e-3))
 
 /**
  * A server-session sync for `createStore({ session })`: where the store learns the session's tag,
@@ -58,6 +62,8 @@ interface Sync {
   appliedAt: number
   /** When this tab's last request started, on a clock that never repeats (requests of one millisecond keep their order). */
   tick: number
+  /** This tab's fraction of a millisecond (tick). */
+  own: number
   /** User activity since the last answer. */
   active: boolean
   failures: number
@@ -75,7 +81,7 @@ function createSync(o: SessionSyncOptions, host: SessionHost): SessionController
   }
   const sync: Sync = {
     o, host, ask: sourceOf(o, host), events: createEmitter(), interval: o.interval ?? 60_000, timeout: o.timeout ?? 10_000,
-    timers: new Map(), stops: [], current: UNKNOWN, askedAt: -Infinity, answeredAt: 0, appliedAt: 0, tick: 0, active: false, failures: 0,
+    timers: new Map(), stops: [], current: UNKNOWN, askedAt: -Infinity, answeredAt: 0, appliedAt: 0, tick: 0, own: Math.random(), active: false, failures: 0,
     unavailable: false, closed: false, ended: '', expiring: '',
   }
   const started = start(sync).catch((err: unknown) => host.report(err as VisitStoreError))
