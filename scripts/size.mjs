@@ -133,10 +133,17 @@ import { rollup } from 'rollup'
 // carried the same time, and where their answers disagreed each tab took the other's as the later
 // one: the tabs ended on different sessions (test/session.test.ts). Each tab's request clock adds
 // a fraction of a millisecond of its own (session/sync.ts tick).
+// Raised by 105 B (IIFE 21,990; core 19,010; core + session 21,935): without the Cookie Store API
+// (insecure origins, the IndexedDB lock), a Firefox tab's copy of a cookie went back to the other
+// tab's earlier value after two tabs' bursts of update() and kept it, while the browser sent the
+// latest (browser n5 failed 3 of 26 runs under load, 2 of the last 5 CI runs; test/cookies.test.ts).
+// Half a second after a tab's last cookie write, the keys it wrote are written again with the
+// values the lock's record names where the copy shows another (tiers/cookie.ts repairs), not after
+// close() (CookieTierOptions.closed).
 const budgets = [
-  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 21895, bytes: async () => readFileSync('dist/visitstore.iife.js') },
-  { name: "import { createStore } from 'visitstore'", limit: 18900, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
-  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 21835, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
+  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 21990, bytes: async () => readFileSync('dist/visitstore.iife.js') },
+  { name: "import { createStore } from 'visitstore'", limit: 19010, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
+  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 21935, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
   { name: "import { useStoreValue } from 'visitstore/react' (without React)", limit: 600, bytes: () => bundle("export { useStoreValue } from './dist/react.js'") },
 ]
 

@@ -131,6 +131,7 @@ export function createContext(config: StoreConfig): StoreContext {
       exclusive: () => (client.mode === 'indexeddb' && factory ? client.exclusive : undefined),
       dropped: (key) => dropped(ctx, key),
       changed: () => events.emit('status', statusOf(ctx)),
+      closed: () => ctx.closed,
     }),
     tab: createTabTier(config.names.tab, env.sessionStorage),
     client,

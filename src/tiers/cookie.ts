@@ -1,5 +1,5 @@
 import { encodeCookieName } from '../codec.js'
-import { nextTask } from '../env.js'
+import { nextTask, unref } from '../env.js'
 import { storageError, VisitStoreError } from '../errors.js'
 import type { KeySpec, KeyTable } from '../keys.js'
 import { COMMIT_KEY, ENDED_KEY, MARKER_KEY, STATE_KEY, type Names } from '../names.js'
@@ -78,6 +78,8 @@ export interface CookieTierOptions {
   dropped(key: string): void
   /** The jar became unreadable (a sandboxed frame), or the lock kind changed. */
   changed(): void
+  /** The store was closed: nothing is written on its own from then on. */
+  closed(): boolean
 }
 
 type Parsed = { all: Map<string, string>, mine: Map<string, string>, twice: Set<string> }
@@ -223,8 +225,10 @@ function hashOf(value: string | null): string {
  */
 function createView(o: CookieTierOptions, reader: ReturnType<typeof createReader>, rewrite: (key: string, raw: string | undefined) => void) {
   // bytes: the name+value bytes of `map`'s cookies, kept by the writes (undefined: not counted yet).
-  const v = { map: undefined as Map<string, string> | undefined, bytes: undefined as number | undefined, before: new Map<string, string>(), written: new Map<string, string | undefined>(), compared: false }
+  // shadowed: the section runs under the IndexedDB lock (its record's shadow, no Cookie Store API).
+  const v = { map: undefined as Map<string, string> | undefined, bytes: undefined as number | undefined, before: new Map<string, string>(), written: new Map<string, string | undefined>(), compared: false, shadowed: false }
   const begin = async (shadow?: Shadow) => {
+    v.shadowed = !!shadow
     const map = new Map(shadow ? reader.look().mine : await reader.authority())
     // A content process's copy (Firefox) can miss a value the browser's cookie store holds, and
     // for good: a write made as the page before this one went away. At the first section (then
@@ -302,6 +306,32 @@ function nextShadow(shadow: Shadow, v: { before: Map<string, string>, map?: Map<
   return next
 }
 
+/**
+ * Without the Cookie Store API (the IndexedDB lock), a Firefox tab's copy can take an older value
+ * after a burst of two tabs' writes to one cookie (a late notice of the other tab's earlier write)
+ * and keep it for good, while the browser holds the latest. Half a second after this tab's last
+ * write, the keys it wrote are brought to the lock's view (whose record names the latest values),
+ * under the lock. Returns what a write calls.
+ */
+function repairs(o: CookieTierOptions, copy: () => Map<string, string>, v: { map?: Map<string, string> | undefined }, run: <T>(fn: () => T) => Promise<T>, rewrite: (key: string, raw: string | undefined) => void) {
+  let wrote = new Set<string>()
+  let later: ReturnType<typeof setTimeout> | undefined
+  return (key: string) => {
+    wrote.add(key)
+    clearTimeout(later)
+    later = unref(setTimeout(() => {
+      const keys = wrote
+      wrote = new Set()
+      if (!o.closed()) {
+        run(() => {
+          const seen = copy()
+          for (const key of keys) if (seen.get(key) !== v.map?.get(key)) rewrite(key, v.map?.get(key))
+        }).catch(() => {})
+      }
+    }, 500))
+  }
+}
+
 /** Creates the cookie tier for a store. Nothing touches the jar until the first call. */
 export function createCookieTier(o: CookieTierOptions): CookieTier {
   const prefix = o.names.cookie('')
@@ -316,6 +346,7 @@ export function createCookieTier(o: CookieTierOptions): CookieTier {
   }
   const { v, begin, end } = createView(o, reader, rewrite)
   const section = createSection(o, begin, end)
+  const repairLater = repairs(o, () => reader.look().mine, v, section.run, rewrite)
   const probed = new Set<string>()
   const check = (writes: readonly CookieWrite[]) => {
     // In a section the view's total is counted once and kept by put(): a burst of writes costs
@@ -334,6 +365,7 @@ export function createCookieTier(o: CookieTierOptions): CookieTier {
     if (w.encoded === undefined) view.delete(w.key)
     else view.set(w.key, w.encoded)
     v.written.set(w.key, w.encoded)
+    if (v.shadowed) repairLater(w.key)
   }
   return {
     get available() { return reader.jar() !== null },
