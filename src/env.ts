@@ -107,3 +107,10 @@ export function createEnv(backends: Backends): Env {
     href: currentHref,
   }
 }
+
+/**
+ * Whether a session answer whose request started at `at` is older than one whose request started
+ * at `than` (session/sync.ts tick): answers arrive out of order, and the older one must not undo
+ * the newer. A clock that went back by over a second (`than` "in the future") orders nothing.
+ */
+export const olderThan = (at: number, than: number): boolean => at < than && than <= Date.now() + 1000

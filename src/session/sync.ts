@@ -1,5 +1,5 @@
 import { createEmitter, type Emitter } from '../emitter.js'
-import { unref } from '../env.js'
+import { olderThan, unref } from '../env.js'
 import { VisitStoreError } from '../errors.js'
 import { checkSessionOptions, invalid } from '../options.js'
 import type { SessionController, SessionHost, SessionSyncImpl } from '../session-host.js'
@@ -14,12 +14,11 @@ const MAX_TIMER = 2 ** 31 - 1
 const ACTIVITY = ['pointerdown', 'keydown', 'touchstart', 'wheel']
 
 /**
- * Whether an answer to a request started at `at` is older than the one applied: answers can arrive
- * out of order (a slow check asked before a login, answered after the login's refresh), and the
- * older one would switch back and purge the new session's data. A clock that went back by over a
- * second (the applied answer's request started "in the future") orders nothing.
+ * Whether an answer to a request started at `at` is older than the one applied (a slow check asked
+ * before a login, answered after the login's refresh): it would switch back and purge the new
+ * session's data.
  */
-const stale = (sync: Sync, at: number) => at < sync.appliedAt && sync.appliedAt <= Date.now() + 1000
+const stale = (sync: Sync, at: number) => olderThan(at, sync.appliedAt)
 
 /**
  * Now, for ordering requests (stale()): with a fraction of a millisecond of this tab's own, so that

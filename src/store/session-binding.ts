@@ -1,4 +1,5 @@
 import { createEmitter } from '../emitter.js'
+import { olderThan } from '../env.js'
 import { ENDED_KEY, MARKER_KEY, STATE_KEY } from '../names.js'
 import { mover, newStamp, partsOf } from '../records.js'
 import type { SessionApply, SessionController, SessionHost } from '../session-host.js'
@@ -63,7 +64,7 @@ async function applyNow(ctx: StoreContext, { previous, next, keep, force, remote
     const record = remote || force ? undefined : await saved(ctx)
     // The state saved came from a later request than this change's (another tab's, applied while
     // this answer came late, or while this tab waited for it): applying this one would undo it.
-    if (record?.at && at && record.at > at && record.at <= Date.now() + 1000) return purged
+    if (olderThan(at ?? Infinity, record?.at ?? -Infinity)) return purged
     const last = record?.v
     const applied = remote || (last?.tag === next.tag && last.state === next.state)
     // Its watchers of session keys then hear the other tab's purge and writes, which nobody told them of.
