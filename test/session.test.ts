@@ -1166,6 +1166,24 @@ describe('two tabs', () => {
     expect(cookieJar()[`${NAME}_locale`]).toBe('de')
   })
 
+  /** `store`'s refresh() (`late`), once the server got its request, answered `reply` (a delay: late). */
+  async function askedLate(server: ReturnType<typeof stubSessionServer>, store: VisitStore<Schema>, reply: FakeReply): Promise<{ late: Promise<void> }> {
+    server.get = reply
+    const asked = server.count('GET')
+    const late = store.session.refresh()
+    await until(() => server.count('GET') > asked)
+    return { late }
+  }
+
+  /** `store`'s refresh(), its purge held up in the cookie lock (another tab's) for 300 ms. */
+  async function refreshHeldUp(locks: LockManager, store: VisitStore<Schema>): Promise<void> {
+    const section = await holdLock(locks, `visitstore:${NAME}:cookies`)
+    const refreshed = store.session.refresh()
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    section()
+    await refreshed
+  }
+
   test('a tab\'s answer to a request older than the change another tab is applying, waiting for that tab, is not applied over it: the state saved, and what that tab writes after it, stay', async () => {
     const locks = useWebLocks()
     const server = stubSessionServer({ body: { tag: 'A' } })
@@ -1175,18 +1193,11 @@ describe('two tabs', () => {
     await one.setMany({ cart: ['old'], locale: 'old' })
     // Tab two asks first; its answer (no session) comes late. Tab one asks after it and hears at
     // once of a new session X; its purge is held up in the cookie lock while tab two's answer comes.
-    server.get = { body: { tag: null }, delay: 100 }
-    const asked = server.count('GET')
-    const late = two.session.refresh()
-    await until(() => server.count('GET') > asked)
+    const { late } = await askedLate(server, two, { body: { tag: null }, delay: 100 })
     // A later millisecond (requests of one millisecond in two tabs have no order).
     await new Promise((resolve) => setTimeout(resolve, 5))
     server.get = { body: { tag: 'X' } }
-    const section = await holdLock(locks, `visitstore:${NAME}:cookies`)
-    const first = one.session.refresh()
-    await new Promise((resolve) => setTimeout(resolve, 300))
-    section()
-    await first
+    await refreshHeldUp(locks, one)
     await one.setMany({ cart: ['x'], locale: 'x' })
     await late
     await drain()
@@ -1206,17 +1217,11 @@ describe('two tabs', () => {
     await Promise.all([one.ready, two.ready])
     // The clock stands still: both requests start in one millisecond.
     vi.useFakeTimers({ toFake: ['Date'], now: Date.now() })
-    server.get = { body: { tag: null }, delay: 50 }
-    const asked = server.count('GET')
-    const late = two.session.refresh()
-    await until(() => server.count('GET') > asked)
+    const { late } = await askedLate(server, two, { body: { tag: null }, delay: 50 })
     server.get = { body: { tag: 'X' } }
     // Tab one's purge is held up in the cookie lock while tab two's answer comes.
-    const section = await holdLock(locks, `visitstore:${NAME}:cookies`)
-    const first = one.session.refresh()
-    await new Promise((resolve) => setTimeout(resolve, 300))
-    section()
-    await Promise.all([first, late])
+    await refreshHeldUp(locks, one)
+    await late
     await new Promise((resolve) => setTimeout(resolve, 100))
     await drain()
     expect(one.session.tag).toBe(two.session.tag)
