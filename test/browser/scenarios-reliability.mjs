@@ -2051,21 +2051,49 @@ const R30_KEYS = {
 }
 
 /**
- * In the page, at `startAt`: session.refresh() (the server's session ended since), then, once it
- * resolved (this tab has learnt and applied the logout), sets the session cookie `mine`: a write
- * made in the new state, after this tab's own purge. window.r30: { tag, outcomes } of both calls.
+ * In the page, at `startAt`: session.refresh(), then, once it resolved, setMany of `values` (made
+ * in the session the refresh found). window.refreshed: { tag, outcomes of both calls, source of
+ * the last session change event ('local': learnt from this tab's own answer) }.
  */
-const r30Go = ({ name, options, startAt, mine }) => {
-  window.r30 = undefined
+const refreshThenWrite = ({ name, options, startAt, values }) => {
+  window.refreshed = undefined
   const store = window.vt.open(name, options)
   void (async () => {
     await window.vt.at(startAt)
     const refreshed = await Promise.allSettled([store.session.refresh()])
-    const wrote = refreshed[0].status === 'fulfilled' ? await Promise.allSettled([store.set(mine, 'after')]) : []
+    const wrote = refreshed[0].status === 'fulfilled' ? await Promise.allSettled([store.setMany(values)]) : []
     const outcomes = [...refreshed, ...wrote].map((o) => (o.status === 'fulfilled' ? 'ok' : String(o.reason?.code ?? o.reason)))
-    window.r30 = { tag: store.session.tag, outcomes, source: window.vt.logs[name].change.at(-1)?.source }
+    window.refreshed = { tag: store.session.tag, outcomes, source: window.vt.logs[name].change.at(-1)?.source }
   })()
   return true
+}
+
+/**
+ * Two new tabs on `app` with store `arg`: alice signs in, tab 1 writes `seed`, tab 2 reads `seen`
+ * (what it shares of it), then `POST /logout`. Resolves to [tab 1, tab 2].
+ */
+async function signedOutTabs({ tab, app, arg, n, seed, seen }) {
+  const [a, b] = [await tab(), await tab()]
+  for (const t of [a, b]) await t.goto(app.url('/'))
+  eq((await a.evaluate(() => window.vt.call('POST', '/login?user=alice'))).status, 200, `trial ${n}: POST /login?user=alice`)
+  eq(await a.evaluate(writeKeys, { ...arg, values: seed }), 'ok', `trial ${n}: tab 1: setMany of ${Object.keys(seed).join(', ')}`)
+  await expectValues(b, arg, seen, `trial ${n}: tab 2 before the logout`)
+  eq((await a.evaluate(() => window.vt.call('POST', '/logout'))).status, 200, `trial ${n}: POST /logout`)
+  return [a, b]
+}
+
+/**
+ * A new tab c, then `checks`; a failure is pushed to `wrong` (its first line) instead of thrown, so
+ * that every trial runs and the list is checked at the end. Closes `tabs` and c.
+ */
+async function trialChecks({ tab, tabs, wrong }, checks) {
+  const c = await tab()
+  try {
+    await checks(c)
+  } catch (err) {
+    wrong.push(String(err?.message ?? err).split('\n')[0])
+  }
+  for (const t of [...tabs, c]) await t.close()
 }
 
 const simultaneousLogout = {
@@ -2081,25 +2109,18 @@ const simultaneousLogout = {
       for (const [n, { offset, memory }] of R30_TRIALS.entries()) {
         const name = `r30-${n}-${rand()}`
         const arg = { name, options: { keys: R30_KEYS, session: { endpoint: '/session' }, ...(memory ? { backends: { indexedDB: null } } : {}) } }
-        const [a, b] = [await tab(), await tab()]
-        for (const t of [a, b]) await t.goto(app.url('/'))
-        eq((await a.evaluate(() => window.vt.call('POST', '/login?user=alice'))).status, 200, `trial ${n}: POST /login?user=alice`)
-        eq(await a.evaluate(writeKeys, { ...arg, values: { visit: 'alice', cart: ['apple'], prefs: 'p' } }), 'ok', `trial ${n}: tab 1: setMany of visit, cart (session) and prefs`)
         // Records in memory are the page's own: tab 2 reads the cookies only.
-        await expectValues(b, arg, { visit: 'alice', ...(memory ? {} : { cart: ['apple'] }), prefs: 'p' }, `trial ${n}: tab 2 before the logout`)
-        eq((await a.evaluate(() => window.vt.call('POST', '/logout'))).status, 200, `trial ${n}: POST /logout`)
+        const [a, b] = await signedOutTabs({ tab, app, arg, n, seed: { visit: 'alice', cart: ['apple'], prefs: 'p' }, seen: { visit: 'alice', ...(memory ? {} : { cart: ['apple'] }), prefs: 'p' } })
         const startAt = Date.now() + 400
-        await a.evaluate(r30Go, { ...arg, startAt, mine: 'one' })
-        await b.evaluate(r30Go, { ...arg, startAt: startAt + offset, mine: 'two' })
-        const ra = await until(a, () => window.r30, null, `trial ${n}: tab 1's refresh() and set`, 15000)
-        const rb = await until(b, () => window.r30, null, `trial ${n}: tab 2's refresh() and set`, 15000)
-        eq([ra, rb].map(({ tag, outcomes }) => ({ tag, outcomes })), [{ tag: null, outcomes: ['ok', 'ok'] }, { tag: null, outcomes: ['ok', 'ok'] }], `trial ${n}: [tab 1, tab 2] { session.tag, outcomes of [refresh(), set] }`)
+        await a.evaluate(refreshThenWrite, { ...arg, startAt, values: { one: 'after' } })
+        await b.evaluate(refreshThenWrite, { ...arg, startAt: startAt + offset, values: { two: 'after' } })
+        const ra = await until(a, () => window.refreshed, null, `trial ${n}: tab 1's refresh() and setMany`, 15000)
+        const rb = await until(b, () => window.refreshed, null, `trial ${n}: tab 2's refresh() and setMany`, 15000)
+        eq([ra, rb].map(({ tag, outcomes }) => ({ tag, outcomes })), [{ tag: null, outcomes: ['ok', 'ok'] }, { tag: null, outcomes: ['ok', 'ok'] }], `trial ${n}: [tab 1, tab 2] { session.tag, outcomes of [refresh(), setMany] }`)
         // Both tabs applied the logout from their own answers (neither had heard the other's yet): the race tried.
         if (ra.source === 'local' && rb.source === 'local') both++
         const want = { visit: UNDEF, cart: UNDEF, prefs: 'p', one: 'after', two: 'after' }
-        // Every trial runs (a lost write is listed with its trial), then the list is checked.
-        const c = await tab()
-        try {
+        await trialChecks({ tab, tabs: [a, b], wrong }, async (c) => {
           // Let a purge still under way in either tab finish before reading (it would take a write with it).
           await sleep(300)
           const jar = await a.evaluate((name) => ['one', 'two', 'visit'].map((key) => window.vt.cookie(`${name}_${key}`)), name)
@@ -2107,10 +2128,7 @@ const simultaneousLogout = {
           for (const [t, who] of [[a, 'tab 1'], [b, 'tab 2']]) await expectValues(t, arg, want, `trial ${n}: ${who}`)
           await c.goto(app.url('/'))
           await expectValues(c, arg, want, `trial ${n}: the next page`)
-        } catch (err) {
-          wrong.push(String(err?.message ?? err).split('\n')[0])
-        }
-        for (const t of [a, b, c]) await t.close()
+        })
       }
     } finally {
       await app.close()
@@ -2126,19 +2144,6 @@ const simultaneousLogout = {
 const R31_OFFSETS = [-4, -2, 0, 0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 30]
 const R31_KEYS = { visit: { lifetime: 'session', serverVisible: true }, one: { lifetime: 'session', serverVisible: true }, cart: { lifetime: 'session' }, prefs: { lifetime: 'persistent' } }
 
-/** In the page, at `startAt`: session.refresh(), then once it resolved setMany of `values`. window.r31: { tag, outcomes }. */
-const r31Go = ({ name, options, startAt, values }) => {
-  window.r31 = undefined
-  const store = window.vt.open(name, options)
-  void (async () => {
-    await window.vt.at(startAt)
-    const refreshed = await Promise.allSettled([store.session.refresh()])
-    const wrote = refreshed[0].status === 'fulfilled' ? await Promise.allSettled([store.setMany(values)]) : []
-    window.r31 = { tag: store.session.tag, outcomes: [...refreshed, ...wrote].map((o) => (o.status === 'fulfilled' ? 'ok' : String(o.reason?.code ?? o.reason))) }
-  })()
-  return true
-}
-
 const lateOlderAnswer = {
   id: 'r31',
   name: `a tab's answer to an older request (asked after a logout, held by the server) comes around the time another tab applies a newer one (bob signed in since; tab 1's refresh(), the held answer let go ${R31_OFFSETS[0]} to ${R31_OFFSETS.at(-1)} ms after it, ${R31_OFFSETS.length} trials): what tab 1 writes in bob's session once its refresh() resolved stays (both tabs, document.cookie, the next page), both tabs end on bob's session`,
@@ -2151,12 +2156,8 @@ const lateOlderAnswer = {
       for (const [n, offset] of R31_OFFSETS.entries()) {
         const name = `r31-${n}-${rand()}`
         const arg = { name, options: { keys: R31_KEYS, session: { endpoint: '/session' } } }
-        const [a, b] = [await tab(), await tab()]
-        for (const t of [a, b]) await t.goto(app.url('/'))
-        eq((await a.evaluate(() => window.vt.call('POST', '/login?user=alice'))).status, 200, `trial ${n}: POST /login?user=alice`)
-        eq(await a.evaluate(writeKeys, { ...arg, values: { visit: 'alice', cart: ['alice'], prefs: 'p' } }), 'ok', `trial ${n}: tab 1: setMany of visit, cart and prefs`)
-        await expectValues(b, arg, { visit: 'alice', cart: ['alice'], prefs: 'p' }, `trial ${n}: tab 2 before the logout`)
-        eq((await a.evaluate(() => window.vt.call('POST', '/logout'))).status, 200, `trial ${n}: POST /logout`)
+        const seed = { visit: 'alice', cart: ['alice'], prefs: 'p' }
+        const [a, b] = await signedOutTabs({ tab, app, arg, n, seed, seen: seed })
         // Tab 2 asks now; the server holds its answer (no session: the request came before the login).
         const release = app.hold({ one: true })
         const asked = app.log.filter((r) => r.path === '/session').length
@@ -2164,14 +2165,13 @@ const lateOlderAnswer = {
         for (const until = Date.now() + 5000; app.log.filter((r) => r.path === '/session').length === asked && Date.now() < until;) await sleep(5)
         eq((await a.evaluate(() => window.vt.call('POST', '/login?user=bob'))).status, 200, `trial ${n}: POST /login?user=bob`)
         const startAt = Date.now() + 300
-        await a.evaluate(r31Go, { ...arg, startAt, values: { one: 'bob', cart: ['bob'] } })
+        await a.evaluate(refreshThenWrite, { ...arg, startAt, values: { one: 'bob', cart: ['bob'] } })
         await sleep(Math.max(0, startAt + offset - Date.now()))
         release()
-        const ra = await until(a, () => window.r31, null, `trial ${n}: tab 1's refresh() and setMany`, 15000)
+        const ra = await until(a, () => window.refreshed, null, `trial ${n}: tab 1's refresh() and setMany`, 15000)
         eq([ra.tag !== null, ra.outcomes], [true, ['ok', 'ok']], `trial ${n}: tab 1 [bob's tag, outcomes of refresh() and setMany]`)
         const want = { visit: UNDEF, cart: ['bob'], one: 'bob', prefs: 'p' }
-        const c = await tab()
-        try {
+        await trialChecks({ tab, tabs: [a, b], wrong }, async (c) => {
           eq(await b.evaluate(() => window.r31late), 'ok', `trial ${n}: tab 2's late refresh()`)
           await sleep(300)
           eq(await a.evaluate((name) => [window.vt.cookie(`${name}_one`), window.vt.cookie(`${name}_visit`)], name), ['bob', null], `trial ${n} (offset ${offset} ms): the cookies one and visit in document.cookie`)
@@ -2179,10 +2179,7 @@ const lateOlderAnswer = {
           eq(await b.evaluate((name) => window.vt.open(name).session.tag, name), ra.tag, `trial ${n}: tab 2's session.tag is bob's`)
           await c.goto(app.url('/'))
           await expectValues(c, arg, want, `trial ${n}: the next page`)
-        } catch (err) {
-          wrong.push(String(err?.message ?? err).split('\n')[0])
-        }
-        for (const t of [a, b, c]) await t.close()
+        })
       }
     } finally {
       await app.close()
