@@ -140,10 +140,16 @@ import { rollup } from 'rollup'
 // Half a second after a tab's last cookie write, the keys it wrote are written again with the
 // values the lock's record names where the copy shows another (tiers/cookie.ts repairs), not after
 // close() (CookieTierOptions.closed).
+// Raised by 180 B (IIFE 22,170; core 19,200; core + session 22,120): issue 15's sequential get.
+// A get with nothing ahead of it asks for its readonly transaction in the call, and the other
+// reads of its tick join that transaction (tiers/idb.ts readNow); before, every get waited about
+// five ticks for the read batch's turn. What is ahead is counted (tiers/client.ts createOrder), so
+// a get still waits for the writes and calls made before it; a transaction that dies with its
+// connection is read again on a new one (test/hardening.test.ts 7b).
 const budgets = [
-  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 21990, bytes: async () => readFileSync('dist/visitstore.iife.js') },
-  { name: "import { createStore } from 'visitstore'", limit: 19010, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
-  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 21935, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
+  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 22170, bytes: async () => readFileSync('dist/visitstore.iife.js') },
+  { name: "import { createStore } from 'visitstore'", limit: 19200, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
+  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 22120, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
   { name: "import { useStoreValue } from 'visitstore/react' (without React)", limit: 600, bytes: () => bundle("export { useStoreValue } from './dist/react.js'") },
 ]
 

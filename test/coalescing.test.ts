@@ -182,6 +182,30 @@ describe('reads of one tick', () => {
     expect(await read).toBe('new')
   })
 
+  test('a get with nothing ahead of it asks for its transaction in the call, not ticks later', async () => {
+    await store.set('k:now', 'N')
+    // Once the start-up sweep (calls of its own, ahead of a get while they wait) is done.
+    await vi.waitFor(async () => {
+      seen = []
+      const read = store.get('k:now')
+      expect(seen.map((s) => `${s.op} ${s.key}`)).toEqual(['get k:now'])
+      expect(await read).toBe('N')
+    })
+  })
+
+  test('a get right after calls not yet handed to IndexedDB waits for them: an update, a clear, a delete (none awaited)', async () => {
+    await store.setMany({ 'k:u': 1, 'k:d': 'D', 'k:c': 'C' })
+    const update = store.update('k:u', (n) => (n as number) + 1)
+    const afterUpdate = store.get('k:u')
+    const del = store.delete('k:d')
+    const afterDelete = store.get('k:d')
+    expect([await afterUpdate, await afterDelete]).toEqual([2, undefined])
+    const clear = store.clear()
+    const afterClear = store.getMany(['k:u', 'k:c'])
+    expect(await afterClear).toEqual({ 'k:u': undefined, 'k:c': undefined })
+    await Promise.all([update, del, clear])
+  })
+
   test("the first get of a new page shares its transaction with the start-up read of the saved session state", async () => {
     await store.set('k:first', 1)
     store.close()

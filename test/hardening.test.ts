@@ -348,6 +348,39 @@ describe('7b. a connection lost in the middle of an operation', () => {
   })
 })
 
+describe('7b. a connection lost under a get', () => {
+  test('the read runs once more on a new connection and its caller gets the value', async () => {
+    const open = vi.spyOn(idb, 'open')
+    const s = keep(createStore<{ [k: `k:${string}`]: number }>({ name: 'midget', keys: { 'k:*': { lifetime: 'persistent' } }, backends: { indexedDB: idb } }))
+    await s.setMany({ 'k:0': 0, 'k:1': 1 })
+    // Once the start-up sweep is done, a get asks for its transaction in the call (tiers/client.ts): that read path is the one lost.
+    await vi.waitFor(async () => {
+      const spy = vi.spyOn(IDBObjectStore.prototype, 'get')
+      const read = s.get('k:0')
+      const inCall = spy.mock.calls.length > 0
+      spy.mockRestore()
+      expect(await read).toBe(0)
+      expect(inCall).toBe(true)
+    })
+    const conn = (open.mock.results[0]?.value as IDBOpenDBRequest).result
+    const get = IDBObjectStore.prototype.get
+    let closedOnce = false
+    vi.spyOn(IDBObjectStore.prototype, 'get').mockImplementation(function (this: IDBObjectStore, key: IDBValidKey | IDBKeyRange) {
+      const request = get.call(this, key)
+      if (!closedOnce && key === 'k:1') {
+        closedOnce = true
+        this.transaction.abort()
+        forceCloseDatabase(conn as never)
+      }
+      return request
+    })
+    expect(await s.get('k:1')).toBe(1)
+    expect(closedOnce).toBe(true)
+    expect(open).toHaveBeenCalledTimes(2)
+    expect(await s.get('k:0')).toBe(0)
+  })
+})
+
 describe('7c. connections lost again and again (a clear of site data still under way closes the next one too)', () => {
   /** A store whose first `losses` IndexedDB puts each abort their transaction and close their connection. */
   async function losing(name: string, losses: number) {

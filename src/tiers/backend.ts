@@ -22,8 +22,14 @@ export interface RecordBackend {
    * committed; when `fn` throws or the transaction fails nothing is written and it rejects.
    */
   run<T>(mode: 'readonly' | 'readwrite', fn: (tx: Tx, done: (value: T) => void) => void): Promise<T>
-  /** The records of `keys` (undefined where absent), in one readonly transaction: the hot path of every get. */
+  /** The records of `keys` (undefined where absent), in one readonly transaction. */
   getMany(keys: readonly string[]): Promise<unknown[]>
+  /**
+   * `getMany`, its transaction asked for in this call (the hot path of every get): the other
+   * `readNow` calls of the same tick join it. Its caller makes sure that nothing asked for
+   * before is still waiting for a transaction.
+   */
+  readNow(keys: readonly string[]): Promise<unknown[]>
   /** Deletes up to `limit` records expired at `now` in one transaction; resolves to how many. */
   deleteExpired(now: number, limit: number): Promise<number>
   /** Keys (up to `limit`) of the records whose keys start with `prefix`, in order; key-only, values are not read. */

@@ -106,22 +106,25 @@ function gone(conn: IDBDatabase): boolean {
  * a new one (it was rolled back, so running it again is safe): at most RETRIES times, since a clear
  * of site data still under way can close the next connection too.
  */
-function connect(factory: IDBFactory, name: string, timeoutMs: number): { use: UseStore, opened: () => Promise<IDBDatabase>, close(): void } {
+function connect(factory: IDBFactory, name: string, timeoutMs: number): { use: UseStore, opened: () => Promise<IDBDatabase>, now: () => IDBDatabase | undefined, close(): void } {
   let db: Promise<IDBDatabase> | undefined
+  // The connection once open: a transaction on it is asked for in the caller's step, not a tick later.
+  let open: IDBDatabase | undefined
+  const forget = () => { db = open = undefined }
   const opened = () => (db ??= openDatabase(factory, name, timeoutMs).then((conn) => {
-    conn.onclose = () => { db = undefined }
+    conn.onclose = forget
     conn.onversionchange = () => {
       conn.close()
-      db = undefined
+      forget()
     }
-    return conn
+    return (open = conn)
   }, (err: unknown) => {
-    db = undefined
+    forget()
     throw err
   }))
   const use: UseStore = async (mode, callback) => {
     for (let attempt = 0; ; attempt++) {
-      const conn = await opened()
+      const conn = open ?? await opened()
       try {
         return await callback(conn.transaction(RECORDS, mode).objectStore(RECORDS))
       } catch (err) {
@@ -129,11 +132,11 @@ function connect(factory: IDBFactory, name: string, timeoutMs: number): { use: U
         // it; transaction() throwing InvalidStateError means the same. Nothing was committed.
         const name = (err as { name?: string } | null)?.name
         if (attempt >= RETRIES || !(err === null || name === 'AbortError' || name === 'InvalidStateError') || !gone(conn)) throw err
-        if (db && (await db) === conn) db = undefined
+        if (open === conn) forget()
       }
     }
   }
-  return { use, opened, close: () => { void db?.then((c) => c.close(), () => {}); db = undefined } }
+  return { use, opened, now: () => open, close: () => { void db?.then((c) => c.close(), () => {}); forget() } }
 }
 
 /** The keys from `from` (included) to `to` (excluded; none: to the end). */
@@ -180,11 +183,43 @@ function runIn<T>(store: IDBObjectStore, mode: IDBTransactionMode, fn: (tx: Tx, 
   })
 }
 
+/** Reads `keys` in `store`'s transaction: one promise for the lot (requests of a transaction succeed in order). */
+function getIn(store: IDBObjectStore, keys: readonly string[]): Promise<unknown[]> {
+  return new Promise<unknown[]>((resolve, reject) => {
+    const values = new Array<unknown>(keys.length)
+    if (!keys.length) resolve(values)
+    keys.forEach((key, i) => {
+      const request = store.get(key)
+      request.onsuccess = () => {
+        values[i] = request.result
+        if (i === keys.length - 1) resolve(values)
+      }
+      request.onerror = () => reject(request.error)
+    })
+  })
+}
+
 /** The records in IndexedDB, through idb-keyval's `UseStore` and `promisifyRequest`. */
 export async function openIndexedDbBackend(factory: IDBFactory, name: string, timeoutMs: number): Promise<RecordBackend> {
-  const { use, opened, close } = connect(factory, name, timeoutMs)
+  const { use, opened, now, close } = connect(factory, name, timeoutMs)
   await opened()
   const live = (store: IDBObjectStore) => store.index('live')
+  const getMany = (keys: readonly string[]) => use('readonly', (store) => getIn(store, keys))
+  // The readonly transaction of this tick's readNow calls; forgotten at the tick's end.
+  let tick: IDBObjectStore | undefined
+  const readNow = (keys: readonly string[]) => {
+    try {
+      if (!tick) {
+        // No connection (being opened again), or one closing: this throws, and getMany waits for the next.
+        tick = (now() as IDBDatabase).transaction(RECORDS, 'readonly').objectStore(RECORDS)
+        queueMicrotask(() => { tick = undefined })
+      }
+      // A transaction that died with its connection: getMany reads again on a new one.
+      return getIn(tick, keys).catch(() => getMany(keys))
+    } catch {
+      return getMany(keys)
+    }
+  }
   return {
     run: (mode, fn) => use(mode, (store) => runIn(store, mode, fn)),
     keysOf: (k, prefix = '', limit, from = '') => use('readonly', (store) => promisifyRequest(live(store).getAllKeys(
@@ -205,19 +240,8 @@ export async function openIndexedDbBackend(factory: IDBFactory, name: string, ti
       }
     })),
     expired: (now, limit) => use('readonly', (store) => promisifyRequest(store.index('x').getAllKeys(IDBKeyRange.upperBound(now), limit))) as Promise<string[]>,
-    // One promise for the lot: requests of a transaction succeed in order, so the last one's success means all are in.
-    getMany: (keys) => use('readonly', (store) => new Promise<unknown[]>((resolve, reject) => {
-      const values = new Array<unknown>(keys.length)
-      if (!keys.length) resolve(values)
-      keys.forEach((key, i) => {
-        const request = store.get(key)
-        request.onsuccess = () => {
-          values[i] = request.result
-          if (i === keys.length - 1) resolve(values)
-        }
-        request.onerror = () => reject(request.error)
-      })
-    })),
+    getMany,
+    readNow,
     // Finding and deleting in one readwrite transaction: nothing can refresh a record in between,
     // so nothing is read twice (a sweep of 50,000 expired records: a quarter of the time).
     deleteExpired: (now, limit) => use('readwrite', async (store) => {

@@ -40,6 +40,8 @@ export function createMemoryBackend(): RecordBackend {
     async getMany(keys) {
       return keys.map((key) => clone(map.get(key)))
     },
+    // The Map is read in the call: nothing to join.
+    readNow: (keys) => backend.getMany(keys),
     async deleteExpired(now, limit) {
       const dead = sorted().filter((r) => typeof r.x === 'number' && r.x <= now).slice(0, limit)
       for (const r of dead) map.delete(r.p)

@@ -163,6 +163,28 @@ function testBackend(kind: string, open: () => Promise<RecordBackend>) {
     })
   })
 
+  describe(`${kind} backend: reads`, () => {
+    test('getMany and readNow: the records of keys in order, undefined where absent, as copies', async () => {
+      const b = await make()
+      await putAll(b, [{ p: 'a', v: { n: 1 } }, { p: 'b', v: 2 }])
+      for (const read of [b.getMany, b.readNow]) {
+        const got = await read(['b', 'none', 'a'])
+        expect(got).toEqual([{ p: 'b', v: 2 }, undefined, { p: 'a', v: { n: 1 } }])
+        ;(got[2] as { v: { n: number } }).v.n = 99
+        expect(await read([])).toEqual([])
+      }
+      expect(await b.getMany(['a'])).toEqual([{ p: 'a', v: { n: 1 } }])
+    })
+
+    test('readNow calls of one tick each get their own records, and see the writes committed before them', async () => {
+      const b = await make()
+      await putAll(b, [{ p: 'a', v: 1 }, { p: 'b', v: 2 }])
+      expect(await Promise.all([b.readNow(['a']), b.readNow(['b', 'a']), b.readNow(['c'])])).toEqual([[{ p: 'a', v: 1 }], [{ p: 'b', v: 2 }, { p: 'a', v: 1 }], [undefined]])
+      await putAll(b, [{ p: 'c', v: 3 }])
+      expect(await b.readNow(['c'])).toEqual([{ p: 'c', v: 3 }])
+    })
+  })
+
   describe(`${kind} backend: listing`, () => {
     test('keys(prefix, limit): the keys starting with prefix, in order, at most limit', async () => {
       const b = await make()
@@ -274,6 +296,27 @@ function testBackend(kind: string, open: () => Promise<RecordBackend>) {
 
 let dbCount = 0
 testBackend('IndexedDB', () => openIndexedDbBackend(new IDBFactory(), `visitstore-contract-${++dbCount}`, 1000))
+
+test('IndexedDB backend: the readNow calls of one tick share one readonly transaction, asked for in the first call', async () => {
+  const b = await openIndexedDbBackend(new IDBFactory(), `visitstore-contract-${++dbCount}`, 1000)
+  opened.push(b)
+  await putAll(b, [{ p: 'a', v: 1 }, { p: 'b', v: 2 }])
+  const asked: IDBTransactionMode[] = []
+  const transaction = IDBDatabase.prototype.transaction
+  vi.spyOn(IDBDatabase.prototype, 'transaction').mockImplementation(function (this: IDBDatabase, ...args: Parameters<IDBDatabase['transaction']>) {
+    const tx = transaction.apply(this, args)
+    asked.push(tx.mode)
+    return tx
+  })
+  const first = b.readNow(['a'])
+  expect(asked).toEqual(['readonly'])
+  const second = b.readNow(['b'])
+  expect(await Promise.all([first, second])).toEqual([[{ p: 'a', v: 1 }], [{ p: 'b', v: 2 }]])
+  expect(asked).toEqual(['readonly'])
+  // The next tick's read has a transaction of its own.
+  expect(await b.readNow(['a'])).toEqual([{ p: 'a', v: 1 }])
+  expect(asked).toEqual(['readonly', 'readonly'])
+})
 testBackend('memory', async () => createMemoryBackend())
 
 test('two memory backends do not share records (the fallback is per page)', async () => {
