@@ -579,6 +579,23 @@ const scheduleBurst = ({ key, startAt, n }) => {
   return true
 }
 
+/**
+ * Runs `run(browser, origin)` in a browser of the scenario's own on an origin that is not a secure
+ * context (no navigator.locks: the store's cross-tab lock is IndexedDB's): Chromium
+ * http://app.test:PORT mapped to 127.0.0.1, Firefox network.dns.localDomains, WebKitGTK this
+ * machine's LAN address (withForwarder).
+ */
+function onInsecureOrigin(engine, server, run) {
+  const port = Number(new URL(server.origin).port)
+  const launch = {
+    chromium: { args: ['--host-resolver-rules=MAP app.test 127.0.0.1 , MAP * ~NOTFOUND , EXCLUDE 127.0.0.1'] },
+    firefox: { prefs: { 'network.dns.localDomains': 'app.test' } },
+    webkit: {},
+  }[engine.name]
+  const at = (go) => (engine.name === 'webkit' ? withForwarder(port, go) : go(`http://app.test:${port}`))
+  return at((origin) => ownBrowser(engine, launch, (browser) => run(browser, origin)))
+}
+
 const insecureOrigin = {
   id: 'n5',
   name: `insecure origin (no navigator.locks; Chromium: http://app.test:PORT mapped to 127.0.0.1 with --host-resolver-rules, Firefox: network.dns.localDomains, WebKit: this machine's LAN address): two tabs × ${N} concurrent update(n => n + 1) end at exactly ${2 * N}, results 1…${2 * N} each once, for a cookie key and an IndexedDB key; status.locks === 'indexeddb'; then, the clock an hour back and the cookie removed, update starts from missing`,
@@ -586,76 +603,67 @@ const insecureOrigin = {
   // A race: it runs with the machine to itself (run.mjs), or its check that the race ran may fail.
   quiet: true,
   unavailable: (engine) => (engine.name === 'webkit' && !lanAddress() ? noLanAddress : null),
-  run: ({ engine, server }) => {
-    const port = Number(new URL(server.origin).port)
-    const launch = {
-      chromium: { args: ['--host-resolver-rules=MAP app.test 127.0.0.1 , MAP * ~NOTFOUND , EXCLUDE 127.0.0.1'] },
-      firefox: { prefs: { 'network.dns.localDomains': 'app.test' } },
-      webkit: {},
-    }[engine.name]
-    const at = (run) => (engine.name === 'webkit' ? withForwarder(port, run) : run(`http://app.test:${port}`))
-    return at((origin) => ownBrowser(engine, launch, async (browser) => {
-      const keys = { counter: { lifetime: 'persistent' }, hits: { lifetime: 'persistent', serverVisible: true } }
-      await (await browser.newTab()).goto('about:blank') // a tab that stays open
-      const t1 = await browser.newTab()
-      const t2 = await browser.newTab()
-      const locks = []
-      for (const [t, which] of [[t1, 'tab 1'], [t2, 'tab 2']]) {
-        await t.goto(`${origin}/?tab=${which.at(-1)}`)
-        const r = await t.evaluate(async ({ keys }) => {
-          const vt = window.vt
-          const store = vt.store('n5', keys)
-          const ready = await vt.within(() => store.ready, 8000)
-          return { secure: window.isSecureContext, locks: typeof navigator.locks, ready: ready.done ? vt.outcome(ready) : 'pending', status: { ...store.status } }
-        }, { keys })
-        eq([r.secure, r.locks], [false, 'undefined'], `${which} on ${origin}: the state is in effect: [isSecureContext, typeof navigator.locks]`)
-        eq(r.ready, 'ok', `${which}: ready`)
-        locks.push(r.status.locks)
-      }
-      for (const [key, tier] of [['hits', 'cookie'], ['counter', 'IndexedDB']]) {
-        // A try whose bursts did not overlap in time tests nothing: start again from an empty key (3 tries).
-        let a
-        let b
-        for (let attempt = 1; ; attempt++) {
-          eq((await t1.evaluate(({ key }) => window.vt.attempt(() => window.vt.stores.n5.delete(key)), { key })).ok, true, `tab 1: delete("${key}") before the race`)
-          const startAt = Date.now() + 1500
-          for (const t of [t1, t2]) await t.evaluate(scheduleBurst, { key, startAt, n: N })
-          ;[a, b] = [await until(t1, () => window.n5burst, {}, 'tab 1\'s burst', 20000), await until(t2, () => window.n5burst, {}, 'tab 2\'s burst', 20000)]
-          if (a.started < b.ended && b.started < a.ended) break
-          ok(attempt < 3, `${key} (${tier}): the two tabs' bursts overlapped in time (3 tries)`, [a, b].map(({ started, ended }) => [started - startAt, ended - startAt]))
-        }
-        const all = [...a.results, ...b.results].sort((x, y) => x - y)
-        const repeated = all.filter((v, i) => all[i - 1] === v).length
-        const rejected = 2 * N - all.length
-        eq(all, Array.from({ length: 2 * N }, (_, i) => i + 1), `${key} (${tier}): the ${2 * N} update() results are 1…${2 * N}, each once (${repeated} repeated, ${rejected} rejected${rejected ? `, e.g. ${show([...a.failures, ...b.failures][0])}` : ''})`)
-        eq([...a.failures, ...b.failures], [], `${key} (${tier}): update() rejections`)
-        // The other tab's last cookie write reaches a Firefox or WebKit content process's copy of
-        // the jar a moment later: the final state is read until it shows (3 s), not just once.
-        for (const [t, which] of [[t1, 'tab 1'], [t2, 'tab 2']]) {
-          const want = key === 'hits' ? { got: 2 * N, cookie: String(2 * N) } : { got: 2 * N }
-          const read = ({ key }) => window.vt.stores.n5.get(key).then((v) => ({ got: window.vt.u(v), ...(key === 'hits' ? { cookie: window.vt.cookie(`n5_${key}`) } : {}) }))
-          let r = await t.evaluate(read, { key })
-          for (const end = Date.now() + 3000; show(r) !== show(want) && Date.now() < end; await sleep(50)) r = await t.evaluate(read, { key })
-          // On a failure, what the browser's cookie store holds (the Cookie header it sends) tells a
-          // lagging copy in this tab from a lost write.
-          const sent = key === 'hits' && show(r) !== show(want) ? `; the Cookie header of this tab's next request has n5_hits=${(await t.evaluate(() => fetch('/echo').then((res) => res.json()))).cookies?.n5_hits}` : ''
-          eq(r, want, `${which}: get("${key}")${key === 'hits' ? ' and document.cookie n5_hits' : ''} after both bursts (within 3 s)${sent}`)
-        }
-      }
-      eq(locks, ['indexeddb', 'indexeddb'], 'status.locks in tab 1 and tab 2 (an IndexedDB transaction serialises the tabs)')
-      // The clock goes back an hour and the cookie is removed (a script, the user): the IndexedDB
-      // lock's memory of the last writes (dated an hour ahead now) must not stand in for it.
-      const back = await t1.evaluate(async () => {
+  run: ({ engine, server }) => onInsecureOrigin(engine, server, async (browser, origin) => {
+    const keys = { counter: { lifetime: 'persistent' }, hits: { lifetime: 'persistent', serverVisible: true } }
+    await (await browser.newTab()).goto('about:blank') // a tab that stays open
+    const t1 = await browser.newTab()
+    const t2 = await browser.newTab()
+    const locks = []
+    for (const [t, which] of [[t1, 'tab 1'], [t2, 'tab 2']]) {
+      await t.goto(`${origin}/?tab=${which.at(-1)}`)
+      const r = await t.evaluate(async ({ keys }) => {
         const vt = window.vt
-        const real = Date.now.bind(Date)
-        Date.now = () => real() - 3600000
-        document.cookie = 'n5_hits=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT'
-        const r = await vt.attempt(() => vt.stores.n5.update('hits', (v) => (v ?? 0) + 1))
-        return { got: r.ok ? r.value : vt.outcome(r), cookie: vt.cookie('n5_hits') }
-      })
-      eq(back, { got: 1, cookie: '1' }, 'tab 1, its clock an hour back, the cookie removed: update("hits", n => n + 1) starts from missing: [result, cookie]')
-    }))
-  },
+        const store = vt.store('n5', keys)
+        const ready = await vt.within(() => store.ready, 8000)
+        return { secure: window.isSecureContext, locks: typeof navigator.locks, ready: ready.done ? vt.outcome(ready) : 'pending', status: { ...store.status } }
+      }, { keys })
+      eq([r.secure, r.locks], [false, 'undefined'], `${which} on ${origin}: the state is in effect: [isSecureContext, typeof navigator.locks]`)
+      eq(r.ready, 'ok', `${which}: ready`)
+      locks.push(r.status.locks)
+    }
+    for (const [key, tier] of [['hits', 'cookie'], ['counter', 'IndexedDB']]) {
+      // A try whose bursts did not overlap in time tests nothing: start again from an empty key (3 tries).
+      let a
+      let b
+      for (let attempt = 1; ; attempt++) {
+        eq((await t1.evaluate(({ key }) => window.vt.attempt(() => window.vt.stores.n5.delete(key)), { key })).ok, true, `tab 1: delete("${key}") before the race`)
+        const startAt = Date.now() + 1500
+        for (const t of [t1, t2]) await t.evaluate(scheduleBurst, { key, startAt, n: N })
+        ;[a, b] = [await until(t1, () => window.n5burst, {}, 'tab 1\'s burst', 20000), await until(t2, () => window.n5burst, {}, 'tab 2\'s burst', 20000)]
+        if (a.started < b.ended && b.started < a.ended) break
+        ok(attempt < 3, `${key} (${tier}): the two tabs' bursts overlapped in time (3 tries)`, [a, b].map(({ started, ended }) => [started - startAt, ended - startAt]))
+      }
+      const all = [...a.results, ...b.results].sort((x, y) => x - y)
+      const repeated = all.filter((v, i) => all[i - 1] === v).length
+      const rejected = 2 * N - all.length
+      eq(all, Array.from({ length: 2 * N }, (_, i) => i + 1), `${key} (${tier}): the ${2 * N} update() results are 1…${2 * N}, each once (${repeated} repeated, ${rejected} rejected${rejected ? `, e.g. ${show([...a.failures, ...b.failures][0])}` : ''})`)
+      eq([...a.failures, ...b.failures], [], `${key} (${tier}): update() rejections`)
+      // The other tab's last cookie write reaches a Firefox or WebKit content process's copy of
+      // the jar a moment later: the final state is read until it shows (3 s), not just once.
+      for (const [t, which] of [[t1, 'tab 1'], [t2, 'tab 2']]) {
+        const want = key === 'hits' ? { got: 2 * N, cookie: String(2 * N) } : { got: 2 * N }
+        const read = ({ key }) => window.vt.stores.n5.get(key).then((v) => ({ got: window.vt.u(v), ...(key === 'hits' ? { cookie: window.vt.cookie(`n5_${key}`) } : {}) }))
+        let r = await t.evaluate(read, { key })
+        for (const end = Date.now() + 3000; show(r) !== show(want) && Date.now() < end; await sleep(50)) r = await t.evaluate(read, { key })
+        // On a failure, what the browser's cookie store holds (the Cookie header it sends) tells a
+        // lagging copy in this tab from a lost write.
+        const sent = key === 'hits' && show(r) !== show(want) ? `; the Cookie header of this tab's next request has n5_hits=${(await t.evaluate(() => fetch('/echo').then((res) => res.json()))).cookies?.n5_hits}` : ''
+        eq(r, want, `${which}: get("${key}")${key === 'hits' ? ' and document.cookie n5_hits' : ''} after both bursts (within 3 s)${sent}`)
+      }
+    }
+    eq(locks, ['indexeddb', 'indexeddb'], 'status.locks in tab 1 and tab 2 (an IndexedDB transaction serialises the tabs)')
+    // The clock goes back an hour and the cookie is removed (a script, the user): the IndexedDB
+    // lock's memory of the last writes (dated an hour ahead now) must not stand in for it.
+    const back = await t1.evaluate(async () => {
+      const vt = window.vt
+      const real = Date.now.bind(Date)
+      Date.now = () => real() - 3600000
+      document.cookie = 'n5_hits=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT'
+      const r = await vt.attempt(() => vt.stores.n5.update('hits', (v) => (v ?? 0) + 1))
+      return { got: r.ok ? r.value : vt.outcome(r), cookie: vt.cookie('n5_hits') }
+    })
+    eq(back, { got: 1, cookie: '1' }, 'tab 1, its clock an hour back, the cookie removed: update("hits", n => n + 1) starts from missing: [result, cookie]')
+  }),
 }
 
 // ---- n6: an idle tab must not keep a rolling server session alive ----
@@ -712,4 +720,83 @@ const idleSession = {
   })),
 }
 
-export const hostileScenarios = [hungEndpoint, skewedClock, backgroundErrors, firefoxCookiesBlocked, chromiumCookiesBlocked, webkitCookiesBlocked, sandboxedFrame, thirdPartyFrame, insecureOrigin, idleSession]
+// ---- n7: three tabs' cross-tier batches and clears at once, under the IndexedDB lock ----
+
+const N7_KEYS = { theme: { lifetime: 'persistent', serverVisible: true }, note: { lifetime: 'persistent' }, visit: { lifetime: 'session', serverVisible: true }, cart: { lifetime: 'session' } }
+const N7_ROUNDS = 12
+const N7_TRIALS = 8
+
+/** Tab `tab`, at `startAt`: N7_ROUNDS awaited setMany of all four keys to `<trial>.<tab>.<k>`, round `clearAt` a clear() instead. */
+const scheduleN7 = ({ keys, startAt, tab, rounds, clearAt, trial }) => {
+  const vt = window.vt
+  window.n7 = undefined
+  const store = vt.stores.n7 ?? vt.open('n7', { keys })
+  void (async () => {
+    await store.ready
+    await vt.at(startAt)
+    const started = Date.now()
+    const failures = []
+    for (let k = 0; k < rounds; k++) {
+      const v = `${trial}.${tab}.${k}`
+      const r = await vt.attempt(() => (k === clearAt ? store.clear() : store.setMany({ theme: v, note: v, visit: v, cart: v })))
+      if (!r.ok) failures.push(`round ${k}: ${vt.outcome(r)}`)
+    }
+    window.n7 = { started, ended: Date.now(), failures }
+  })()
+  return true
+}
+
+/** What a tab's store reads of the four keys (and of the two cookies, synchronously). */
+const readN7 = async ({ keys }) => {
+  const vt = window.vt
+  const store = vt.stores.n7 ?? vt.open('n7', { keys })
+  await store.ready
+  const got = await store.getMany(['theme', 'note', 'visit', 'cart'])
+  return { ...Object.fromEntries(Object.entries(got).map(([k, v]) => [k, vt.u(v)])), peekTheme: vt.u(store.peek('theme')), peekVisit: vt.u(store.peek('visit')) }
+}
+
+const insecureBatches = {
+  id: 'n7',
+  name: `insecure origin (n5's): three tabs, each ${N7_ROUNDS} cross-tier setMany of two cookies and two records (one round a clear()) from one clock time, ${N7_TRIALS} trials: every call resolves, and every tab and a new tab read one batch whole (or all cleared), the same one`,
+  group: 'live',
+  quiet: true,
+  unavailable: (engine) => (engine.name === 'webkit' && !lanAddress() ? noLanAddress : null),
+  run: ({ engine, server }) => onInsecureOrigin(engine, server, async (browser, origin) => {
+    await (await browser.newTab()).goto('about:blank') // a tab that stays open
+    const tabs = []
+    for (let i = 0; i < 3; i++) {
+      const t = await browser.newTab()
+      await t.goto(`${origin}/?tab=${i}`)
+      tabs.push(t)
+    }
+    const state = await tabs[0].evaluate(async ({ keys }) => {
+      const store = window.vt.open('n7', { keys })
+      await store.ready
+      return [window.isSecureContext, store.status.locks]
+    }, { keys: N7_KEYS })
+    eq(state, [false, 'indexeddb'], `the state is in effect on ${origin}: [isSecureContext, status.locks]`)
+    const bad = []
+    let overlapped = 0
+    for (let trial = 0; trial < N7_TRIALS; trial++) {
+      const startAt = Date.now() + 500
+      for (const [i, t] of tabs.entries()) await t.evaluate(scheduleN7, { keys: N7_KEYS, startAt: startAt + i, tab: i, rounds: N7_ROUNDS, clearAt: (trial + i * 5) % N7_ROUNDS, trial })
+      const runs = []
+      for (const [i, t] of tabs.entries()) runs.push(await until(t, () => window.n7, undefined, `trial ${trial}: tab ${i}'s calls`, 30000))
+      eq(runs.flatMap((r) => r.failures), [], `trial ${trial}: calls that rejected`)
+      if (Math.max(...runs.map((r) => r.started)) < Math.min(...runs.map((r) => r.ended))) overlapped++
+      // A Firefox or WebKit content process's copy of the jar catches up with the last writes a moment later.
+      await sleep(1500)
+      const fresh = await browser.newTab()
+      await fresh.goto(`${origin}/?fresh=${trial}`)
+      const reads = []
+      for (const t of [...tabs, fresh]) reads.push(await t.evaluate(readN7, { keys: N7_KEYS }))
+      await fresh.close()
+      for (const [i, r] of reads.entries()) if (new Set(Object.values(r)).size !== 1) bad.push({ trial, tab: i === 3 ? 'new' : i, read: r })
+      if (new Set(reads.map((r) => r.theme)).size !== 1) bad.push({ trial, tabs: reads.map((r) => r.theme) })
+    }
+    eq(bad, [], 'reads that are not one batch whole, or differ between tabs (theme, note, visit, cart, peek of theme and visit)')
+    ok(overlapped >= N7_TRIALS / 2, `the three tabs' calls overlapped in time in at least half the trials (${overlapped} of ${N7_TRIALS})`)
+  }),
+}
+
+export const hostileScenarios = [hungEndpoint, skewedClock, backgroundErrors, firefoxCookiesBlocked, chromiumCookiesBlocked, webkitCookiesBlocked, sandboxedFrame, thirdPartyFrame, insecureOrigin, idleSession, insecureBatches]
