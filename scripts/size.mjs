@@ -146,10 +146,16 @@ import { rollup } from 'rollup'
 // five ticks for the read batch's turn. What is ahead is counted (tiers/client.ts createOrder), so
 // a get still waits for the writes and calls made before it; a transaction that dies with its
 // connection is read again on a new one (test/hardening.test.ts 7b).
+// Raised by 190 B (IIFE 22,360; core 19,370; core + session 22,295): in WebKitGTK, right after
+// clear() resolved, peek and get of the removed cookie keys read the old values in 2 to 8% of
+// cycles (browser c9: 4 and 7 of 200; the page's copy of the jar showed a value from before the
+// removal for a moment). For a second after this tab removes a cookie, a copy showing one of the
+// values it wrote or replaced just before reads as missing (tiers/cookie.ts createReader own;
+// test/cookies.test.ts).
 const budgets = [
-  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 22170, bytes: async () => readFileSync('dist/visitstore.iife.js') },
-  { name: "import { createStore } from 'visitstore'", limit: 19200, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
-  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 22120, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
+  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 22360, bytes: async () => readFileSync('dist/visitstore.iife.js') },
+  { name: "import { createStore } from 'visitstore'", limit: 19370, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
+  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 22295, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
   { name: "import { useStoreValue } from 'visitstore/react' (without React)", limit: 600, bytes: () => bundle("export { useStoreValue } from './dist/react.js'") },
 ]
 

@@ -937,3 +937,65 @@ describe('update of a cookie key', () => {
     expect(store.peek('visits')).toBe(2)
   })
 })
+
+describe('a copy of the jar that shows a removed cookie again for a moment (WebKit: a late notice of the write before)', () => {
+  /** A jar over the page's cookies whose copy also shows `echo` (a `name=value` pair), as a content process's copy can after the page removed that cookie. */
+  function echoingJar() {
+    const jar = {
+      echo: undefined as string | undefined,
+      read: () => [document.cookie, jar.echo].filter(Boolean).join('; '),
+      write(line: string) {
+        document.cookie = line
+        // A write of the echoed cookie replaces what the copy shows.
+        if (jar.echo && line.startsWith(`${jar.echo.split('=')[0]}=`)) jar.echo = undefined
+      },
+    }
+    return jar
+  }
+
+  /** theme and locale set, the raw theme cookie, then `remove`; the copy then shows theme's removed value again. */
+  async function removedThenEchoed(remove: (store: VisitStore<Schema>) => Promise<void>) {
+    const jar = echoingJar()
+    const store = open({ backends: { cookies: jar } })
+    await store.setMany({ theme: 'dark', locale: 'de' })
+    const raw = cookieJar().shop_theme
+    await remove(store)
+    jar.echo = `shop_theme=${raw}`
+    return { store, jar, raw }
+  }
+
+  test.each([
+    ['clear()', (s: VisitStore<Schema>) => s.clear()],
+    ['delete("theme")', (s: VisitStore<Schema>) => s.delete('theme')],
+  ])('right after %s, the removed value the copy shows again reads as missing (peek, get, keys)', async (_, remove) => {
+    const { store } = await removedThenEchoed(remove)
+    expect(cookieJar().shop_theme).toBeUndefined()
+    expect([store.peek('theme'), await store.get('theme'), (await store.keys()).includes('theme')]).toEqual([undefined, undefined, false])
+  })
+
+  test('right after clear(), a value this tab wrote before the one removed, shown again by the copy, reads as missing', async () => {
+    const jar = echoingJar()
+    const store = open({ backends: { cookies: jar } })
+    await store.set('theme', 'dark')
+    const earlier = cookieJar().shop_theme
+    await store.set('theme', 'light')
+    await store.clear()
+    jar.echo = `shop_theme=${earlier}`
+    expect([store.peek('theme'), await store.get('theme')]).toEqual([undefined, undefined])
+  })
+
+  test('another value in the copy is not hidden, and after a second the removed value shows again (set again by someone else)', async () => {
+    const { store, jar } = await removedThenEchoed((s) => s.clear())
+    jar.echo = 'shop_theme=light'
+    expect(store.peek('theme')).toBe('light')
+    jar.echo = `shop_theme=${encodeURIComponent(JSON.stringify('dark'))}`
+    await new Promise((resolve) => setTimeout(resolve, 1100))
+    expect(store.peek('theme')).toBe('dark')
+  })
+
+  test('the same value, set again by this tab after removing it, is read at once', async () => {
+    const { store } = await removedThenEchoed((s) => s.delete('theme'))
+    await store.set('theme', 'dark')
+    expect(store.peek('theme')).toBe('dark')
+  })
+})

@@ -158,6 +158,23 @@ function createReader(o: CookieTierOptions, prefix: string) {
     o.changed()
     return unavailable(cause)
   }
+  // This tab's writes of the last OWN_MS, key → [its last value (undefined: removed), the values it
+  // replaced, when]. WebKit's copy of the jar can show, for a moment, a value of the page's from
+  // before it removed the cookie (a late notice of an earlier write): a read right after clear() or
+  // delete() would see the cookie back. A copy showing one of those values after a removal reads as
+  // missing; the same value set again by someone else in that time, too, for as long. A set is not
+  // read over the copy: a write the browser dropped must show (tiers/cookie.ts write, end).
+  const own = new Map<string, [last: string | undefined, earlier: Set<string>, at: number]>()
+  const hide = (p: Parsed): Parsed => {
+    let mine = p.mine
+    const now = performance.now()
+    for (const [key, [last, earlier, at]] of own) {
+      const shown = mine.get(key)
+      if (now - at >= OWN_MS) own.delete(key)
+      else if (last === undefined && shown !== undefined && earlier.has(shown)) (mine = mine === p.mine ? new Map(mine) : mine).delete(key)
+    }
+    return mine === p.mine ? p : { ...p, mine }
+  }
   const look = (): Parsed => {
     let source = ''
     try {
@@ -166,7 +183,15 @@ function createReader(o: CookieTierOptions, prefix: string) {
       lost() // document.cookie throws SecurityError in a sandboxed frame
     }
     if (source !== r.seen) r.parsed = parseCookies((r.seen = source), prefix, owned)
-    return r.parsed
+    return own.size ? hide(r.parsed) : r.parsed
+  }
+  /** Notes a write of this tab's (see own): `encoded` replaced `was`. */
+  const wrote = (key: string, encoded: string | undefined, was: string | undefined) => {
+    const at = performance.now()
+    const entry = own.get(key)
+    const earlier = entry && at - entry[2] < OWN_MS && entry[1].size < CHAIN ? entry[1] : new Set<string>()
+    for (const value of [was, entry?.[0]]) if (value !== undefined) earlier.add(value)
+    own.set(key, [encoded, earlier, at])
   }
   /** The jar as the browser's cookie store holds it, where a content process's copy may lag (Firefox, WebKit). */
   const authority = async (): Promise<Map<string, string>> => {
@@ -178,7 +203,7 @@ function createReader(o: CookieTierOptions, prefix: string) {
     }
     return look().mine
   }
-  return { jar, lost, look, authority, parsed: () => r.parsed }
+  return { jar, lost, look, authority, wrote, parsed: () => r.parsed }
 }
 
 /**
@@ -193,6 +218,8 @@ function createReader(o: CookieTierOptions, prefix: string) {
  */
 type Shadow = Record<string, [value: string | null, replaced: string[], at: number, session: string | undefined]>
 const SHADOW_MS = 2000
+/** How long this tab reads its last write of a cookie over a copy of the jar that shows an earlier one (createReader). */
+const OWN_MS = 1000
 /** How many replaced values an entry keeps: the most writes a lagging copy is caught up over. */
 const CHAIN = 256
 
@@ -339,7 +366,9 @@ export function createCookieTier(o: CookieTierOptions): CookieTier {
   const reader = createReader(o, prefix)
   const rewrite = (key: string, raw: string | undefined) => {
     try {
-      (reader.jar() as CookieJar).write(lines.line({ key, encoded: raw, spec: o.keys.find(key) }))
+      const was = reader.look().mine.get(key)
+      ;(reader.jar() as CookieJar).write(lines.line({ key, encoded: raw, spec: o.keys.find(key) }))
+      reader.wrote(key, raw, was)
     } catch {
       // A help for reads, not a write anyone asked for: a jar that refuses it changes nothing.
     }
@@ -362,6 +391,7 @@ export function createCookieTier(o: CookieTierOptions): CookieTier {
       throw err instanceof VisitStoreError ? err : reader.lost(err)
     }
     if (view === v.map && v.bytes !== undefined) v.bytes += bytesOf(lines.name, w.key, w.encoded) - bytesOf(lines.name, w.key, view.get(w.key))
+    reader.wrote(w.key, w.encoded, view.get(w.key))
     if (w.encoded === undefined) view.delete(w.key)
     else view.set(w.key, w.encoded)
     v.written.set(w.key, w.encoded)

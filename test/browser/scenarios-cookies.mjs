@@ -696,4 +696,39 @@ const httpOnlyClash = {
   },
 }
 
-export const cookieScenarios = [clearKeepsForeign, otherPathConflict, budgetIgnoresForeign, concurrentSets, concurrentBudget, concurrentUpdates, predictableDrops, httpOnlyClash]
+
+// ---- c9: reads right after clear() see none of the removed cookies ----
+
+const C9_KEYS = { theme: { lifetime: 'persistent', serverVisible: true }, lang: { lifetime: 'session', serverVisible: true }, 'f:*': { lifetime: 'persistent', serverVisible: true } }
+const C9_CYCLES = 200
+
+const clearThenRead = {
+  id: 'c9',
+  name: `${C9_CYCLES} cycles of set (theme twice, lang, two family members), clear({ lifetime: 'session' }), clear(): right after each clear() resolves, peek and getMany read every key missing (WebKit's copy of the jar can show a removed cookie again for a moment)`,
+  group: 'live',
+  async run({ tab, server }) {
+    const t = await tab()
+    await t.goto(server.url('/'))
+    const r = await t.evaluate(async ({ keys, cycles }) => {
+      const vt = window.vt
+      const store = vt.open('c9', { keys })
+      await store.ready
+      const names = ['theme', 'lang', 'f:a', 'f:b']
+      const out = { stale: [], copyShowed: 0 }
+      for (let i = 0; i < cycles; i++) {
+        for (const [k, v] of [['theme', `dark${i}`], ['lang', `de${i}`], ['f:a', `A${i}`], ['f:b', `B${i}`], ['theme', `x${i}`]]) await store.set(k, v)
+        await store.clear({ lifetime: 'session' })
+        await store.clear()
+        // What the page's copy of the jar shows at once (informational: the browser's, not the store's).
+        if (['c9_theme', 'c9_lang', 'c9_f%3Aa', 'c9_f%3Ab'].some((n) => vt.cookie(n) !== null)) out.copyShowed++
+        const peeked = names.map((k) => store.peek(k))
+        const got = await store.getMany(names)
+        if ([...peeked, ...Object.values(got)].some((v) => v !== undefined)) out.stale.push({ i, peeked: peeked.map(vt.u), got: names.map((k) => vt.u(got[k])) })
+      }
+      return out
+    }, { keys: C9_KEYS, cycles: C9_CYCLES })
+    eq(r.stale.slice(0, 3), [], `cycles whose reads right after clear() showed a removed value (${r.stale.length} of ${C9_CYCLES}; the page's document.cookie showed one at once in ${r.copyShowed})`)
+  },
+}
+
+export const cookieScenarios = [clearKeepsForeign, otherPathConflict, budgetIgnoresForeign, concurrentSets, concurrentBudget, concurrentUpdates, predictableDrops, httpOnlyClash, clearThenRead]
