@@ -38,6 +38,29 @@ function open(options: Partial<StoreOptions<Schema>> = {}): VisitStore<Schema> {
   return store
 }
 
+/**
+ * A jar over the page's cookies whose copy shows `shows` ([name, raw value]) in place of that
+ * cookie, or beside the others where the jar has none, until this tab writes that cookie again: a
+ * content process's copy that went back to an older value (Firefox: a late notice of another tab's
+ * earlier write, kept for good) or shows a cookie the page removed (WebKit, for a moment).
+ */
+function copyingJar() {
+  const jar = {
+    shows: undefined as [name: string, raw: string] | undefined,
+    read() {
+      if (!jar.shows) return document.cookie
+      const [name, raw] = jar.shows
+      const others = document.cookie.split('; ').filter((pair) => pair && !pair.startsWith(`${name}=`))
+      return [...others, `${name}=${raw}`].join('; ')
+    },
+    write(line: string) {
+      document.cookie = line
+      if (jar.shows && line.startsWith(`${jar.shows[0]}=`)) jar.shows = undefined
+    },
+  }
+  return jar
+}
+
 const setPageUrl = (url: string) => (window as unknown as { happyDOM: { setURL(url: string): void } }).happyDOM.setURL(url)
 const HOME = 'http://localhost:3000/'
 
@@ -827,26 +850,14 @@ describe('update of a cookie key', () => {
     expect(cookieJar().shop_visits).toBe('100')
   })
 
-  /** A jar over the page's cookies whose copy of shop_visits can be made to show an older value until this tab writes it again (Firefox: a late notice of another tab's earlier write, kept for good). */
-  function regressingJar() {
-    const jar = {
-      stale: undefined as string | undefined,
-      read: () => (jar.stale === undefined ? document.cookie : document.cookie.replace(/shop_visits=[^;]*/, `shop_visits=${jar.stale}`)),
-      write(line: string) {
-        document.cookie = line
-        if (line.startsWith('shop_visits=')) jar.stale = undefined
-      },
-    }
-    return jar
-  }
   const settle = async (done: () => boolean) => {
     for (let i = 0; i < 40 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 50))
   }
 
-  /** Two tabs under the IndexedDB lock count visits to 3, tab one last (its copy through regressingJar); the copy has not gone back yet. */
+  /** Two tabs under the IndexedDB lock count visits to 3, tab one last (its copy through copyingJar); the copy has not gone back yet. */
   async function oneWroteLast() {
     const indexedDB = new IDBFactory()
-    const jar = regressingJar()
+    const jar = copyingJar()
     const one = open({ backends: { indexedDB, cookies: jar } })
     const two = open({ backends: { indexedDB } })
     await Promise.all([one.ready, two.ready])
@@ -859,7 +870,7 @@ describe('update of a cookie key', () => {
 
   test('without Web Locks, a tab whose copy went back to a value the other tab wrote before this tab\'s last write is brought to the latest a moment after its burst', async () => {
     const { one, jar } = await oneWroteLast()
-    jar.stale = '2'
+    jar.shows = ['shop_visits', '2']
     expect(one.peek('visits')).toBe(2)
     await settle(() => one.peek('visits') === 3)
     expect([one.peek('visits'), await one.get('visits'), cookieJar().shop_visits]).toEqual([3, 3, '3'])
@@ -868,14 +879,14 @@ describe('update of a cookie key', () => {
   test('without Web Locks, a store closed right after its burst writes nothing a moment later', async () => {
     const { one, jar } = await oneWroteLast()
     one.close()
-    jar.stale = '2'
+    jar.shows = ['shop_visits', '2']
     await new Promise((resolve) => setTimeout(resolve, 800))
-    expect(jar.stale).toBe('2')
+    expect(jar.shows).toEqual(['shop_visits', '2'])
   })
 
   test('without Web Locks, a moment after a burst, a value no tab of the store wrote (the server set it) is left as it is', async () => {
     const indexedDB = new IDBFactory()
-    const jar = regressingJar()
+    const jar = copyingJar()
     const one = open({ backends: { indexedDB, cookies: jar } })
     await one.ready
     expect(await one.update('visits', (n = 0) => n + 1)).toBe(1)
@@ -939,28 +950,14 @@ describe('update of a cookie key', () => {
 })
 
 describe('a copy of the jar that shows a removed cookie again for a moment (WebKit: a late notice of the write before)', () => {
-  /** A jar over the page's cookies whose copy also shows `echo` (a `name=value` pair), as a content process's copy can after the page removed that cookie. */
-  function echoingJar() {
-    const jar = {
-      echo: undefined as string | undefined,
-      read: () => [document.cookie, jar.echo].filter(Boolean).join('; '),
-      write(line: string) {
-        document.cookie = line
-        // A write of the echoed cookie replaces what the copy shows.
-        if (jar.echo && line.startsWith(`${jar.echo.split('=')[0]}=`)) jar.echo = undefined
-      },
-    }
-    return jar
-  }
-
   /** theme and locale set, the raw theme cookie, then `remove`; the copy then shows theme's removed value again. */
   async function removedThenEchoed(remove: (store: VisitStore<Schema>) => Promise<void>) {
-    const jar = echoingJar()
+    const jar = copyingJar()
     const store = open({ backends: { cookies: jar } })
     await store.setMany({ theme: 'dark', locale: 'de' })
     const raw = cookieJar().shop_theme
     await remove(store)
-    jar.echo = `shop_theme=${raw}`
+    jar.shows = ['shop_theme', raw as string]
     return { store, jar, raw }
   }
 
@@ -974,21 +971,21 @@ describe('a copy of the jar that shows a removed cookie again for a moment (WebK
   })
 
   test('right after clear(), a value this tab wrote before the one removed, shown again by the copy, reads as missing', async () => {
-    const jar = echoingJar()
+    const jar = copyingJar()
     const store = open({ backends: { cookies: jar } })
     await store.set('theme', 'dark')
     const earlier = cookieJar().shop_theme
     await store.set('theme', 'light')
     await store.clear()
-    jar.echo = `shop_theme=${earlier}`
+    jar.shows = ['shop_theme', earlier as string]
     expect([store.peek('theme'), await store.get('theme')]).toEqual([undefined, undefined])
   })
 
   test('another value in the copy is not hidden, and after a second the removed value shows again (set again by someone else)', async () => {
     const { store, jar } = await removedThenEchoed((s) => s.clear())
-    jar.echo = 'shop_theme=light'
+    jar.shows = ['shop_theme', 'light']
     expect(store.peek('theme')).toBe('light')
-    jar.echo = `shop_theme=${encodeURIComponent(JSON.stringify('dark'))}`
+    jar.shows = ['shop_theme', encodeURIComponent(JSON.stringify('dark'))]
     await new Promise((resolve) => setTimeout(resolve, 1100))
     expect(store.peek('theme')).toBe('dark')
   })
