@@ -79,12 +79,11 @@ function createOrder(open: () => Promise<RecordBackend>) {
   return {
     inOrder,
     reads,
-    write(op: QueuedWrite) {
+    write(op: WriteOp, resolve: () => void, reject: (err: unknown) => void) {
       // A read asked for after this write starts a new batch, which waits for it (see ordered()).
       reads.close()
       ahead++
-      const done = () => { ahead-- }
-      writes.add({ ...op, resolve: () => { done(); op.resolve() }, reject: (err) => { done(); op.reject(err) } })
+      writes.add({ ...op, resolve: () => { ahead--; resolve() }, reject: (err) => { ahead--; reject(err) } })
     },
     /** Whether nothing asked for is ahead: a transaction asked for now comes after every earlier call's. */
     idle: () => !ahead,
@@ -121,7 +120,7 @@ export function createClientTier(openBackend: () => Promise<RecordBackend>, onFa
     // With nothing ahead, the read asks for its transaction now (the tick's other reads join it): a
     // loop of awaited gets then costs about what raw IndexedDB does, not five ticks per get.
     read: (keys) => (opened && order.idle() ? opened.readNow(keys) : new Promise((resolve, reject) => order.reads.add({ keys, resolve, reject }))),
-    write: (op) => new Promise((resolve, reject) => order.write({ ...op, resolve, reject })),
+    write: (op) => new Promise((resolve, reject) => order.write(op, resolve, reject)),
     // A readwrite transaction holds its scope until it commits; fn runs inside it.
     exclusive: <T>(fn: (value: unknown, save: (value: unknown) => void) => T) => order.inOrder((b) => b.run<T>('readwrite', (tx, done) => tx.get('$lock', (raw) => {
       done(fn((raw as { v?: unknown } | undefined)?.v, (v) => {
