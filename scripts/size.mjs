@@ -152,10 +152,14 @@ import { rollup } from 'rollup'
 // removal for a moment). For a second after this tab removes a cookie, a copy showing one of the
 // values it wrote or replaced just before reads as missing (tiers/cookie.ts createReader own;
 // test/cookies.test.ts).
+// Raised by 15 B (core + session 22,310; the IIFE and core stay under theirs: 22,342 and 19,369):
+// a cold start's first get reads in the transaction the open asked for to check the layout, and is
+// answered once its own record is in, not the start-up's other reads (tiers/idb.ts joinable,
+// tiers/client.ts; test/coalescing.test.ts).
 const budgets = [
   { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 22360, bytes: async () => readFileSync('dist/visitstore.iife.js') },
   { name: "import { createStore } from 'visitstore'", limit: 19370, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
-  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 22295, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
+  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 22310, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
   { name: "import { useStoreValue } from 'visitstore/react' (without React)", limit: 600, bytes: () => bundle("export { useStoreValue } from './dist/react.js'") },
 ]
 

@@ -30,9 +30,8 @@ import type { KeysFor, SchemaFor, StoreOptions, StrictKeys, VisitStore } from '.
  * })
  */
 export function createStore<S extends object = never, const C extends KeysFor<S> = KeysFor<S>>(options: StoreOptions<SchemaFor<S, C>, C & StrictKeys<C>>): VisitStore<SchemaFor<S, C>, C> {
+  // The database starts opening first, in createContext.
   const ctx = createContext(checkStoreOptions(options, currentHref()))
-  // The database opens first: a cold start's first read waits on nothing else.
-  void ctx.client.open()
   ctx.session = attachSession(ctx)
   void ctx.session.started.then(() => { ctx.purges.started = true })
   // The browser-session stamp (a cookie read, a lock) is agreed once the reads asked for while

@@ -218,6 +218,49 @@ describe('reads of one tick', () => {
     expect(seen.filter((s) => s.op === 'get' && s.tx === first).map((s) => s.key).sort()).toEqual(['$session', 'k:first'])
   })
 
+  test("a new page's first get reads in the transaction the open asked for (the first on the connection), and is answered once its own record is in", async () => {
+    await store.set('k:first', 1)
+    store.close()
+    const asked: IDBTransaction[] = []
+    // When the start-up's read of the saved session state has its answer.
+    const order: string[] = []
+    const transaction = IDBDatabase.prototype.transaction
+    vi.spyOn(IDBDatabase.prototype, 'transaction').mockImplementation(function (this: IDBDatabase, ...args: Parameters<IDBDatabase['transaction']>) {
+      const tx = transaction.apply(this, args)
+      asked.push(tx)
+      const records = tx.objectStore('records')
+      const get = records.get
+      records.get = function (this: IDBObjectStore, key: IDBValidKey | IDBKeyRange) {
+        const request = get.call(this, key)
+        if (key === '$session') request.addEventListener('success', () => order.push('$session read'))
+        return request
+      }
+      return tx
+    })
+    const fresh = createStore<Schema>({ name: 'co', keys, backends: { indexedDB: idb }, session: sessionSync({ read: async () => ({ tag: 't' }), interval: 0 }) })
+    opened.push(fresh)
+    expect(await fresh.get('k:first').then((v) => order.push(`resolved ${String(v)}`))).toBeDefined()
+    await fresh.ready
+    const first = seen.find((s) => s.op === 'get' && s.key === 'k:first')?.tx
+    expect(asked[0]).toBe(first)
+    expect(seen.filter((s) => s.op === 'get' && s.tx === first).map((s) => s.key).sort()).toEqual(['$session', 'k:first'])
+    expect(order.slice(0, 2)).toEqual(['resolved 1', '$session read'])
+  })
+
+  test.each([
+    ['set', (s: VisitStore<Schema>) => s.set('k:first', 2), 2],
+    ['delete', (s: VisitStore<Schema>) => s.delete('k:first'), undefined],
+    ['update', (s: VisitStore<Schema>) => s.update('k:first', () => 3), 3],
+  ] as const)("on a new page, a %s called while the database opens, then a get: the get sees it (it does not join the open's earlier transaction)", async (_, write, expected) => {
+    await store.set('k:first', 1)
+    store.close()
+    const fresh = createStore<Schema>({ name: 'co', keys, backends: { indexedDB: idb } })
+    opened.push(fresh)
+    const written = write(fresh)
+    expect(await fresh.get('k:first')).toBe(expected)
+    await written
+  })
+
   test("a new page's first get waits on nothing but the open: its transaction is the first to read, and it is answered before the start-up reads the cookie jar", async () => {
     await store.set('k:first', 1)
     store.close()

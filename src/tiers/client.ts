@@ -30,7 +30,11 @@ export interface ClientTier extends Omit<RecordBackend, 'close' | 'readNow'> {
   readonly mode: 'indexeddb' | 'memory'
   /** The backend, once open (or fallen back); never rejects. */
   open(): Promise<RecordBackend>
-  /** Raw records of `keys` (undefined where absent); the reads of one tick share a transaction. */
+  /**
+   * Raw records of `keys` (undefined where absent); the reads of one tick share a transaction, each
+   * answered once its own records are in. A read of no keys asked while others wait for the open
+   * is answered after them.
+   */
   read(keys: readonly string[]): Promise<unknown[]>
   /** Queues a write; the writes of one tick share a transaction, each caller keeping its own result. */
   write(op: WriteOp): Promise<void>
@@ -68,14 +72,19 @@ function createOrder(open: () => Promise<RecordBackend>) {
     }) as Promise<Awaited<T>>
   }
   // Reads asked for while the database opens, or in one tick, share one readonly transaction: at
-  // a cold start the saved session state and the app's first get take one round trip, not two.
+  // a cold start the saved session state and the app's first get take one round trip, not two,
+  // and the app's get is answered as soon as its own records are in.
   // A batch is flushed only by its scheduled run, which has the backend at hand: its transaction is
   // asked for in that step, in call order with the writes around it.
   let at: RecordBackend
   const reads = createBatch<QueuedRead>((run) => void inOrder((b) => {
     at = b
     run()
-  }), (batch) => void readBatch(at, batch))
+  }), (batch) => {
+    // A read of no keys (the start-up's wait for the first reads, store.ts) is answered after the
+    // others, which are settled by then (resolving them again does nothing).
+    void Promise.all(batch.map((r) => r.keys.length && at.readNow(r.keys).then(r.resolve, r.reject))).then(() => { for (const r of batch) r.resolve([]) })
+  })
   return {
     inOrder,
     reads,
@@ -141,17 +150,6 @@ export function createClientTier(openBackend: () => Promise<RecordBackend>, onFa
     range: call('range'),
     deleteRange: call('deleteRange', true),
     close: () => void backend?.then((b) => b.close()),
-  }
-}
-
-async function readBatch(backend: RecordBackend, batch: QueuedRead[]): Promise<void> {
-  try {
-    const keys = batch.flatMap((r) => r.keys)
-    const raws = await backend.getMany(keys)
-    let at = 0
-    for (const r of batch) r.resolve(raws.slice(at, (at += r.keys.length)))
-  } catch (err) {
-    for (const r of batch) r.reject(err)
   }
 }
 

@@ -6,11 +6,14 @@ const VERSION = 2
 const RECORDS = 'records'
 const OLD_ENTRIES = 'entries'
 
-/** Whether `db` has the object store and indexes this layout needs (other code may have made it). */
-function complete(db: IDBDatabase): boolean {
-  if (!db.objectStoreNames.contains(RECORDS)) return false
+/**
+ * The object store of a readonly transaction on `db` if it has the store and indexes this layout
+ * needs (other code may have made it): the open's first reads use that transaction.
+ */
+function complete(db: IDBDatabase): IDBObjectStore | undefined {
+  if (!db.objectStoreNames.contains(RECORDS)) return undefined
   const store = db.transaction(RECORDS).objectStore(RECORDS)
-  return store.keyPath === 'p' && store.indexNames.contains('live') && store.indexNames.contains('x')
+  return store.keyPath === 'p' && store.indexNames.contains('live') && store.indexNames.contains('x') ? store : undefined
 }
 
 /**
@@ -69,7 +72,7 @@ function openAt(factory: IDBFactory, name: string, version: number | undefined, 
  * higher version (VersionError) is opened as it is; one that lacks the layout's object store or
  * indexes is repaired by an upgrade to the next version.
  */
-async function openDatabase(factory: IDBFactory, name: string, timeoutMs: number): Promise<IDBDatabase> {
+async function openDatabase(factory: IDBFactory, name: string, timeoutMs: number): Promise<IDBObjectStore> {
   let db: IDBDatabase
   try {
     db = await openAt(factory, name, VERSION, timeoutMs)
@@ -77,10 +80,12 @@ async function openDatabase(factory: IDBFactory, name: string, timeoutMs: number
     if ((err as Error).name !== 'VersionError') throw err
     db = await openAt(factory, name, undefined, timeoutMs)
   }
-  if (complete(db)) return db
+  let store = complete(db)
+  if (store) return store
   db.close()
   db = await openAt(factory, name, db.version + 1, timeoutMs)
-  if (complete(db)) return db
+  store = complete(db)
+  if (store) return store
   db.close()
   throw new Error(`the database "${name}" has an object store "${RECORDS}" of another layout (made by other code?)`)
 }
@@ -105,18 +110,31 @@ function gone(conn: IDBDatabase): boolean {
  * new one on the next call. An operation whose transaction died with its connection runs again on
  * a new one (it was rolled back, so running it again is safe): at most RETRIES times, since a clear
  * of site data still under way can close the next connection too.
+ *
+ * `joinable` is the readonly transaction reads asked for now can join: the open's own (its first
+ * reads, the app's first get among them, take no transaction of their own) or the tick's first
+ * `readNow`'s. Only while no other transaction was asked for after it: joining it then reads just
+ * what a transaction asked for now would.
  */
-function connect(factory: IDBFactory, name: string, timeoutMs: number): { use: UseStore, opened: () => Promise<IDBDatabase>, now: () => IDBDatabase | undefined, close(): void } {
+function connect(factory: IDBFactory, name: string, timeoutMs: number): { use: UseStore, opened: () => Promise<unknown>, joinable: () => IDBObjectStore, close(): void } {
   let db: Promise<IDBDatabase> | undefined
   // The connection once open: a transaction on it is asked for in the caller's step, not a tick later.
   let open: IDBDatabase | undefined
-  const forget = () => { db = open = undefined }
-  const opened = () => (db ??= openDatabase(factory, name, timeoutMs).then((conn) => {
+  let last: IDBObjectStore | undefined
+  const forget = () => { db = open = last = undefined }
+  /** `store` joinable until `reset` runs (the open's: the task's end; a tick's: its end). */
+  const joinUntil = (store: IDBObjectStore, reset: (fn: () => void) => void) => {
+    reset(() => { if (last === store) last = undefined })
+    return (last = store)
+  }
+  const opened = () => (db ??= openDatabase(factory, name, timeoutMs).then((store) => {
+    const conn = store.transaction.db
     conn.onclose = forget
     conn.onversionchange = () => {
       conn.close()
       forget()
     }
+    joinUntil(store, setTimeout)
     return (open = conn)
   }, (err: unknown) => {
     forget()
@@ -126,6 +144,7 @@ function connect(factory: IDBFactory, name: string, timeoutMs: number): { use: U
     for (let attempt = 0; ; attempt++) {
       const conn = open ?? await opened()
       try {
+        last = undefined
         return await callback(conn.transaction(RECORDS, mode).objectStore(RECORDS))
       } catch (err) {
         // An aborted transaction (error null or AbortError) on a connection that is gone died with
@@ -136,7 +155,16 @@ function connect(factory: IDBFactory, name: string, timeoutMs: number): { use: U
       }
     }
   }
-  return { use, opened, now: () => open, close: () => { void db?.then((c) => c.close(), () => {}); forget() } }
+  return {
+    use,
+    opened,
+    // No connection (being opened again), or one closing: this throws.
+    joinable: () => last ?? joinUntil((open as IDBDatabase).transaction(RECORDS, 'readonly').objectStore(RECORDS), queueMicrotask),
+    close: () => {
+      void db?.then((c) => c.close(), () => {})
+      forget()
+    },
+  }
 }
 
 /** The keys from `from` (included) to `to` (excluded; none: to the end). */
@@ -183,40 +211,33 @@ function runIn<T>(store: IDBObjectStore, mode: IDBTransactionMode, fn: (tx: Tx, 
   })
 }
 
-/** Reads `keys` in `store`'s transaction: one promise for the lot (requests of a transaction succeed in order). */
+/**
+ * Reads `keys` in `store`'s transaction: one promise for the lot (requests of a transaction succeed
+ * in order). Throws in the call when the transaction cannot take requests (TransactionInactiveError).
+ */
 function getIn(store: IDBObjectStore, keys: readonly string[]): Promise<unknown[]> {
+  const requests = keys.map((key) => store.get(key))
   return new Promise<unknown[]>((resolve, reject) => {
-    const values = new Array<unknown>(keys.length)
-    if (!keys.length) resolve(values)
-    keys.forEach((key, i) => {
-      const request = store.get(key)
-      request.onsuccess = () => {
-        values[i] = request.result
-        if (i === keys.length - 1) resolve(values)
-      }
-      request.onerror = () => reject(request.error)
-    })
+    const last = requests[requests.length - 1]
+    if (!last) return resolve([])
+    for (const request of requests) request.onerror = () => reject(request.error)
+    last.onsuccess = () => resolve(requests.map((request) => request.result as unknown))
   })
 }
 
 /** The records in IndexedDB, through idb-keyval's `UseStore` and `promisifyRequest`. */
 export async function openIndexedDbBackend(factory: IDBFactory, name: string, timeoutMs: number): Promise<RecordBackend> {
-  const { use, opened, now, close } = connect(factory, name, timeoutMs)
+  const { use, opened, joinable, close } = connect(factory, name, timeoutMs)
   await opened()
   const live = (store: IDBObjectStore) => store.index('live')
   const getMany = (keys: readonly string[]) => use('readonly', (store) => getIn(store, keys))
-  // The readonly transaction of this tick's readNow calls; forgotten at the tick's end.
-  let tick: IDBObjectStore | undefined
   const readNow = (keys: readonly string[]) => {
     try {
-      if (!tick) {
-        // No connection (being opened again), or one closing: this throws, and getMany waits for the next.
-        tick = (now() as IDBDatabase).transaction(RECORDS, 'readonly').objectStore(RECORDS)
-        queueMicrotask(() => { tick = undefined })
-      }
       // A transaction that died with its connection: getMany reads again on a new one.
-      return getIn(tick, keys).catch(() => getMany(keys))
+      return getIn(joinable(), keys).catch(() => getMany(keys))
     } catch {
+      // No connection (getMany waits for the next one), or the open's transaction no longer
+      // active (the first reads came in a later task): getMany asks for a new one now.
       return getMany(keys)
     }
   }

@@ -317,6 +317,20 @@ test('IndexedDB backend: the readNow calls of one tick share one readonly transa
   expect(await b.readNow(['a'])).toEqual([{ p: 'a', v: 1 }])
   expect(asked).toEqual(['readonly', 'readonly'])
 })
+test('IndexedDB backend: reads after the open, in a later task, do not read in the open\'s transaction (no longer active) but in one of their own', async () => {
+  const factory = new IDBFactory()
+  const name = `visitstore-contract-${++dbCount}`
+  const seed = await openIndexedDbBackend(factory, name, 1000)
+  await putAll(seed, [{ p: 'a', v: 1 }])
+  seed.close()
+  // The open's transaction stays offered to reads (its clean-up timer held back) after its task.
+  vi.useFakeTimers({ toFake: ['setTimeout'] })
+  const b = await openIndexedDbBackend(factory, name, 1000)
+  opened.push(b)
+  await new Promise((resolve) => setImmediate(resolve))
+  expect(await b.readNow(['a'])).toEqual([{ p: 'a', v: 1 }])
+  vi.useRealTimers()
+})
 testBackend('memory', async () => createMemoryBackend())
 
 test('two memory backends do not share records (the fallback is per page)', async () => {
