@@ -2285,4 +2285,95 @@ const crash = {
   },
 }
 
-export const reliabilityScenarios = [simultaneousStart, markerRemoved, worker, cookiePath, declarationUpgrade, navigateAway, siteDataCleared, foreignDatabase, malformedRecords, watchOnce, callOrder, callOrderEveryTier, goneBatch, crossedBatches, purgeCoversEarlierWrites, clearAgainstBatch, goneClear, goneBeforeEnd, clearedCookies, afterEnd, endThenLeave, unheardEnd, logoutPage, followedEnd, simultaneousEnds, workerEnd, workerSync, cachedPageEnd, workerClear, simultaneousLogout, lateOlderAnswer, crash]
+// ---- r32: calls made while the database opens, on fresh pages, take effect in call order ----
+
+const R32_KEYS = { a: { lifetime: 'persistent' }, b: { lifetime: 'persistent' }, s: { lifetime: 'session' } }
+const R32_LOADS = 100
+
+/**
+ * In the page, right after createStore (the database still opening, the data of the pages before
+ * on disk): 1 to 8 calls over two persistent and one session IndexedDB key, none awaited, some
+ * after a microtask or a new task (vt.pause). The first call is a get with nothing ahead of it (it
+ * reads in the open's own transaction). Every read must give, per key, the value the calls before
+ * it left or one a later call wrote, never an older one (as r12: a session key's read waits for
+ * the browser-session stamp, and may see a write called after it); an update's function the value
+ * the calls before it left. The page's final state is returned for the next page.
+ */
+const r32Page = async ({ name, keys, seed, start }) => {
+  const vt = window.vt
+  const random = vt.seeded(seed)
+  const store = window.VisitStore.createStore({ name, keys })
+  const names = Object.keys(keys)
+  // The state after each call, in call order; a read made at step i is judged against states i on.
+  const states = [{ ...start }]
+  const now = () => states[states.length - 1]
+  const write = (change) => states.push({ ...now(), ...change })
+  const reads = []
+  const read = (what, call, readKeys) => {
+    const at = states.length - 1
+    reads.push(call.then((got) => ({ what, at, got: readKeys.length === 1 && typeof got !== 'object' ? { [readKeys[0]]: got } : got }), (err) => ({ what, at, error: `${err?.name}: ${err?.message}` })))
+  }
+  const calls = []
+  const updates = []
+  const first = names[random(names.length)]
+  read(`get(${first}) first`, store.get(first), [first])
+  const n = 1 + random(8)
+  for (let i = 0; i < n; i++) {
+    const key = names[random(names.length)]
+    const v = `${seed}.${i}`
+    const kind = random(6)
+    let call
+    if (kind === 0) { call = store.set(key, v); write({ [key]: v }) }
+    else if (kind === 1) { call = store.delete(key); write({ [key]: undefined }) }
+    else if (kind === 2) {
+      const other = names[(names.indexOf(key) + 1) % names.length]
+      call = store.setMany({ [key]: v, [other]: `${v}m` }); write({ [key]: v, [other]: `${v}m` })
+    } else if (kind === 3) {
+      const want = now()[key]
+      call = store.update(key, (old) => { if (old !== want) updates.push(`update(${key}) #${i} got ${JSON.stringify(old)}, want ${JSON.stringify(want)}`); return v })
+      write({ [key]: v })
+    } else if (kind === 4) { call = store.get(key); read(`get(${key}) #${i}`, call, [key]) }
+    else { call = store.getMany(names); read(`getMany #${i}`, call, names) }
+    calls.push(call.then(() => null, (err) => `call #${i} threw ${err?.name}: ${err?.message}`))
+    await vt.pause(random(4), call)
+  }
+  const failed = [...(await Promise.all(calls)).filter((c) => c !== null), ...updates]
+  const wrong = []
+  for (const r of await Promise.all(reads)) {
+    if (r.error) { wrong.push(`${r.what} threw ${r.error}`); continue }
+    for (const [k, got] of Object.entries(r.got)) {
+      const allowed = states.slice(r.at).map((state) => state[k])
+      if (!allowed.includes(got)) wrong.push(`${r.what}: ${k} is ${JSON.stringify(got)}, want ${JSON.stringify(allowed[0])}${allowed.length > 1 ? ` or a later ${JSON.stringify(allowed.slice(1))}` : ''}`)
+    }
+  }
+  await store.ready
+  const got = await store.getMany(names)
+  for (const k of names) if (got[k] !== now()[k]) wrong.push(`getMany at the end: ${k} is ${JSON.stringify(got[k])}, want ${JSON.stringify(now()[k])}`)
+  store.close()
+  // Without the missing keys: WebDriver classic sends undefined back as null.
+  return { wrong, failed, state: Object.fromEntries(Object.entries(now()).filter(([, v]) => v !== undefined)), calls: n }
+}
+
+const callsDuringOpen = {
+  id: 'r32',
+  name: `calls made while the database opens, on ${R32_LOADS} fresh pages (1 to 8 calls: set, delete, setMany, update, get, getMany over two persistent and one session IndexedDB key, none awaited; the first a get): every read and update sees what the calls before it left (a read may see a later call's write, never an older value), from the last page's data on`,
+  group: 'live',
+  async run({ tab, server }) {
+    const name = `r32-${rand()}`
+    const t = await tab()
+    let state = {}
+    const bad = []
+    let calls = 0
+    for (let load = 0; load < R32_LOADS; load++) {
+      await t.goto(server.url('/'))
+      const r = await t.evaluate(r32Page, { name, keys: R32_KEYS, seed: 1 + Math.floor(Math.random() * 1e9), start: state })
+      calls += r.calls
+      if (r.wrong.length || r.failed.length) bad.push({ load, wrong: r.wrong, failed: r.failed })
+      state = r.state
+    }
+    ok(calls > R32_LOADS * 3, 'the pages made their calls', calls)
+    eq(bad.slice(0, 3), [], `pages whose calls made while the database opened did not take effect in call order (${bad.length} of ${R32_LOADS})`)
+  },
+}
+
+export const reliabilityScenarios = [simultaneousStart, markerRemoved, worker, cookiePath, declarationUpgrade, navigateAway, siteDataCleared, foreignDatabase, malformedRecords, watchOnce, callOrder, callOrderEveryTier, goneBatch, crossedBatches, purgeCoversEarlierWrites, clearAgainstBatch, goneClear, goneBeforeEnd, clearedCookies, afterEnd, endThenLeave, unheardEnd, logoutPage, followedEnd, simultaneousEnds, workerEnd, workerSync, cachedPageEnd, workerClear, simultaneousLogout, lateOlderAnswer, callsDuringOpen, crash]
