@@ -156,10 +156,15 @@ import { rollup } from 'rollup'
 // a cold start's first get reads in the transaction the open asked for to check the layout, and is
 // answered once its own record is in, not the start-up's other reads (tiers/idb.ts joinable,
 // tiers/client.ts; test/coalescing.test.ts).
+// Raised by 40 B (IIFE 22,400; core 19,420; core + session 22,340): a read asked for while the
+// success event of the read before runs (a loop of awaited gets) joins that read's transaction,
+// unless another transaction was asked for since, at most 32 reads a transaction: a sequential
+// get costs no transaction of its own (tiers/idb.ts again; test/tiers/backends.test.ts, browser
+// r33).
 const budgets = [
-  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 22360, bytes: async () => readFileSync('dist/visitstore.iife.js') },
-  { name: "import { createStore } from 'visitstore'", limit: 19370, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
-  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 22310, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
+  { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 22400, bytes: async () => readFileSync('dist/visitstore.iife.js') },
+  { name: "import { createStore } from 'visitstore'", limit: 19420, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
+  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 22340, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
   { name: "import { useStoreValue } from 'visitstore/react' (without React)", limit: 600, bytes: () => bundle("export { useStoreValue } from './dist/react.js'") },
 ]
 

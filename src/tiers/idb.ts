@@ -90,6 +90,9 @@ async function openDatabase(factory: IDBFactory, name: string, timeoutMs: number
   throw new Error(`the database "${name}" has an object store "${RECORDS}" of another layout (made by other code?)`)
 }
 
+/** How many reads join one transaction at most (see connect's `again`). */
+const JOINS = 32
+
 /** How many times an operation runs again after its connection was lost under it. */
 const RETRIES = 2
 
@@ -112,20 +115,27 @@ function gone(conn: IDBDatabase): boolean {
  * of site data still under way can close the next connection too.
  *
  * `joinable` is the readonly transaction reads asked for now can join: the open's own (its first
- * reads, the app's first get among them, take no transaction of their own) or the tick's first
- * `readNow`'s. Only while no other transaction was asked for after it: joining it then reads just
- * what a transaction asked for now would.
+ * reads, the app's first get among them, take no transaction of their own), the tick's first
+ * `readNow`'s, or the one whose read's success event is running (`again`). Only while no other
+ * transaction was asked for after it: joining it then reads just what a transaction asked for now
+ * would (another tab's write asked for after it waits for it to end, so none can have resolved
+ * since). A transaction no longer active makes the read throw in its call, and the read asks for
+ * a new one.
  */
-function connect(factory: IDBFactory, name: string, timeoutMs: number): { use: UseStore, opened: () => Promise<unknown>, joinable: () => IDBObjectStore, close(): void } {
+function connect(factory: IDBFactory, name: string, timeoutMs: number): { use: UseStore, opened: () => Promise<unknown>, joinable: () => IDBObjectStore, again(store: IDBObjectStore): void, close(): void } {
   let db: Promise<IDBDatabase> | undefined
   // The connection once open: a transaction on it is asked for in the caller's step, not a tick later.
   let open: IDBDatabase | undefined
   let last: IDBObjectStore | undefined
-  const forget = () => { db = open = last = undefined }
+  // The newest transaction asked for on the connection, and how many reads joined it.
+  let newest: IDBObjectStore | undefined
+  let joins = 0
+  const forget = () => { db = open = last = newest = undefined }
   /** `store` joinable until `reset` runs (the open's: the task's end; a tick's: its end). */
   const joinUntil = (store: IDBObjectStore, reset: (fn: () => void) => void) => {
     reset(() => { if (last === store) last = undefined })
-    return (last = store)
+    joins = 0
+    return (newest = last = store)
   }
   const opened = () => (db ??= openDatabase(factory, name, timeoutMs).then((store) => {
     const conn = store.transaction.db
@@ -145,7 +155,7 @@ function connect(factory: IDBFactory, name: string, timeoutMs: number): { use: U
       const conn = open ?? await opened()
       try {
         last = undefined
-        return await callback(conn.transaction(RECORDS, mode).objectStore(RECORDS))
+        return await callback(newest = conn.transaction(RECORDS, mode).objectStore(RECORDS))
       } catch (err) {
         // An aborted transaction (error null or AbortError) on a connection that is gone died with
         // it; transaction() throwing InvalidStateError means the same. Nothing was committed.
@@ -160,6 +170,10 @@ function connect(factory: IDBFactory, name: string, timeoutMs: number): { use: U
     opened,
     // No connection (being opened again), or one closing: this throws.
     joinable: () => last ?? joinUntil((open as IDBDatabase).transaction(RECORDS, 'readonly').objectStore(RECORDS), queueMicrotask),
+    // While its read's success event runs, `store` is active again: the reads that event's
+    // reactions ask for (a loop of awaited gets) join it, unless another transaction was asked for
+    // since. At most JOINS reads: a long loop does not hold other tabs' writes back for long.
+    again: (store: IDBObjectStore) => { if (newest === store) last = ++joins < JOINS ? store : undefined },
     close: () => {
       void db?.then((c) => c.close(), () => {})
       forget()
@@ -215,26 +229,30 @@ function runIn<T>(store: IDBObjectStore, mode: IDBTransactionMode, fn: (tx: Tx, 
  * Reads `keys` in `store`'s transaction: one promise for the lot (requests of a transaction succeed
  * in order). Throws in the call when the transaction cannot take requests (TransactionInactiveError).
  */
-function getIn(store: IDBObjectStore, keys: readonly string[]): Promise<unknown[]> {
+function getIn(store: IDBObjectStore, keys: readonly string[], done?: () => void): Promise<unknown[]> {
   const requests = keys.map((key) => store.get(key))
   return new Promise<unknown[]>((resolve, reject) => {
     const last = requests[requests.length - 1]
     if (!last) return resolve([])
     for (const request of requests) request.onerror = () => reject(request.error)
-    last.onsuccess = () => resolve(requests.map((request) => request.result as unknown))
+    last.onsuccess = () => {
+      done?.()
+      resolve(requests.map((request) => request.result as unknown))
+    }
   })
 }
 
 /** The records in IndexedDB, through idb-keyval's `UseStore` and `promisifyRequest`. */
 export async function openIndexedDbBackend(factory: IDBFactory, name: string, timeoutMs: number): Promise<RecordBackend> {
-  const { use, opened, joinable, close } = connect(factory, name, timeoutMs)
+  const { use, opened, joinable, again, close } = connect(factory, name, timeoutMs)
   await opened()
   const live = (store: IDBObjectStore) => store.index('live')
   const getMany = (keys: readonly string[]) => use('readonly', (store) => getIn(store, keys))
   const readNow = (keys: readonly string[]) => {
     try {
       // A transaction that died with its connection: getMany reads again on a new one.
-      return getIn(joinable(), keys).catch(() => getMany(keys))
+      const store = joinable()
+      return getIn(store, keys, () => again(store)).catch(() => getMany(keys))
     } catch {
       // No connection (getMany waits for the next one), or the open's transaction no longer
       // active (the first reads came in a later task): getMany asks for a new one now.

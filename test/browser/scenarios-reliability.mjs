@@ -2376,4 +2376,77 @@ const callsDuringOpen = {
   },
 }
 
-export const reliabilityScenarios = [simultaneousStart, markerRemoved, worker, cookiePath, declarationUpgrade, navigateAway, siteDataCleared, foreignDatabase, malformedRecords, watchOnce, callOrder, callOrderEveryTier, goneBatch, crossedBatches, purgeCoversEarlierWrites, clearAgainstBatch, goneClear, goneBeforeEnd, clearedCookies, afterEnd, endThenLeave, unheardEnd, logoutPage, followedEnd, simultaneousEnds, workerEnd, workerSync, cachedPageEnd, workerClear, simultaneousLogout, lateOlderAnswer, callsDuringOpen, crash]
+// ---- r33: a loop of awaited gets in one tab, another tab's sets: no read older than a set it heard of ----
+
+const R33_KEYS = { n: { lifetime: 'persistent' } }
+const R33_SETS = 150
+
+/**
+ * Tab 1: awaited gets of `n` in a loop (reads asked for in a read's success event join its
+ * transaction, up to 32), until tab 2 says it is done; a new task every 40 gets. Tab 2: awaited
+ * sets of n = 1…R33_SETS, each told to tab 1 (BroadcastChannel) once it resolved. Every get must
+ * give at least the last value tab 1 had heard of when it called get. Counts the transactions.
+ */
+const r33Reader = ({ name, keys }) => {
+  window.r33 = null
+  const run = async () => {
+    const vt = window.vt
+    let asked = 0
+    const proto = window.IDBDatabase.prototype
+    const transaction = proto.transaction
+    proto.transaction = function (...args) { asked++; return transaction.apply(this, args) }
+    const store = vt.store(name, keys)
+    await store.ready
+    let heard = 0
+    let done = false
+    const news = new window.BroadcastChannel(`${name}-news`)
+    news.onmessage = (e) => { if (e.data === 'done') done = true; else heard = Math.max(heard, e.data) }
+    const stale = []
+    let gets = 0
+    const from = asked
+    while (!done || gets < 300) {
+      const knew = heard
+      const got = (await store.get('n')) ?? 0
+      gets++
+      if (got < knew) stale.push({ get: gets, got, knew })
+      if (gets % 40 === 0) await vt.pause(2)
+      if (gets > 100000) break
+    }
+    news.close()
+    return { stale, gets, transactions: asked - from, final: await store.get('n') }
+  }
+  run().then((r) => { window.r33 = r }, (err) => { window.r33 = { error: String(err?.message ?? err) } })
+  return true
+}
+
+const readLoopAgainstWrites = {
+  id: 'r33',
+  name: `a loop of awaited gets in tab 1 (reads asked for in a read's success event join its transaction, at most 32) while tab 2 makes ${R33_SETS} awaited sets of the key, telling tab 1 of each once it resolved: no get gives a value older than one tab 1 had heard of when it called get; tab 2's sets all resolve; the loop ends on the last value`,
+  group: 'live',
+  async run({ tab, server }) {
+    const name = `r33-${rand()}`
+    const [reader, writer] = [await tab(), await tab()]
+    for (const t of [reader, writer]) await t.goto(server.url('/'))
+    await reader.evaluate(r33Reader, { name, keys: R33_KEYS })
+    const wrote = await writer.evaluate(async ({ name, keys, sets }) => {
+      const store = window.vt.store(name, keys)
+      await store.ready
+      const news = new window.BroadcastChannel(`${name}-news`)
+      for (let i = 1; i <= sets; i++) {
+        await store.set('n', i)
+        news.postMessage(i)
+      }
+      news.postMessage('done')
+      news.close()
+      return sets
+    }, { name, keys: R33_KEYS, sets: R33_SETS })
+    const r = await until(reader, () => window.r33, null, 'the read loop', 60000, 100)
+    ok(!r.error, 'the read loop threw', r.error)
+    eq(wrote, R33_SETS, 'tab 2\'s sets resolved')
+    console.log(`    (r33: ${r.gets} gets in ${r.transactions} transactions)`)
+    eq(r.stale.slice(0, 3), [], `gets older than a set tab 1 had heard of (${r.stale.length} of ${r.gets})`)
+    eq(r.final, R33_SETS, 'the last get')
+  },
+}
+
+export const reliabilityScenarios = [simultaneousStart, markerRemoved, worker, cookiePath, declarationUpgrade, navigateAway, siteDataCleared, foreignDatabase, malformedRecords, watchOnce, callOrder, callOrderEveryTier, goneBatch, crossedBatches, purgeCoversEarlierWrites, clearAgainstBatch, goneClear, goneBeforeEnd, clearedCookies, afterEnd, endThenLeave, unheardEnd, logoutPage, followedEnd, simultaneousEnds, workerEnd, workerSync, cachedPageEnd, workerClear, simultaneousLogout, lateOlderAnswer, callsDuringOpen, readLoopAgainstWrites, crash]

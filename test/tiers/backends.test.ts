@@ -297,7 +297,8 @@ function testBackend(kind: string, open: () => Promise<RecordBackend>) {
 let dbCount = 0
 testBackend('IndexedDB', () => openIndexedDbBackend(new IDBFactory(), `visitstore-contract-${++dbCount}`, 1000))
 
-test('IndexedDB backend: the readNow calls of one tick share one readonly transaction, asked for in the first call', async () => {
+/** Opens an IndexedDB backend with records a and b, and records the mode of every transaction asked for from then on. */
+async function countedBackend(): Promise<{ b: RecordBackend, asked: IDBTransactionMode[] }> {
   const b = await openIndexedDbBackend(new IDBFactory(), `visitstore-contract-${++dbCount}`, 1000)
   opened.push(b)
   await putAll(b, [{ p: 'a', v: 1 }, { p: 'b', v: 2 }])
@@ -308,15 +309,54 @@ test('IndexedDB backend: the readNow calls of one tick share one readonly transa
     asked.push(tx.mode)
     return tx
   })
+  return { b, asked }
+}
+
+test('IndexedDB backend: the readNow calls of one tick share one readonly transaction, asked for in the first call', async () => {
+  const { b, asked } = await countedBackend()
   const first = b.readNow(['a'])
   expect(asked).toEqual(['readonly'])
   const second = b.readNow(['b'])
   expect(await Promise.all([first, second])).toEqual([[{ p: 'a', v: 1 }], [{ p: 'b', v: 2 }]])
   expect(asked).toEqual(['readonly'])
-  // The next tick's read has a transaction of its own.
+  // A read in a later task has a transaction of its own.
+  await new Promise((resolve) => setImmediate(resolve))
   expect(await b.readNow(['a'])).toEqual([{ p: 'a', v: 1 }])
   expect(asked).toEqual(['readonly', 'readonly'])
 })
+
+test('IndexedDB backend: a loop of awaited readNow calls joins the transaction of the read before (its success event still running), at most 32 reads each', async () => {
+  const { b, asked } = await countedBackend()
+  for (let i = 0; i < 64; i++) expect(await b.readNow([i % 2 ? 'b' : 'a'])).toEqual([{ p: i % 2 ? 'b' : 'a', v: i % 2 ? 2 : 1 }])
+  expect(asked).toEqual(['readonly', 'readonly'])
+})
+
+test('IndexedDB backend: a read asked for after another transaction does not join an earlier one: it sees what that transaction wrote', async () => {
+  const { b, asked } = await countedBackend()
+  expect(await b.readNow(['a'])).toEqual([{ p: 'a', v: 1 }])
+  // In the read's success reactions: a write, then a read.
+  const wrote = b.run('readwrite', (tx, done) => {
+    tx.put({ p: 'a', v: 9 })
+    done(undefined)
+  })
+  expect(await b.readNow(['a'])).toEqual([{ p: 'a', v: 9 }])
+  await wrote
+  expect(asked).toEqual(['readonly', 'readwrite', 'readonly'])
+})
+
+test('IndexedDB backend: a read is not joined to a transaction asked for before a write that came after it, even from its success event', async () => {
+  const { b, asked } = await countedBackend()
+  const read = b.readNow(['a'])
+  const wrote = b.run('readwrite', (tx, done) => {
+    tx.put({ p: 'a', v: 9 })
+    done(undefined)
+  })
+  expect(await read).toEqual([{ p: 'a', v: 1 }])
+  expect(await b.readNow(['a'])).toEqual([{ p: 'a', v: 9 }])
+  await wrote
+  expect(asked).toEqual(['readonly', 'readwrite', 'readonly'])
+})
+
 test('IndexedDB backend: reads after the open, in a later task, do not read in the open\'s transaction (no longer active) but in one of their own', async () => {
   const factory = new IDBFactory()
   const name = `visitstore-contract-${++dbCount}`
