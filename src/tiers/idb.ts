@@ -229,14 +229,14 @@ function runIn<T>(store: IDBObjectStore, mode: IDBTransactionMode, fn: (tx: Tx, 
  * Reads `keys` in `store`'s transaction: one promise for the lot (requests of a transaction succeed
  * in order). Throws in the call when the transaction cannot take requests (TransactionInactiveError).
  */
-function getIn(store: IDBObjectStore, keys: readonly string[], done?: () => void): Promise<unknown[]> {
+function getIn(store: IDBObjectStore, keys: readonly string[], done?: (store: IDBObjectStore) => void): Promise<unknown[]> {
   const requests = keys.map((key) => store.get(key))
   return new Promise<unknown[]>((resolve, reject) => {
     const last = requests[requests.length - 1]
     if (!last) return resolve([])
     for (const request of requests) request.onerror = () => reject(request.error)
     last.onsuccess = () => {
-      done?.()
+      done?.(store)
       resolve(requests.map((request) => request.result as unknown))
     }
   })
@@ -251,8 +251,7 @@ export async function openIndexedDbBackend(factory: IDBFactory, name: string, ti
   const readNow = (keys: readonly string[]) => {
     try {
       // A transaction that died with its connection: getMany reads again on a new one.
-      const store = joinable()
-      return getIn(store, keys, () => again(store)).catch(() => getMany(keys))
+      return getIn(joinable(), keys, again).catch(() => getMany(keys))
     } catch {
       // No connection (getMany waits for the next one), or the open's transaction no longer
       // active (the first reads came in a later task): getMany asks for a new one now.

@@ -13,6 +13,7 @@ const opened: RecordBackend[] = []
 afterEach(() => {
   for (const b of opened.splice(0)) b.close()
   vi.restoreAllMocks()
+  vi.useRealTimers()
 })
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
