@@ -161,10 +161,15 @@ import { rollup } from 'rollup'
 // unless another transaction was asked for since, at most 32 reads a transaction: a sequential
 // get costs no transaction of its own (tiers/idb.ts again; test/tiers/backends.test.ts, browser
 // r33).
+// Raised by 10 B (core 19,430; core + session 22,350; the IIFE stays under its 22,400: 22,376): the
+// values a removal hides (above) were all dropped once a key's chain held 256, so in WebKitGTK's c9
+// cycle 128 a copy showing the cycle before's value read back (1 of 200, a CI failure). A full chain
+// now drops its oldest values, never the ones just replaced (test/cookies.test.ts, "more writes of
+// the key than the chain holds").
 const budgets = [
   { name: 'dist/visitstore.iife.js (script tag, everything)', limit: 22400, bytes: async () => readFileSync('dist/visitstore.iife.js') },
-  { name: "import { createStore } from 'visitstore'", limit: 19420, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
-  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 22340, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
+  { name: "import { createStore } from 'visitstore'", limit: 19430, bytes: () => bundle("export { createStore } from './dist/visitstore.js'") },
+  { name: "… plus import { sessionSync } from 'visitstore/session'", limit: 22350, bytes: () => bundle("export { createStore } from './dist/visitstore.js'; export { sessionSync } from './dist/session.js'") },
   { name: "import { useStoreValue } from 'visitstore/react' (without React)", limit: 600, bytes: () => bundle("export { useStoreValue } from './dist/react.js'") },
 ]
 

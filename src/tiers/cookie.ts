@@ -189,8 +189,14 @@ function createReader(o: CookieTierOptions, prefix: string) {
   const wrote = (key: string, encoded: string | undefined, was: string | undefined) => {
     const at = performance.now()
     const entry = own.get(key)
-    const earlier = entry && at - entry[2] < OWN_MS && entry[1].size < CHAIN ? entry[1] : new Set<string>()
-    for (const value of [was, entry?.[0]]) if (value !== undefined) earlier.add(value)
+    const earlier = entry && at - entry[2] < OWN_MS ? entry[1] : new Set<string>()
+    // Newest last (a Set keeps insertion order); when full, the oldest go, never the values just replaced.
+    for (const value of [was, entry?.[0]]) {
+      if (value === undefined) continue
+      earlier.delete(value)
+      earlier.add(value)
+    }
+    while (earlier.size > CHAIN) earlier.delete(earlier.values().next().value as string)
     own.set(key, [encoded, earlier, at])
   }
   /** The jar as the browser's cookie store holds it, where a content process's copy may lag (Firefox, WebKit). */
