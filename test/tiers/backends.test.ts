@@ -336,10 +336,7 @@ test('IndexedDB backend: a read asked for after another transaction does not joi
   const { b, asked } = await countedBackend()
   expect(await b.readNow(['a'])).toEqual([{ p: 'a', v: 1 }])
   // In the read's success reactions: a write, then a read.
-  const wrote = b.run('readwrite', (tx, done) => {
-    tx.put({ p: 'a', v: 9 })
-    done(undefined)
-  })
+  const wrote = putAll(b, [{ p: 'a', v: 9 }])
   expect(await b.readNow(['a'])).toEqual([{ p: 'a', v: 9 }])
   await wrote
   expect(asked).toEqual(['readonly', 'readwrite', 'readonly'])
@@ -348,10 +345,7 @@ test('IndexedDB backend: a read asked for after another transaction does not joi
 test('IndexedDB backend: a read is not joined to a transaction asked for before a write that came after it, even from its success event', async () => {
   const { b, asked } = await countedBackend()
   const read = b.readNow(['a'])
-  const wrote = b.run('readwrite', (tx, done) => {
-    tx.put({ p: 'a', v: 9 })
-    done(undefined)
-  })
+  const wrote = putAll(b, [{ p: 'a', v: 9 }])
   expect(await read).toEqual([{ p: 'a', v: 1 }])
   expect(await b.readNow(['a'])).toEqual([{ p: 'a', v: 9 }])
   await wrote
